@@ -1,0 +1,88 @@
+# Cesivi: the two commands are `make run` and `make test`; see README.md.
+SHELL := bash
+GO    ?= go
+BIN   := $(CURDIR)/bin
+
+# Packages with concurrency run under the race detector. The edge and the
+# farm tests link all of Caddy, whose race build alone would double CI time;
+# they, and every package not listed here, run without it.
+RACE_DIRS  := internal appserver keyring cmd/cesivi-server
+ALL_PKGS   := $(shell $(GO) list ./... 2>/dev/null)
+MODULE     := $(shell $(GO) list -m 2>/dev/null)
+RACE_PKGS  := $(filter $(foreach d,$(RACE_DIRS),$(MODULE)/$(d) $(MODULE)/$(d)/%),$(ALL_PKGS))
+PLAIN_PKGS := $(filter-out $(RACE_PKGS),$(ALL_PKGS))
+
+.PHONY: all build run test test-unit test-e2e vet fmt fuzz bench farm farm-down clean
+
+all: build
+
+build: bin/cesivi-server bin/cesivi-edge
+
+# go build is incremental; always ask it, it knows what changed.
+.PHONY: bin/cesivi-server bin/cesivi-edge bin/cesivi-devidp
+bin/cesivi-server:
+	$(GO) build -o $@ ./cmd/cesivi-server
+bin/cesivi-edge:
+	$(GO) build -o $@ ./cmd/cesivi-edge
+# The local OpenID provider of the farm and the end-to-end tests.
+bin/cesivi-devidp:
+	$(GO) build -o $@ ./internal/testenv/cmd/devidp
+
+# Single-node Cesivi: server on 127.0.0.1:5000 with InMemory providers, the
+# edge on http://localhost:8080 and https://localhost:8443. Ctrl-C stops both.
+run: build
+	@echo "Cesivi: http://localhost:8080  https://localhost:8443  (server 127.0.0.1:5000; Ctrl-C stops)"
+	@Cesivi__Server__Address=127.0.0.1:5000 \
+	 Cesivi__Storage__Provider=InMemory \
+	 Cesivi__DistributedState__Provider=InMemory \
+	 bin/cesivi-server & srv=$$!; \
+	 trap 'kill -TERM $$srv 2>/dev/null; wait $$srv' EXIT; \
+	 CESIVI_UPSTREAMS=127.0.0.1:5000 bin/cesivi-edge run --config Caddyfile.example --adapter caddyfile
+
+# Everything: vet, formatting, unit and integration tests against real
+# Redis/PostgreSQL/Caddy/OpenID provider (started by the tests), short fuzz
+# runs, and the farm end-to-end tests. May install redis-server and
+# postgresql with apt-get when run as root on Debian.
+test: vet build bin/cesivi-devidp
+	CESIVI_BIN=$(BIN) $(GO) test -count=1 -race -v $(RACE_PKGS)
+	CESIVI_BIN=$(BIN) $(GO) test -count=1 -v $(PLAIN_PKGS)
+	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
+
+vet:
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w .
+
+# Every fuzz target in the module (found by name) for FUZZTIME each; go test
+# runs one -fuzz target at a time.
+FUZZTIME ?= 30s
+fuzz:
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+	  pkg=./$$(dirname $${f#./}); \
+	  for fn in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+	    echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+	    $(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+# Micro-benchmarks (ns/op, allocs/op), then the edge against plain Caddy
+# reverse_proxy in the same run; writes docs/benchmarks.md.
+bench: build
+	CESIVI_BIN=$(BIN) $(GO) test -run='^$$' -bench=. -benchmem ./...
+	$(GO) run ./tests/cmd/cesivi-bench -bin $(BIN) -out docs/benchmarks.md
+
+# The seed's topology as local processes: Redis and PostgreSQL in a
+# temporary directory, 3 servers on 5001-5003, 2 edges on 8080/8081 and a
+# local OpenID provider. Writes .farm/farm.json; `make farm-down` stops it.
+farm: build bin/cesivi-devidp
+	$(GO) run ./tests/cmd/cesivi-farm up -bin $(BIN) -state .farm
+
+farm-down:
+	$(GO) run ./tests/cmd/cesivi-farm down -state .farm
+
+clean:
+	rm -rf bin .farm
+
+include xcaddy.mk

@@ -1,0 +1,209 @@
+// Package appserver is the Cesivi app server: it serves the HTTP API behind
+// the edge, health and metrics, and owns the connections to storage and
+// distributed state. It is stateless: everything that must outlive the
+// process lives in PostgreSQL or Redis.
+package appserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cesivi/cesivi/internal/config"
+	"github.com/cesivi/cesivi/internal/health"
+	"github.com/cesivi/cesivi/internal/httpmetrics"
+	"github.com/cesivi/cesivi/internal/logging"
+	"github.com/cesivi/cesivi/keyring"
+)
+
+// Server is one cesivi-server process.
+type Server struct {
+	settings *config.Settings
+	log      *slog.Logger
+	registry *prometheus.Registry
+	health   *health.Runner
+	handler  http.Handler
+	deps     *dependencies
+
+	// draining is set when shutdown begins: readiness answers 503 from then
+	// on so load balancers stop routing here while in-flight work finishes.
+	draining atomic.Bool
+}
+
+// New builds a server from validated settings. It opens no connection yet:
+// clients connect lazily, so a server whose Redis or database is down still
+// starts and reports the outage on /health/ready instead of crash-looping.
+func New(s *config.Settings, logs *logging.Factory) (*Server, error) {
+	registry := prometheus.NewRegistry()
+	deps, err := openDependencies(s, logs, registry)
+	if err != nil {
+		return nil, err
+	}
+	// The key ring every server of the farm shares (form digests, identity
+	// assertions). A wrong master key or an unreachable key store stops the
+	// start here: a server that cannot verify what its peers mint must not
+	// take traffic.
+	ctx, cancel := context.WithTimeout(context.Background(), keyRingOpenTimeout)
+	defer cancel()
+	ring, closeRing, err := OpenKeyRing(ctx, s, KeyRingOptions{
+		Logger: logs.Logger("Cesivi.Server.DataProtection"), Registerer: registry})
+	if err != nil {
+		deps.close()
+		return nil, fmt.Errorf("key ring (Cesivi:DataProtection:Provider=%s): %w", s.DataProtection.Provider, err)
+	}
+	deps.keyRing, deps.closeKeyRing, deps.keyRingProvider = ring, closeRing, s.DataProtection.Provider
+	srv := &Server{
+		settings: s,
+		log:      logs.Logger("Cesivi.Server"),
+		registry: registry,
+		deps:     deps,
+	}
+	srv.registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	srv.health = &health.Runner{Checks: deps.checks(), Timeout: 2 * time.Second}
+	srv.handler = srv.routes()
+	return srv, nil
+}
+
+// Handler returns the server's HTTP handler (instrumented).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Registry returns the Prometheus registry /metrics serves.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", s.serveHealth)
+	mux.HandleFunc("GET /health/ready", s.serveReady)
+	mux.HandleFunc("GET /health/live", s.serveLive)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
+	mux.HandleFunc("GET /{$}", s.serveRoot)
+	mux.HandleFunc("/", s.serveNotFound)
+
+	m := httpmetrics.New(s.registry)
+	serverID := s.settings.Farm.ServerID
+	return m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Which server answered, so a farm's balance can be seen from outside.
+		w.Header().Set("X-Cesivi-Server-Id", serverID)
+		mux.ServeHTTP(w, r)
+	}), routeOf)
+}
+
+// routeOf names the matched route for metrics; unmatched paths share one
+// label value so clients cannot create series at will.
+func routeOf(r *http.Request) string {
+	if r.Pattern == "" || r.Pattern == "/" {
+		return "unmatched"
+	}
+	if _, path, ok := strings.Cut(r.Pattern, " "); ok { // drop the method
+		return path
+	}
+	return r.Pattern
+}
+
+// serveHealth is the basic check (a liveness probe in the seed's Kubernetes
+// example): it reports every dependency but answers Degraded (200), not
+// Unhealthy, when one is down, so an outage of Redis never restarts every
+// server at once.
+func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
+	rep := s.health.Run(r.Context(), true)
+	health.Write(w, rep)
+}
+
+// serveReady fails (503) when a dependency is unreachable or the server is
+// shutting down, so load balancers route around it.
+func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
+	rep := s.health.Run(r.Context(), false)
+	if s.draining.Load() {
+		rep.Status = health.Unhealthy
+		rep.Entries["Server"] = health.Entry{Status: health.Unhealthy, Description: "shutting down",
+			Data: map[string]any{"serverId": s.settings.Farm.ServerID}}
+	}
+	health.Write(w, rep)
+}
+
+// serveLive only says the process answers; it checks no dependency.
+func (s *Server) serveLive(w http.ResponseWriter, _ *http.Request) {
+	health.Write(w, health.Report{Status: health.Healthy, TotalDuration: health.FormatTimeSpan(0)})
+}
+
+func (s *Server) serveRoot(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"name":     "Cesivi Server",
+		"serverId": s.settings.Farm.ServerID,
+	})
+}
+
+func (s *Server) serveNotFound(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusNotFound, map[string]any{
+		"error": map[string]string{"code": "NotFound", "message": fmt.Sprintf("no resource at %s %s", r.Method, r.URL.Path)},
+	})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Serve answers on ln until ctx is cancelled, then shuts down gracefully:
+// readiness turns 503, the server keeps serving for ShutdownDelay so load
+// balancers notice, then stops accepting and waits up to ShutdownTimeout
+// for in-flight requests. It returns nil after a clean shutdown.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.log.Info("listening", "address", ln.Addr().String(), "serverId", s.settings.Farm.ServerID,
+		"storage", s.settings.Storage.Provider, "distributedState", s.settings.DistributedState.Provider)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.draining.Store(true)
+	s.log.Info("shutting down", "delay", s.settings.Server.ShutdownDelay.String())
+	if d := s.settings.Server.ShutdownDelay; d > 0 {
+		time.Sleep(d)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), s.settings.Server.ShutdownTimeout)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+// keyRingOpenTimeout bounds the start-up read (and, on an empty store, the
+// creation) of the key ring.
+const keyRingOpenTimeout = 30 * time.Second
+
+// KeyRing returns the server's key ring.
+func (s *Server) KeyRing() *keyring.Ring { return s.deps.keyRing }
+
+// Close releases the server's connections.
+func (s *Server) Close() { s.deps.close() }

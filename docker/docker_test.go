@@ -1,0 +1,105 @@
+// Package docker holds the container files. No Docker engine runs where the
+// tests run, so these tests check the files statically against the code they
+// package: the programs they build exist, the ports and names are the
+// seed's, no secret is written in them, and every server is configured as a
+// farm member.
+package docker
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func read(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestDockerfilesBuildPackagesThatExist(t *testing.T) {
+	goMod := read(t, "../go.mod")
+	goVersion := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindStringSubmatch(goMod)
+	if goVersion == nil {
+		t.Fatal("go.mod has no go directive")
+	}
+	build := regexp.MustCompile(`go build .* (\./cmd/[a-z-]+)`)
+	for _, name := range []string{"Dockerfile.server", "Dockerfile.edge"} {
+		df := read(t, name)
+		m := build.FindStringSubmatch(df)
+		if m == nil {
+			t.Fatalf("%s: no go build of a ./cmd package", name)
+		}
+		main := filepath.Join("..", m[1], "main.go")
+		if !strings.Contains(read(t, main), "package main") {
+			t.Errorf("%s builds %s, which is not a main package", name, m[1])
+		}
+		if !strings.Contains(df, "FROM golang:"+goVersion[1]) {
+			t.Errorf("%s does not build with Go %s as go.mod requires", name, goVersion[1])
+		}
+		if !strings.Contains(df, "USER nonroot") {
+			t.Errorf("%s runs as root", name)
+		}
+	}
+	server := read(t, "Dockerfile.server")
+	if !strings.Contains(server, `HEALTHCHECK`) || !strings.Contains(server, `"cesivi-server", "healthcheck"`) && !strings.Contains(server, `cesivi-server", "healthcheck"`) {
+		t.Error("Dockerfile.server has no HEALTHCHECK using cesivi-server healthcheck")
+	}
+	edge := read(t, "Dockerfile.edge")
+	if !strings.Contains(edge, "COPY Caddyfile.example ") {
+		t.Error("Dockerfile.edge does not ship Caddyfile.example")
+	}
+}
+
+func TestComposeIsTheSeedsTopology(t *testing.T) {
+	c := read(t, "docker-compose.multiserver.yml")
+	for i, port := range []string{"5001", "5002", "5003"} {
+		name := "spm-server-" + string(rune('1'+i))
+		if !strings.Contains(c, "\n  "+name+":\n") {
+			t.Errorf("no service %s", name)
+		}
+		if !strings.Contains(c, `"`+port+`:5000"`) {
+			t.Errorf("%s is not published on %s", name, port)
+		}
+		if !strings.Contains(c, "Cesivi__Farm__ServerId: "+name) {
+			t.Errorf("%s has no ServerId of its own", name)
+		}
+		if !strings.Contains(c, "spm-server-"+string(rune('1'+i))+":5000") {
+			t.Errorf("the edge does not balance to %s", name)
+		}
+	}
+	for _, want := range []string{
+		`"8080:8080"`,
+		"Cesivi__DistributedState__Provider: Redis",
+		"Cesivi__Storage__Provider: PostgreSQL",
+		`Cesivi__Farm__Enabled: "true"`,
+		`"--appendonly", "yes"`,
+	} {
+		if !strings.Contains(c, want) {
+			t.Errorf("compose file lacks %s", want)
+		}
+	}
+	// Every password comes from the environment, never from the file.
+	secret := regexp.MustCompile(`(?i)password(?:=|:\s+)(\S+)`)
+	for _, line := range strings.Split(c, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		for _, m := range secret.FindAllStringSubmatch(line, -1) {
+			if !strings.HasPrefix(m[1], "${") {
+				t.Errorf("a password is written in the compose file: %s", m[0])
+			}
+		}
+	}
+	// Seed names used by its troubleshooting commands.
+	for _, name := range []string{"spm-redis", "spm-network"} {
+		if !strings.Contains(c, name) {
+			t.Errorf("compose file lacks the seed's name %s", name)
+		}
+	}
+}

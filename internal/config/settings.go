@@ -1,0 +1,313 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cesivi/cesivi/internal/logging"
+)
+
+// Settings is the typed configuration of cesivi-server. Field names follow
+// the configuration keys (Cesivi:Section:Key); see docs/configuration.md.
+type Settings struct {
+	// Environment selects appsettings.{Environment}.json ("Production" unless
+	// CESIVI_ENVIRONMENT, ASPNETCORE_ENVIRONMENT or DOTNET_ENVIRONMENT say otherwise).
+	Environment string
+	// Files lists the settings files that were found and read, in order.
+	Files []string
+
+	Server           ServerSettings
+	DistributedState DistributedStateSettings
+	Storage          StorageSettings
+	Farm             FarmSettings
+	Cluster          ClusterSettings
+	DataProtection   DataProtectionSettings
+	Logging          LoggingSettings
+
+	tree *Tree
+}
+
+// ServerSettings is Cesivi:Server.
+type ServerSettings struct {
+	// Address is the listen address (Cesivi:Server:Address, default ":5000").
+	Address string
+	// ShutdownDelay is how long the server keeps serving after SIGTERM while
+	// /health/ready already answers 503, so load balancers stop sending new
+	// requests before the listener closes (default 0s).
+	ShutdownDelay time.Duration
+	// ShutdownTimeout bounds the wait for in-flight requests (default 30s).
+	ShutdownTimeout time.Duration
+}
+
+// DistributedStateSettings is Cesivi:DistributedState.
+type DistributedStateSettings struct {
+	Provider         string // InMemory (default) or Redis
+	ConnectionString string // secret: may hold a password
+	KeyPrefix        string // prepended to every Redis key; default none
+
+	// TLS files for Redis, used only with ssl=true (or rediss://) in the
+	// connection string. Relative paths are relative to the working
+	// directory.
+	TlsCaFile   string // PEM bundle of the CAs trusted for the server's certificate; default the system roots
+	TlsCertFile string // PEM client certificate (chain), presented to the server; needs TlsKeyFile
+	TlsKeyFile  string // PEM private key of TlsCertFile
+}
+
+// StorageSettings is Cesivi:Storage.
+type StorageSettings struct {
+	Provider         string // InMemory (default), PostgreSQL or SqlServer (refused)
+	ConnectionString string // secret: may hold a password
+}
+
+// FarmSettings is Cesivi:Farm.
+type FarmSettings struct {
+	Enabled  bool
+	ServerID string // Cesivi:Farm:ServerId, default the host name
+}
+
+// ClusterSettings is Cesivi:Cluster.
+type ClusterSettings struct {
+	// Mode is Single or Cluster; it defaults to Cluster when the farm is
+	// enabled, else Single.
+	Mode string
+}
+
+// DataProtectionSettings is Cesivi:DataProtection, the key ring backend.
+type DataProtectionSettings struct {
+	// Provider is PostgreSql, SqlServer, SharedDirectory, FileSystem or
+	// Redis. Default: PostgreSql when storage is PostgreSQL, else FileSystem.
+	Provider string
+	// KeysPath is the directory of SharedDirectory and FileSystem.
+	KeysPath string
+	// MasterKey encrypts key material at rest. Secret.
+	MasterKey string
+}
+
+// LoggingSettings is Logging (and Cesivi:Logging, which the seed also uses).
+type LoggingSettings struct {
+	// LogLevel maps a category prefix ("Default", "Cesivi",
+	// "Cesivi.Server.Authorization.DistributedUserContextCache") to a level
+	// name (Trace, Debug, Information, Warning, Error, Critical, None).
+	LogLevel map[string]string
+	// Format is "simple" (text, default) or "json"
+	// (Logging:Console:FormatterName).
+	Format string
+}
+
+// Provider spellings. Configuration is case-insensitive; these are the
+// canonical forms the rest of the code compares against.
+const (
+	ProviderInMemory   = "InMemory"
+	ProviderRedis      = "Redis"
+	ProviderPostgreSQL = "PostgreSQL"
+	ProviderSqlServer  = "SqlServer"
+
+	KeyRingPostgreSql      = "PostgreSql"
+	KeyRingSqlServer       = "SqlServer"
+	KeyRingSharedDirectory = "SharedDirectory"
+	KeyRingFileSystem      = "FileSystem"
+	KeyRingRedis           = "Redis"
+
+	ModeSingle  = "Single"
+	ModeCluster = "Cluster"
+)
+
+// Tree returns the raw layered configuration, for sections later code adds.
+func (s *Settings) Tree() *Tree { return s.tree }
+
+// Load reads the configuration in ASP.NET Core's order, later wins: built-in
+// defaults, dir/appsettings.json, dir/appsettings.{Environment}.json, then
+// environment variables (environ as from os.Environ).
+func Load(dir string, environ []string) (*Settings, error) {
+	env := environmentName(environ)
+	t := NewTree()
+	var files []string
+	for _, name := range []string{"appsettings.json", "appsettings." + env + ".json"} {
+		path := filepath.Join(dir, name)
+		found, err := t.LoadJSONFile(path)
+		if err != nil {
+			return nil, &Error{Key: name, Problem: err.Error()}
+		}
+		if found {
+			files = append(files, path)
+		}
+	}
+	t.LoadEnvironment(environ)
+	s, err := bind(t)
+	if err != nil {
+		return nil, err
+	}
+	s.Environment = env
+	s.Files = files
+	return s, nil
+}
+
+func environmentName(environ []string) string {
+	vars := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			vars[k] = v
+		}
+	}
+	for _, k := range []string{"CESIVI_ENVIRONMENT", "ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT"} {
+		if v := strings.TrimSpace(vars[k]); v != "" {
+			return v
+		}
+	}
+	return "Production"
+}
+
+// binder reads typed values out of a tree and remembers the first error, so
+// bind reads like a list of settings rather than a list of error checks.
+type binder struct {
+	t   *Tree
+	err error
+}
+
+func (b *binder) str(key, def string) string {
+	if v, ok := b.t.Get(key); ok {
+		return strings.TrimSpace(v)
+	}
+	return def
+}
+
+func (b *binder) secret(key string) string {
+	v, _ := b.t.Get(key)
+	return v
+}
+
+func (b *binder) boolean(key string, def bool) bool {
+	v, ok := b.t.Get(key)
+	if !ok || strings.TrimSpace(v) == "" {
+		return def
+	}
+	x, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil && b.err == nil {
+		b.err = &Error{Key: key, Problem: fmt.Sprintf("%q is not true or false", v)}
+	}
+	return x
+}
+
+func (b *binder) duration(key string, def time.Duration) time.Duration {
+	v, ok := b.t.Get(key)
+	if !ok || strings.TrimSpace(v) == "" {
+		return def
+	}
+	d, err := ParseDuration(v)
+	if err != nil && b.err == nil {
+		b.err = &Error{Key: key, Problem: err.Error()}
+	}
+	return d
+}
+
+// oneOf canonicalises a case-insensitive choice, or records an error that
+// lists the accepted values.
+func (b *binder) oneOf(key, def string, choices ...string) string {
+	v := b.str(key, "")
+	if v == "" {
+		return def
+	}
+	for _, c := range choices {
+		if strings.EqualFold(v, c) {
+			return c
+		}
+	}
+	if b.err == nil {
+		b.err = &Error{Key: key, Problem: fmt.Sprintf("%q is not one of %s", v, strings.Join(choices, ", "))}
+	}
+	return v
+}
+
+func bind(t *Tree) (*Settings, error) {
+	b := &binder{t: t}
+	s := &Settings{tree: t}
+
+	s.Server.Address = b.str("Cesivi:Server:Address", ":5000")
+	s.Server.ShutdownDelay = b.duration("Cesivi:Server:ShutdownDelay", 0)
+	s.Server.ShutdownTimeout = b.duration("Cesivi:Server:ShutdownTimeout", 30*time.Second)
+
+	s.DistributedState.Provider = b.oneOf("Cesivi:DistributedState:Provider", ProviderInMemory, ProviderInMemory, ProviderRedis)
+	s.DistributedState.ConnectionString = b.secret("Cesivi:DistributedState:ConnectionString")
+	s.DistributedState.KeyPrefix = b.str("Cesivi:DistributedState:KeyPrefix", "")
+	s.DistributedState.TlsCaFile = b.str("Cesivi:DistributedState:TlsCaFile", "")
+	s.DistributedState.TlsCertFile = b.str("Cesivi:DistributedState:TlsCertFile", "")
+	s.DistributedState.TlsKeyFile = b.str("Cesivi:DistributedState:TlsKeyFile", "")
+
+	s.Storage.Provider = b.oneOf("Cesivi:Storage:Provider", ProviderInMemory, ProviderInMemory, ProviderPostgreSQL, ProviderSqlServer)
+	s.Storage.ConnectionString = b.secret("Cesivi:Storage:ConnectionString")
+
+	s.Farm.Enabled = b.boolean("Cesivi:Farm:Enabled", false)
+	host, _ := os.Hostname()
+	s.Farm.ServerID = b.str("Cesivi:Farm:ServerId", host)
+
+	defMode := ModeSingle
+	if s.Farm.Enabled {
+		defMode = ModeCluster
+	}
+	s.Cluster.Mode = b.oneOf("Cesivi:Cluster:Mode", defMode, ModeSingle, ModeCluster)
+
+	defKeyRing := KeyRingFileSystem
+	if s.Storage.Provider == ProviderPostgreSQL {
+		defKeyRing = KeyRingPostgreSql
+	}
+	s.DataProtection.Provider = b.oneOf("Cesivi:DataProtection:Provider", defKeyRing,
+		KeyRingPostgreSql, KeyRingSqlServer, KeyRingSharedDirectory, KeyRingFileSystem, KeyRingRedis)
+	s.DataProtection.KeysPath = b.str("Cesivi:DataProtection:KeysPath", "")
+	s.DataProtection.MasterKey = b.secret("Cesivi:DataProtection:MasterKey")
+
+	s.Logging.LogLevel = map[string]string{"Default": "Information"}
+	// The seed writes both Logging:LogLevel:* (appsettings) and
+	// Cesivi__Logging__LogLevel__* (its troubleshooting section); honour both,
+	// the Cesivi-rooted one last so the more specific spelling wins.
+	for _, section := range []string{"Logging:LogLevel", "Cesivi:Logging:LogLevel"} {
+		for _, category := range t.Children(section) {
+			level := b.str(section+":"+category, "")
+			if _, err := logging.ParseLevel(level); err != nil && b.err == nil {
+				b.err = &Error{Key: section + ":" + category, Problem: err.Error()}
+			}
+			s.Logging.LogLevel[canonicalCategory(s.Logging.LogLevel, category)] = level
+		}
+	}
+	s.Logging.Format = b.oneOf("Logging:Console:FormatterName", "simple", "simple", "json")
+
+	if b.err != nil {
+		return nil, b.err
+	}
+	return s, nil
+}
+
+// canonicalCategory returns the spelling already present for category (keys
+// are case-insensitive), so "default" from the environment replaces "Default".
+func canonicalCategory(m map[string]string, category string) string {
+	for k := range m {
+		if strings.EqualFold(k, category) {
+			return k
+		}
+	}
+	return category
+}
+
+// ParseDuration accepts Go durations ("30s", "1m30s"), .NET TimeSpan strings
+// ("00:00:30") and a bare number of seconds ("30").
+func ParseDuration(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+		return d, nil
+	}
+	if n, err := strconv.ParseFloat(v, 64); err == nil && n >= 0 {
+		return time.Duration(n * float64(time.Second)), nil
+	}
+	if parts := strings.Split(v, ":"); len(parts) == 3 {
+		h, err1 := strconv.Atoi(parts[0])
+		m, err2 := strconv.Atoi(parts[1])
+		sec, err3 := strconv.ParseFloat(parts[2], 64)
+		if err1 == nil && err2 == nil && err3 == nil && h >= 0 && m >= 0 && m < 60 && sec >= 0 && sec < 60 {
+			return time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(sec*float64(time.Second)), nil
+		}
+	}
+	return 0, fmt.Errorf("%q is not a duration (use 30s, 00:00:30 or a number of seconds)", v)
+}

@@ -1,0 +1,31 @@
+package state
+
+import "context"
+
+// ChangeNotices turns a channel into "something changed, re-read it"
+// notices: the shape of keyring.Notifier, which it satisfies without this
+// package importing the key ring. Every message and every reset of the
+// subscription (notices may have been missed) calls onChange, so a reader
+// that re-reads on each call never stays stale past a reconnect.
+type ChangeNotices struct {
+	PubSub  PubSub
+	Channel string
+}
+
+// Notify tells every subscriber on every server that something changed.
+func (n ChangeNotices) Notify(ctx context.Context) error {
+	return n.PubSub.Publish(ctx, n.Channel, "changed")
+}
+
+// Subscribe calls onChange for every notice and every reset until stop is
+// called. It returns once the subscription is in place.
+func (n ChangeNotices) Subscribe(ctx context.Context, onChange func()) (stop func(), err error) {
+	sub, err := n.PubSub.Subscribe(ctx, n.Channel, Handler{
+		OnMessage: func(string) { onChange() },
+		OnReset:   func(bool) { onChange() },
+	})
+	if err != nil {
+		return nil, err
+	}
+	return func() { _ = sub.Close() }, nil
+}

@@ -1,0 +1,420 @@
+package redisstate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cesivi/cesivi/internal/state"
+)
+
+// Session hash fields: n creation nonce, u user, s sid, t tokens, c created
+// (ms), l last refresh (ms), d:<name> data.
+
+// createScript stores a new session unless the key exists; a retry of a
+// creation that already succeeded finds its own nonce and succeeds too.
+var createScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if redis.call('HGET', KEYS[1], 'n') == ARGV[1] then return 1 end
+  return 0
+end
+redis.call('HSET', KEYS[1], 'n', ARGV[1], 'u', ARGV[2], 's', ARGV[3], 't', ARGV[4], 'c', ARGV[5], 'l', ARGV[5])
+for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], 'd:' .. ARGV[i], ARGV[i+1]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+return 1
+`)
+
+// loadScript reads a session and slides its expiry when the last refresh is
+// at least idle/4 old, in one round trip. ARGV: now, idle, absolute (ms).
+// The refresh time is appended as field '!r' when it happened.
+var loadScript = redis.NewScript(`
+local h = redis.call('HGETALL', KEYS[1])
+if #h == 0 then return false end
+local c, l
+for i = 1, #h, 2 do
+  if h[i] == 'c' then c = tonumber(h[i+1]) elseif h[i] == 'l' then l = tonumber(h[i+1]) end
+end
+local now, idle, abs = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if not c or not l then return false end
+local exp = math.min(l + idle, c + abs)
+if now >= exp then
+  redis.call('DEL', KEYS[1])
+  return false
+end
+if now - l >= idle / 4 then
+  redis.call('HSET', KEYS[1], 'l', ARGV[1])
+  exp = math.min(now + idle, c + abs)
+  redis.call('PEXPIRE', KEYS[1], exp - now)
+  h[#h+1] = '!r'
+  h[#h+1] = ARGV[1]
+end
+return h
+`)
+
+// updateScript writes only the named fields. ARGV: hasTokens, tokens,
+// number of set pairs, pairs..., names to delete...
+var updateScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[1] == '1' then redis.call('HSET', KEYS[1], 't', ARGV[2]) end
+local i = 4
+for j = 1, tonumber(ARGV[3]) do
+  redis.call('HSET', KEYS[1], 'd:' .. ARGV[i], ARGV[i+1])
+  i = i + 2
+end
+while i <= #ARGV do
+  redis.call('HDEL', KEYS[1], 'd:' .. ARGV[i])
+  i = i + 1
+end
+return 1
+`)
+
+// renameScript moves KEYS[1] to KEYS[2] (one slot, see the package doc).
+// Old gone and new present is a retry of our own success: the new id is
+// random and nobody else knows it.
+var renameScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return redis.call('EXISTS', KEYS[2])
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+redis.call('RENAME', KEYS[1], KEYS[2])
+return 1
+`)
+
+type sessions struct {
+	c   redis.UniversalClient
+	k   keys
+	opt state.Options
+
+	mu         sync.Mutex
+	lastActive float64
+}
+
+func (s *sessions) register(opt state.Options) error {
+	if opt.Registerer == nil {
+		return nil
+	}
+	g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "redis_sessions_active",
+		Help: "Sessions alive in the distributed state store (farm-wide)."}, s.activeCount)
+	if err := opt.Registerer.Register(g); err != nil {
+		return fmt.Errorf("redisstate: %w", err)
+	}
+	return nil
+}
+
+// activeCount counts unexpired entries of the active index; on a Redis
+// error the last figure is reported again.
+func (s *sessions) activeCount() float64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	n, err := s.c.ZCount(ctx, s.k.active(), strconv.FormatInt(ms(s.opt.Now()), 10), "+inf").Result()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err == nil {
+		s.lastActive = float64(n)
+	}
+	return s.lastActive
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func (s *sessions) expiry(created, seen int64) int64 {
+	return min(seen+s.opt.IdleTimeout.Milliseconds(), created+s.opt.AbsoluteLifetime.Milliseconds())
+}
+
+// indexAdd records id in the indexes with its expiry score, pruning what
+// has expired. Index entries are written before the session they name.
+func (s *sessions) indexAdd(p redis.Pipeliner, id, user, sid string, exp, now int64) {
+	z := redis.Z{Score: float64(exp), Member: id}
+	keep := s.opt.AbsoluteLifetime + s.opt.IdleTimeout
+	nowS := strconv.FormatInt(now, 10)
+	for _, key := range []string{s.k.userIndex(user), s.k.sidIndex(sid), s.k.active()} {
+		if key == s.k.sidIndex("") || key == s.k.userIndex("") {
+			continue
+		}
+		p.ZAdd(context.Background(), key, z)
+		p.ZRemRangeByScore(context.Background(), key, "-inf", "("+nowS)
+		if key != s.k.active() {
+			p.PExpire(context.Background(), key, keep)
+		}
+	}
+}
+
+func (s *sessions) Create(ctx context.Context, se *state.Session) error {
+	if se.ID == "" {
+		se.ID = state.NewID()
+	}
+	now := s.opt.Now().Truncate(time.Millisecond)
+	created := ms(now)
+	exp := s.expiry(created, created)
+	p := s.c.Pipeline()
+	s.indexAdd(p, se.ID, se.UserID, se.SID, exp, created)
+	if _, err := p.Exec(ctx); err != nil {
+		return unavailable("create session", err)
+	}
+	args := []any{state.NewID(), se.UserID, se.SID, se.Tokens, created, exp - created}
+	for k, v := range se.Data {
+		args = append(args, k, v)
+	}
+	ok, err := createScript.Run(ctx, s.c, []string{s.k.session(se.ID)}, args...).Int()
+	if err != nil {
+		return unavailable("create session", err)
+	}
+	if ok == 0 {
+		return fmt.Errorf("redisstate: create session: %w", state.ErrConflict)
+	}
+	se.Created, se.LastSeen = now, now
+	se.Expires = time.UnixMilli(exp)
+	return nil
+}
+
+func (s *sessions) Load(ctx context.Context, id string) (*state.Session, error) {
+	now := ms(s.opt.Now())
+	res, err := loadScript.Run(ctx, s.c, []string{s.k.session(id)}, now,
+		s.opt.IdleTimeout.Milliseconds(), s.opt.AbsoluteLifetime.Milliseconds()).StringSlice()
+	if errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("redisstate: load session: %w", state.ErrNotFound)
+	}
+	if err != nil {
+		return nil, unavailable("load session", err)
+	}
+	se, refreshed := s.decode(id, res)
+	if refreshed {
+		// At most every IdleTimeout/4: move the index scores along.
+		p := s.c.Pipeline()
+		s.indexAdd(p, id, se.UserID, se.SID, ms(se.Expires), now)
+		if _, err := p.Exec(ctx); err != nil {
+			s.opt.SessionLog.Warn("session index not refreshed", "error", err)
+		}
+	}
+	return se, nil
+}
+
+// decode turns HGETALL pairs into a session.
+func (s *sessions) decode(id string, h []string) (*state.Session, bool) {
+	se := &state.Session{ID: id, Data: map[string]string{}}
+	var c, l int64
+	refreshed := false
+	for i := 0; i+1 < len(h); i += 2 {
+		v := h[i+1]
+		switch f := h[i]; {
+		case f == "u":
+			se.UserID = v
+		case f == "s":
+			se.SID = v
+		case f == "t":
+			se.Tokens = []byte(v)
+		case f == "c":
+			c, _ = strconv.ParseInt(v, 10, 64)
+		case f == "l":
+			if !refreshed {
+				l, _ = strconv.ParseInt(v, 10, 64)
+			}
+		case f == "!r":
+			l, _ = strconv.ParseInt(v, 10, 64)
+			refreshed = true
+		case strings.HasPrefix(f, "d:"):
+			se.Data[f[2:]] = v
+		}
+	}
+	se.Created, se.LastSeen = time.UnixMilli(c), time.UnixMilli(l)
+	se.Expires = time.UnixMilli(s.expiry(c, l))
+	return se, refreshed
+}
+
+func (s *sessions) Update(ctx context.Context, id string, upd state.SessionUpdate) error {
+	args := []any{"0", ""}
+	if upd.Tokens != nil {
+		args = []any{"1", *upd.Tokens}
+	}
+	args = append(args, len(upd.Set))
+	for k, v := range upd.Set {
+		args = append(args, k, v)
+	}
+	for _, k := range upd.Delete {
+		args = append(args, k)
+	}
+	ok, err := updateScript.Run(ctx, s.c, []string{s.k.session(id)}, args...).Int()
+	if err != nil {
+		return unavailable("update session", err)
+	}
+	if ok == 0 {
+		return fmt.Errorf("redisstate: update session: %w", state.ErrNotFound)
+	}
+	return nil
+}
+
+func (s *sessions) Delete(ctx context.Context, id string) error {
+	who, err := s.c.HMGet(ctx, s.k.session(id), "u", "s").Result()
+	if err != nil {
+		return unavailable("delete session", err)
+	}
+	p := s.c.Pipeline()
+	p.Del(ctx, s.k.session(id))
+	p.ZRem(ctx, s.k.active(), id)
+	if u, _ := who[0].(string); u != "" {
+		p.ZRem(ctx, s.k.userIndex(u), id)
+	}
+	if sid, _ := who[1].(string); sid != "" {
+		p.ZRem(ctx, s.k.sidIndex(sid), id)
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		return unavailable("delete session", err)
+	}
+	return nil
+}
+
+// newIDLike returns a fresh id whose session key is in the same Cluster
+// slot as old's (any fresh id outside Cluster).
+func (s *sessions) newIDLike(old string) string {
+	if !s.k.cluster {
+		return state.NewID()
+	}
+	want := slot(s.k.session(old))
+	for {
+		if id := state.NewID(); slot(s.k.session(id)) == want {
+			return id
+		}
+	}
+}
+
+func (s *sessions) ChangeID(ctx context.Context, id string) (string, error) {
+	p := s.c.Pipeline()
+	who := p.HMGet(ctx, s.k.session(id), "u", "s")
+	ttl := p.PTTL(ctx, s.k.session(id))
+	if _, err := p.Exec(ctx); err != nil {
+		return "", unavailable("change session id", err)
+	}
+	u, _ := who.Val()[0].(string)
+	sid, _ := who.Val()[1].(string)
+	if ttl.Val() <= 0 || who.Val()[0] == nil {
+		return "", fmt.Errorf("redisstate: change session id: %w", state.ErrNotFound)
+	}
+	nid := s.newIDLike(id)
+	now := ms(s.opt.Now())
+	p = s.c.Pipeline()
+	s.indexAdd(p, nid, u, sid, now+ttl.Val().Milliseconds(), now)
+	if _, err := p.Exec(ctx); err != nil {
+		return "", unavailable("change session id", err)
+	}
+	r, err := renameScript.Run(ctx, s.c, []string{s.k.session(id), s.k.session(nid)}).Int()
+	if err != nil {
+		return "", unavailable("change session id", err)
+	}
+	switch r {
+	case 0:
+		return "", fmt.Errorf("redisstate: change session id: %w", state.ErrNotFound)
+	case -1:
+		return "", fmt.Errorf("redisstate: change session id: %w", state.ErrConflict)
+	}
+	p = s.c.Pipeline()
+	for _, key := range []string{s.k.userIndex(u), s.k.sidIndex(sid), s.k.active()} {
+		p.ZRem(ctx, key, id)
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		s.opt.SessionLog.Warn("old session id left in the index", "error", err)
+	}
+	return nid, nil
+}
+
+// indexed reads the live sessions an index names, pruning dead entries.
+// Only sessions for which belongs is true are returned: an index is a hint
+// and a session id reused by a failed Create must not show up under the
+// wrong user.
+func (s *sessions) indexed(ctx context.Context, index string, belongs func(*state.Session) bool) ([]*state.Session, error) {
+	now := ms(s.opt.Now())
+	ids, err := s.c.ZRangeByScore(ctx, index, &redis.ZRangeBy{Min: "(" + strconv.FormatInt(now, 10), Max: "+inf"}).Result()
+	if err != nil {
+		return nil, unavailable("list sessions", err)
+	}
+	p := s.c.Pipeline()
+	p.ZRemRangeByScore(ctx, index, "-inf", strconv.FormatInt(now, 10))
+	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = p.HGetAll(ctx, s.k.session(id))
+	}
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, unavailable("list sessions", err)
+	}
+	var out []*state.Session
+	var dead []any
+	for i, id := range ids {
+		m := cmds[i].Val()
+		if len(m) == 0 {
+			dead = append(dead, id)
+			continue
+		}
+		h := make([]string, 0, 2*len(m))
+		for k, v := range m {
+			h = append(h, k, v)
+		}
+		se, _ := s.decode(id, h)
+		if !belongs(se) {
+			dead = append(dead, id)
+			continue
+		}
+		if se.Expires.UnixMilli() <= now {
+			continue
+		}
+		out = append(out, se)
+	}
+	if len(dead) > 0 {
+		if err := s.c.ZRem(ctx, index, dead...).Err(); err != nil {
+			s.opt.SessionLog.Warn("dead session ids left in the index", "error", err)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Created.Before(out[j].Created) || out[i].Created.Equal(out[j].Created) && out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+func (s *sessions) ListUser(ctx context.Context, userID string) ([]*state.Session, error) {
+	return s.indexed(ctx, s.k.userIndex(userID), func(se *state.Session) bool { return se.UserID == userID })
+}
+
+func (s *sessions) revoke(ctx context.Context, index string, belongs func(*state.Session) bool) (int, error) {
+	live, err := s.indexed(ctx, index, belongs)
+	if err != nil {
+		return 0, err
+	}
+	p := s.c.Pipeline()
+	dels := make([]*redis.IntCmd, len(live))
+	for i, se := range live {
+		dels[i] = p.Del(ctx, s.k.session(se.ID))
+		p.ZRem(ctx, s.k.active(), se.ID)
+		p.ZRem(ctx, s.k.userIndex(se.UserID), se.ID)
+		if se.SID != "" {
+			p.ZRem(ctx, s.k.sidIndex(se.SID), se.ID)
+		}
+	}
+	if len(live) == 0 {
+		return 0, nil
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		return 0, unavailable("revoke sessions", err)
+	}
+	n := 0
+	for _, d := range dels {
+		n += int(d.Val())
+	}
+	return n, nil
+}
+
+func (s *sessions) RevokeUser(ctx context.Context, userID string) (int, error) {
+	return s.revoke(ctx, s.k.userIndex(userID), func(se *state.Session) bool { return se.UserID == userID })
+}
+
+func (s *sessions) RevokeSID(ctx context.Context, sid string) (int, error) {
+	if sid == "" {
+		return 0, nil
+	}
+	return s.revoke(ctx, s.k.sidIndex(sid), func(se *state.Session) bool { return se.SID == sid })
+}

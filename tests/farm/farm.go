@@ -1,0 +1,482 @@
+// Package farm starts the seed's multi-server topology as local processes,
+// no Docker: Redis (AOF on) and PostgreSQL in a state directory, N app
+// servers, M edges load-balancing across all of them, and a local OpenID
+// provider. `make farm` runs it detached and writes farm.json; end-to-end
+// tests start the same farm in one call with Start.
+//
+// Every process is started by this package and stopped by the PID it
+// recorded, never by name, so the machine's own services are never touched.
+package farm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cesivi/cesivi/internal/testenv"
+)
+
+// Options shape a farm. The zero value is the seed's topology on its
+// fixed ports, kept in a temporary directory.
+type Options struct {
+	// BinDir holds cesivi-server, cesivi-edge and cesivi-devidp; empty means
+	// build them (see Binaries).
+	BinDir string
+	// StateDir keeps data, logs and farm.json; empty means a new temporary
+	// directory, removed by Stop.
+	StateDir string
+	// Servers and Edges count the processes (default 3 and 2).
+	Servers, Edges int
+	// FreePorts picks free loopback ports instead of the seed's 5001-5003
+	// and 8080-8081, so several farms (parallel tests) can coexist.
+	FreePorts bool
+	// Detached starts every process in its own session so the farm outlives
+	// the launcher (make farm); Down stops it later from farm.json.
+	Detached bool
+	// CaddyfilePath is the edge configuration; default Caddyfile.example at
+	// the module root.
+	CaddyfilePath string
+	// ServerEnv is added to every server's environment.
+	ServerEnv []string
+}
+
+// IdP is the identity provider entry of farm.json.
+type IdP struct {
+	Issuer   string `json:"issuer"`
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// Manifest is farm.json, the farm's contract with tools and tests.
+type Manifest struct {
+	Edges    []string       `json:"edges"`
+	Servers  []string       `json:"servers"`
+	Redis    string         `json:"redis"`
+	Postgres string         `json:"postgres"`
+	IdP      IdP            `json:"idp"`
+	PIDs     map[string]int `json:"pids"`
+}
+
+// Farm is a running farm.
+type Farm struct {
+	Manifest
+	// ClientID and ClientSecret are the OpenID client registered for the edges.
+	ClientID, ClientSecret string
+
+	opt       Options
+	dir       string
+	ownsDir   bool
+	bins      binaries
+	redis     *testenv.RedisServer
+	postgres  *testenv.PostgresServer
+	servers   []*process
+	edges     []*process
+	idp       *process
+	serverEnv [][]string
+}
+
+// Start brings a farm up and waits until every edge answers /health through
+// the servers. On error everything already started is stopped.
+func Start(ctx context.Context, opt Options) (*Farm, error) {
+	if opt.Servers <= 0 {
+		opt.Servers = 3
+	}
+	if opt.Edges <= 0 {
+		opt.Edges = 2
+	}
+	f := &Farm{opt: opt, Manifest: Manifest{PIDs: map[string]int{}}}
+	if err := f.start(ctx); err != nil {
+		_ = f.Stop()
+		return nil, err
+	}
+	return f, nil
+}
+
+func (f *Farm) start(ctx context.Context) (err error) {
+	opt := f.opt
+	if f.dir = opt.StateDir; f.dir == "" {
+		if f.dir, err = os.MkdirTemp("", "cesivi-farm-"); err != nil {
+			return err
+		}
+		f.ownsDir = true
+	}
+	// PostgreSQL refuses to run as root, so as root the harness runs it as
+	// the postgres user, who must be able to traverse to its data directory.
+	if err := os.MkdirAll(f.dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.Chmod(f.dir, 0o755); err != nil {
+		return err
+	}
+	for _, sub := range []string{"logs", "redis", "postgres", "edges"} {
+		if err := os.MkdirAll(filepath.Join(f.dir, sub), 0o755); err != nil {
+			return err
+		}
+	}
+	if f.bins, err = findBinaries(ctx, opt.BinDir, f.dir); err != nil {
+		return err
+	}
+	if err := f.startStores(ctx); err != nil {
+		return err
+	}
+	serverPorts, edgePorts, httpsPorts, err := f.ports()
+	if err != nil {
+		return err
+	}
+	if err := f.startIdP(ctx, edgePorts); err != nil {
+		return err
+	}
+	for i, port := range serverPorts {
+		if err := f.startServer(ctx, i, port); err != nil {
+			return err
+		}
+	}
+	for i, port := range edgePorts {
+		if err := f.startEdge(ctx, i, port, httpsPorts[i], serverPorts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *Farm) startStores(ctx context.Context) error {
+	r, err := testenv.StartRedis(ctx, testenv.RedisOptions{
+		Dir: filepath.Join(f.dir, "redis"), AppendOnly: true, Detached: f.opt.Detached,
+		LogFile: filepath.Join(f.dir, "logs", "redis.log"),
+	})
+	if err != nil {
+		return fmt.Errorf("starting Redis: %w", err)
+	}
+	f.redis, f.Redis, f.PIDs["redis"] = r, r.Addr, r.PID
+	p, err := testenv.StartPostgres(ctx, testenv.PostgresOptions{
+		Dir: filepath.Join(f.dir, "postgres"), Detached: f.opt.Detached, Durable: true,
+		LogFile: filepath.Join(f.dir, "logs", "postgres.log"),
+	})
+	if err != nil {
+		return fmt.Errorf("starting PostgreSQL: %w", err)
+	}
+	f.postgres, f.Postgres, f.PIDs["postgres"] = p, p.URL(), p.PID
+	return nil
+}
+
+// ports returns the seed's fixed ports, or free ones.
+func (f *Farm) ports() (servers, edges, https []int, err error) {
+	pick := func(n, base int) ([]int, error) {
+		out := make([]int, n)
+		for i := range out {
+			if !f.opt.FreePorts {
+				out[i] = base + i
+				continue
+			}
+			p, err := testenv.FreePort()
+			if err != nil {
+				return nil, err
+			}
+			out[i] = p
+		}
+		return out, nil
+	}
+	if servers, err = pick(f.opt.Servers, 5001); err != nil {
+		return
+	}
+	if edges, err = pick(f.opt.Edges, 8080); err != nil {
+		return
+	}
+	https, err = pick(f.opt.Edges, 8443)
+	return
+}
+
+func (f *Farm) startIdP(ctx context.Context, edgePorts []int) error {
+	port := 9998
+	if f.opt.FreePorts {
+		var err error
+		if port, err = testenv.FreePort(); err != nil {
+			return err
+		}
+	}
+	var redirects, logouts []string
+	for _, p := range edgePorts {
+		for _, host := range []string{"localhost", "127.0.0.1"} {
+			redirects = append(redirects, fmt.Sprintf("http://%s:%d/oauth2/callback", host, p))
+			logouts = append(logouts, fmt.Sprintf("http://%s:%d/", host, p))
+		}
+	}
+	p, err := f.spawn("idp", f.bins.devidp, []string{
+		"-addr", fmt.Sprintf("127.0.0.1:%d", port),
+		"-redirect-uris", strings.Join(redirects, ","),
+		"-post-logout-uris", strings.Join(logouts, ","),
+	}, nil, true)
+	if err != nil {
+		return err
+	}
+	f.idp = p
+	// The provider prints one JSON line with its issuer and credentials
+	// once it listens.
+	line, err := p.firstLine(ctx, 20*time.Second)
+	if err != nil {
+		return fmt.Errorf("identity provider: %w (log: %s)", err, p.logPath)
+	}
+	var info struct {
+		Issuer       string `json:"issuer"`
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+		Username     string `json:"username"`
+		Password     string `json:"password"`
+	}
+	if err := json.Unmarshal([]byte(line), &info); err != nil {
+		return fmt.Errorf("identity provider announced %q: %w", line, err)
+	}
+	f.IdP = IdP{Issuer: info.Issuer, Username: info.Username, Password: info.Password}
+	f.ClientID, f.ClientSecret = info.ClientID, info.ClientSecret
+	return nil
+}
+
+func (f *Farm) startServer(ctx context.Context, i, port int) error {
+	name := fmt.Sprintf("server-%d", i+1)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	env := append([]string{
+		"Cesivi__Server__Address=" + addr,
+		"Cesivi__Server__ShutdownDelay=1s",
+		"Cesivi__Farm__Enabled=true",
+		"Cesivi__Farm__ServerId=" + name,
+		"Cesivi__DistributedState__Provider=Redis",
+		"Cesivi__DistributedState__ConnectionString=" + f.Redis + ",abortConnect=false",
+		"Cesivi__Storage__Provider=PostgreSQL",
+		"Cesivi__Storage__ConnectionString=" + f.Postgres,
+	}, f.opt.ServerEnv...)
+	if len(f.serverEnv) <= i {
+		f.serverEnv = append(f.serverEnv, env)
+	}
+	p, err := f.spawn(name, f.bins.server, nil, env, false)
+	if err != nil {
+		return err
+	}
+	if len(f.servers) <= i {
+		f.servers = append(f.servers, p)
+		f.Servers = append(f.Servers, "http://"+addr)
+	} else {
+		f.servers[i] = p
+	}
+	return waitHTTP(ctx, "http://"+addr+"/health/ready", 30*time.Second, p)
+}
+
+func (f *Farm) startEdge(ctx context.Context, i, port, httpsPort int, serverPorts []int) error {
+	name := fmt.Sprintf("edge-%d", i+1)
+	var ups []string
+	for _, p := range serverPorts {
+		ups = append(ups, fmt.Sprintf("127.0.0.1:%d", p))
+	}
+	home := filepath.Join(f.dir, "edges", name)
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		return err
+	}
+	env := []string{
+		"CESIVI_UPSTREAMS=" + strings.Join(ups, " "),
+		"CESIVI_HTTP_PORT=" + strconv.Itoa(port),
+		"CESIVI_HTTPS_PORT=" + strconv.Itoa(httpsPort),
+		"CESIVI_EDGE_ADMIN=off",
+		// Caddy keeps its local CA and certificates here, per edge.
+		"HOME=" + home,
+		"XDG_DATA_HOME=" + filepath.Join(home, "data"),
+		"XDG_CONFIG_HOME=" + filepath.Join(home, "config"),
+	}
+	caddyfile := f.opt.CaddyfilePath
+	if caddyfile == "" {
+		root, err := moduleRoot(ctx)
+		if err != nil {
+			return err
+		}
+		caddyfile = filepath.Join(root, "Caddyfile.example")
+	}
+	p, err := f.spawn(name, f.bins.edge, []string{"run", "--config", caddyfile, "--adapter", "caddyfile"}, env, false)
+	if err != nil {
+		return err
+	}
+	f.edges = append(f.edges, p)
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	f.Edges = append(f.Edges, url)
+	return waitHTTP(ctx, url+"/health", 60*time.Second, p)
+}
+
+// StopServer stops server i (0-based) with SIGTERM, as an orchestrator would.
+func (f *Farm) StopServer(i int) error { return f.servers[i].stop(15 * time.Second) }
+
+// KillServer kills server i with SIGKILL, as a crash would.
+func (f *Farm) KillServer(i int) error { return f.servers[i].Kill() }
+
+// RestartServer starts server i again on its port.
+func (f *Farm) RestartServer(ctx context.Context, i int) error {
+	port, err := portOf(f.Servers[i])
+	if err != nil {
+		return err
+	}
+	return f.startServer(ctx, i, port)
+}
+
+// AdminEnv is the environment under which `cesivi-server keyring …` and
+// `cesivi-server sessions …` reach this farm's stores, as an operator on
+// one of its machines would run them.
+func (f *Farm) AdminEnv() []string {
+	var env []string
+	for _, kv := range f.serverEnv[0] {
+		if !strings.HasPrefix(kv, "Cesivi__Server__") && !strings.HasPrefix(kv, "Cesivi__Farm__ServerId=") {
+			env = append(env, kv)
+		}
+	}
+	return append(baseEnv(), env...)
+}
+
+// ServerBinary is the cesivi-server program the farm runs.
+func (f *Farm) ServerBinary() string { return f.bins.server }
+
+// Redis returns the farm's Redis server, for tests that stop or restart it.
+func (f *Farm) RedisServer() *testenv.RedisServer { return f.redis }
+
+// Stop stops every process the farm started, newest first, and removes the
+// state directory if the farm created it.
+func (f *Farm) Stop() error {
+	var errs []error
+	for i := len(f.edges) - 1; i >= 0; i-- {
+		errs = append(errs, f.edges[i].stop(10*time.Second))
+	}
+	for i := len(f.servers) - 1; i >= 0; i-- {
+		errs = append(errs, f.servers[i].stop(15*time.Second))
+	}
+	if f.idp != nil {
+		errs = append(errs, f.idp.stop(5*time.Second))
+	}
+	if f.postgres != nil {
+		errs = append(errs, f.postgres.Stop())
+	}
+	if f.redis != nil {
+		errs = append(errs, f.redis.Stop())
+	}
+	if f.ownsDir {
+		errs = append(errs, os.RemoveAll(f.dir))
+	}
+	return errors.Join(errs...)
+}
+
+// Dir is the farm's state directory (logs are in Dir/logs).
+func (f *Farm) Dir() string { return f.dir }
+
+// WriteManifest writes farm.json into dir (the state directory when dir
+// is empty). When dir is not the state directory it also links dir/state to
+// it, so Down finds the processes' directory from dir alone: `make farm`
+// keeps only farm.json in .farm/ and the data in a temporary directory,
+// which the PostgreSQL user can reach wherever the repository lives.
+func (f *Farm) WriteManifest(dir string) (string, error) {
+	if dir == "" {
+		dir = f.dir
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	if filepath.Clean(dir) != filepath.Clean(f.dir) {
+		link := filepath.Join(dir, "state")
+		_ = os.Remove(link)
+		if err := os.Symlink(f.dir, link); err != nil {
+			return "", err
+		}
+	}
+	path := filepath.Join(dir, "farm.json")
+	data, err := json.MarshalIndent(f.Manifest, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	return path, os.WriteFile(path, append(data, '\n'), 0o600)
+}
+
+// spawn starts bin with args and env added to a minimal environment,
+// logging to logs/<name>.log. Processes inherit nothing of the caller's
+// Cesivi__ settings, so a developer's shell cannot change the farm.
+func (f *Farm) spawn(name, bin string, args, env []string, separateStdout bool) (*process, error) {
+	logPath := filepath.Join(f.dir, "logs", name+".log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close() // the child keeps its own descriptors
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(baseEnv(), env...)
+	cmd.Dir = f.dir
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	p := &process{name: name, logPath: logPath}
+	if separateStdout {
+		// A file, not a pipe: a detached child must not die of SIGPIPE when
+		// the launcher exits.
+		p.stdoutPath = filepath.Join(f.dir, "logs", name+".out")
+		out, err := os.Create(p.stdoutPath)
+		if err != nil {
+			return nil, err
+		}
+		defer out.Close()
+		cmd.Stdout = out
+	}
+	if p.Process, err = testenv.StartProcess(cmd, f.opt.Detached); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", name, err)
+	}
+	f.PIDs[name] = p.PID
+	return p, nil
+}
+
+// baseEnv keeps what a process needs to run (PATH, locale, temp dir) and
+// drops everything else.
+func baseEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "PATH", "LANG", "LC_ALL", "TMPDIR", "USER", "HOME", "GOCOVERDIR":
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+func waitHTTP(ctx context.Context, url string, timeout time.Duration, p *process) error {
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(timeout)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if !p.Alive() {
+			return fmt.Errorf("%s exited during start-up; log: %s\n%s", p.name, p.logPath, tail(p.logPath, 20))
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("%s: %s did not answer 200 within %v; log: %s\n%s", p.name, url, timeout, p.logPath, tail(p.logPath, 20))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func tail(path string, n int) string {
+	data, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func portOf(url string) (int, error) {
+	i := strings.LastIndexByte(url, ':')
+	if i < 0 {
+		return 0, fmt.Errorf("no port in %q", url)
+	}
+	return strconv.Atoi(url[i+1:])
+}
