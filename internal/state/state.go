@@ -90,6 +90,7 @@ type Provider struct {
 	Locks        Locker
 	PubSub       PubSub
 	Queue        Queue
+	Tickets      Tickets
 	// Ping reports whether the store answers (for /health/ready).
 	Ping  func(ctx context.Context) error
 	Close func() error

@@ -30,6 +30,7 @@ type Store struct {
 	ucEpoch  uint64
 	subs     map[string]map[*memSub]struct{}
 	queues   map[string]*memQueue
+	tickets  map[string]memTicket
 }
 
 type memLock struct {
@@ -74,6 +75,7 @@ func (s *Store) Provider(opt state.Options) (*state.Provider, error) {
 	}
 	return &state.Provider{
 		Name: "InMemory", Sessions: state.WithRevocationNotices(ss, ps), UserContexts: uc, Locks: &locker{s: s, now: opt.Now}, PubSub: ps, Queue: &queue{s: s},
+		Tickets: &tickets{s: s, now: opt.Now},
 		Ping:  func(context.Context) error { return nil },
 		Close: sub.Close,
 	}, nil

@@ -142,6 +142,7 @@ func New(ctx context.Context, c redis.UniversalClient, keyPrefix string, opt sta
 		Locks:        &locker{c: c, k: k},
 		PubSub:       ps,
 		Queue:        &queue{c: c, k: k},
+		Tickets:      &tickets{c: c, k: k},
 		Ping: func(ctx context.Context) error {
 			if err := c.Ping(ctx).Err(); err != nil {
 				return unavailable("ping", err)

@@ -88,6 +88,9 @@ func Exercise(t *testing.T, newBackend func(t *testing.T) NewServer) {
 	for _, c := range queueCases {
 		run("Queue/"+c.name, c.f)
 	}
+	for _, c := range ticketCases {
+		run("Tickets/"+c.name, c.f)
+	}
 }
 
 type testCase struct {
