@@ -76,8 +76,8 @@ func (s *Store) Provider(opt state.Options) (*state.Provider, error) {
 	return &state.Provider{
 		Name: "InMemory", Sessions: state.WithRevocationNotices(ss, ps), UserContexts: uc, Locks: &locker{s: s, now: opt.Now}, PubSub: ps, Queue: &queue{s: s},
 		Tickets: &tickets{s: s, now: opt.Now},
-		Ping:  func(context.Context) error { return nil },
-		Close: sub.Close,
+		Ping:    func(context.Context) error { return nil },
+		Close:   sub.Close,
 	}, nil
 }
 
