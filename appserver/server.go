@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cesivi/cesivi/internal/config"
+	"github.com/cesivi/cesivi/internal/dataprotection"
 	"github.com/cesivi/cesivi/internal/health"
 	"github.com/cesivi/cesivi/internal/httpmetrics"
 	"github.com/cesivi/cesivi/internal/logging"
@@ -56,7 +57,7 @@ func New(s *config.Settings, logs *logging.Factory) (*Server, error) {
 	// take traffic.
 	ctx, cancel := context.WithTimeout(context.Background(), keyRingOpenTimeout)
 	defer cancel()
-	ring, closeRing, err := OpenKeyRing(ctx, s, KeyRingOptions{
+	ring, closeRing, err := dataprotection.Open(ctx, s, dataprotection.Options{
 		Logger: logs.Logger("Cesivi.Server.DataProtection"), Registerer: registry})
 	if err != nil {
 		deps.close()

@@ -11,7 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/cesivi/cesivi/appserver"
+	"github.com/cesivi/cesivi/internal/dataprotection"
 	"github.com/cesivi/cesivi/keyring"
 )
 
@@ -98,7 +98,7 @@ func keyringCmd(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ring, closeRing, err := appserver.OpenKeyRing(ctx, settings, appserver.KeyRingOptions{
+	ring, closeRing, err := dataprotection.Open(ctx, settings, dataprotection.Options{
 		// The command never creates keys by policy (servers do, coordinated);
 		// rotate inserts its own.
 		Logger: log, ReadOnly: true, NoBackground: true,

@@ -14,7 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/cesivi/cesivi/appserver"
+	"github.com/cesivi/cesivi/internal/dataprotection"
 	"github.com/cesivi/cesivi/internal/testenv"
 	"github.com/cesivi/cesivi/keyring"
 	"github.com/cesivi/cesivi/keyring/redisstore"
@@ -208,7 +208,7 @@ func TestKeyringCLIPostgresWithRedisNotices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	server, closeServer, err := appserver.OpenKeyRing(context.Background(), settings, appserver.KeyRingOptions{})
+	server, closeServer, err := dataprotection.Open(context.Background(), settings, dataprotection.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,9 @@
-package appserver
+// Package dataprotection opens the key ring a configuration names
+// (Cesivi:DataProtection), with its store, change notices and master key.
+// The app server, its administration commands and the edge all open the
+// ring through here, so every member of a farm reads the same keys the
+// same way.
+package dataprotection
 
 import (
 	"context"
@@ -23,21 +28,21 @@ import (
 	"github.com/cesivi/cesivi/keyring/redisstore"
 )
 
-// KeyRingOptions are what a caller of OpenKeyRing chooses; the rest comes
+// Options are what a caller of Open chooses; the rest comes
 // from the configuration.
-type KeyRingOptions struct {
+type Options struct {
 	Logger       *slog.Logger
 	Registerer   prometheus.Registerer
 	ReadOnly     bool
 	NoBackground bool
 }
 
-// OpenKeyRing opens the key ring configured in Cesivi:DataProtection: its
+// Open opens the key ring configured in Cesivi:DataProtection: its
 // store (PostgreSql: the storage database; Redis: the distributed state
 // server; SharedDirectory and FileSystem: KeysPath), change notices over
 // Redis pub/sub whenever the distributed state is Redis, and the master key.
 // The returned function closes the ring and its connections.
-func OpenKeyRing(ctx context.Context, s *config.Settings, o KeyRingOptions) (*keyring.Ring, func(), error) {
+func Open(ctx context.Context, s *config.Settings, o Options) (*keyring.Ring, func(), error) {
 	var closers []func()
 	closeAll := func() {
 		for i := len(closers) - 1; i >= 0; i-- {
