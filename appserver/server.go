@@ -24,6 +24,7 @@ import (
 	"github.com/cesivi/cesivi/internal/dataprotection"
 	"github.com/cesivi/cesivi/internal/health"
 	"github.com/cesivi/cesivi/internal/httpmetrics"
+	"github.com/cesivi/cesivi/internal/identity"
 	"github.com/cesivi/cesivi/internal/logging"
 	"github.com/cesivi/cesivi/keyring"
 )
@@ -92,14 +93,31 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /health/live", s.serveLive)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
 	mux.HandleFunc("GET /{$}", s.serveRoot)
+	mux.HandleFunc("GET /api/session/create", s.serveSessionCreate)
+	mux.HandleFunc("GET /api/session/get", s.serveSessionGet)
 	mux.HandleFunc("/", s.serveNotFound)
+
+	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cesivi_assertions_refused_total",
+		Help: "Requests refused because their identity assertion was missing or invalid, by reason.",
+	}, []string{"reason"})
+	s.registry.MustRegister(refused)
+	verified := (&identity.Verifier{
+		Ring:     s.deps.keyRing,
+		Audience: s.settings.Server.AssertionAudience,
+		Required: s.settings.Server.RequireAssertion,
+		// Probes and scrapes come straight from load balancers and
+		// Prometheus; "/" names the server for humans.
+		Public:  []string{"/", "/health", "/health/", "/metrics"},
+		Refused: func(reason string) { refused.WithLabelValues(reason).Inc() },
+	}).Wrap(mux)
 
 	m := httpmetrics.New(s.registry)
 	serverID := s.settings.Farm.ServerID
 	return m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Which server answered, so a farm's balance can be seen from outside.
 		w.Header().Set("X-Cesivi-Server-Id", serverID)
-		mux.ServeHTTP(w, r)
+		verified.ServeHTTP(w, r)
 	}), routeOf)
 }
 

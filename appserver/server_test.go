@@ -13,7 +13,9 @@ import (
 
 	"github.com/cesivi/cesivi/internal/config"
 	"github.com/cesivi/cesivi/internal/logging"
+	"github.com/cesivi/cesivi/internal/identity"
 	"github.com/cesivi/cesivi/internal/testenv"
+	"github.com/cesivi/cesivi/keyring"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -66,7 +68,8 @@ func getHealth(t *testing.T, base, path string) (int, healthBody) {
 }
 
 func TestInMemoryServerReportsHealthInTheSeedsShape(t *testing.T) {
-	ts := httptest.NewServer(newServer(t, "Cesivi__Farm__ServerId=server-x").Handler())
+	srv := newServer(t, "Cesivi__Farm__ServerId=server-x")
+	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 
 	for _, path := range []string{"/health", "/health/ready"} {
@@ -95,7 +98,10 @@ func TestInMemoryServerReportsHealthInTheSeedsShape(t *testing.T) {
 		t.Errorf("/health/live: %d %s", code, b.Status)
 	}
 
-	resp, err := http.Get(ts.URL + "/nowhere")
+	// Through an edge (with an assertion), an unknown path is a JSON 404.
+	req, _ := http.NewRequest(http.MethodGet, ts.URL+"/nowhere", nil)
+	req.Header.Set(identity.AssertionHeader, mint(t, srv.deps.keyRing, keyring.Assertion{}))
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,6 +41,15 @@ type ServerSettings struct {
 	ShutdownDelay time.Duration
 	// ShutdownTimeout bounds the wait for in-flight requests (default 30s).
 	ShutdownTimeout time.Duration
+	// RequireAssertion (Cesivi:Server:RequireAssertion, default true)
+	// refuses requests without an edge's identity assertion, except health
+	// and metrics. Turn it off only to call a lone development server
+	// directly, without an edge.
+	RequireAssertion bool
+	// AssertionAudience is the audience assertions must carry
+	// (Cesivi:Server:AssertionAudience, default "cesivi-server"; the edge's
+	// assertion_audience must match).
+	AssertionAudience string
 }
 
 // DistributedStateSettings is Cesivi:DistributedState.
@@ -229,6 +238,8 @@ func bind(t *Tree) (*Settings, error) {
 	s.Server.Address = b.str("Cesivi:Server:Address", ":5000")
 	s.Server.ShutdownDelay = b.duration("Cesivi:Server:ShutdownDelay", 0)
 	s.Server.ShutdownTimeout = b.duration("Cesivi:Server:ShutdownTimeout", 30*time.Second)
+	s.Server.RequireAssertion = b.boolean("Cesivi:Server:RequireAssertion", true)
+	s.Server.AssertionAudience = b.str("Cesivi:Server:AssertionAudience", "cesivi-server")
 
 	s.DistributedState.Provider = b.oneOf("Cesivi:DistributedState:Provider", ProviderInMemory, ProviderInMemory, ProviderRedis)
 	s.DistributedState.ConnectionString = b.secret("Cesivi:DistributedState:ConnectionString")
