@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/cesivi/cesivi/internal/config"
-	"github.com/cesivi/cesivi/internal/logging"
 	"github.com/cesivi/cesivi/internal/identity"
+	"github.com/cesivi/cesivi/internal/logging"
 	"github.com/cesivi/cesivi/internal/testenv"
 	"github.com/cesivi/cesivi/keyring"
 )

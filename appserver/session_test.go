@@ -33,7 +33,9 @@ func askSession(t *testing.T, srv *Server, path, assertion string) sessionAnswer
 			t.Fatalf("%s: %v: %s", path, err, rec.Body)
 		}
 	} else {
-		var body struct{ Error struct{ Code, Message string } }
+		var body struct {
+			Error struct{ Code, Message string }
+		}
 		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 			t.Fatalf("%s: error body is not JSON: %v: %s", path, err, rec.Body)
 		}
