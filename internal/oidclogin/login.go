@@ -162,7 +162,8 @@ func (f *Flow) Complete(ctx context.Context, req CompleteRequest) (*Result, erro
 	if err != nil {
 		return nil, err
 	}
-	hctx := context.WithValue(ctx, oauth2.HTTPClient, f.cfg.HTTPClient)
+	// Token, JWKS and userinfo requests all take the client from here.
+	hctx := oidc.ClientContext(ctx, f.cfg.HTTPClient)
 	conf := p.oauth
 	conf.RedirectURL = rec.RedirectURL
 	tok, err := conf.Exchange(hctx, req.Code, oauth2.VerifierOption(rec.Verifier))

@@ -1,0 +1,245 @@
+// Package websession turns an edge's session cookie into a session: the
+// cookie (minted and verified with the farm's key ring) names a session
+// kept in the distributed state store, so any edge can serve any request.
+//
+// To keep the per-request cost near zero, resolved sessions are cached in
+// process for a short time (CacheTTL). The cache is consistent across the
+// farm because every deletion of a session (logout, revocation, id change)
+// publishes a notice on state.SessionRevokedChannel that every edge's cache
+// obeys at once; while that subscription is down the cache is bypassed and
+// emptied, so a missed notice can never keep a revoked session alive. A
+// cached session is also dropped when its own expiry passes.
+//
+// Consistency model: a session deleted on one edge stops working on every
+// edge within the pub/sub delivery time (milliseconds); a cookie whose key
+// is revoked stops working as soon as the edge's key ring learns of the
+// revocation (keyring change notices, also sub-second), whatever the cache
+// holds, because the cookie is verified on every request.
+package websession
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cesivi/cesivi/internal/state"
+	"github.com/cesivi/cesivi/keyring"
+)
+
+// ErrInvalid means the cookie does not name a live session (bad MAC,
+// revoked or unknown key, expired, deleted): the caller clears the cookie.
+// It is never returned when the store is merely unreachable; that error
+// wraps state.ErrStoreUnavailable and the cookie must be kept.
+var ErrInvalid = errors.New("websession: no valid session")
+
+// Data keys under which the identity of a signed-in user is kept in the
+// session's data bag (state.Session.UserID is the subject).
+const (
+	DataName   = "name"
+	DataEmail  = "email"
+	DataGroups = "groups" // newline-separated
+)
+
+// DefaultCacheTTL bounds how long a resolved session is served from memory.
+const DefaultCacheTTL = 10 * time.Second
+
+// maxCached bounds the cache; past it the cache starts over (a farm edge
+// with more live sessions than this just pays the store round trip more
+// often).
+const maxCached = 200_000
+
+// Options configure a Resolver.
+type Options struct {
+	Ring     *keyring.Ring
+	Sessions state.SessionStore
+	// PubSub carries the revocation notices. Nil disables the cache
+	// (every request loads from the store), which is always correct.
+	PubSub state.PubSub
+	// CacheTTL (default DefaultCacheTTL); negative disables the cache.
+	CacheTTL time.Duration
+	// AbsoluteLifetime is the store's (default state.DefaultAbsoluteLifetime):
+	// cookies expire with it.
+	AbsoluteLifetime time.Duration
+	Now              func() time.Time
+}
+
+// Resolver resolves and creates sessions. It is safe for concurrent use.
+type Resolver struct {
+	ring     *keyring.Ring
+	sessions state.SessionStore
+	ttl      time.Duration
+	absolute time.Duration
+	now      func() time.Time
+
+	mu    sync.RWMutex
+	cache map[string]cached
+	// live is true while the revocation subscription is in place; the
+	// cache is used only then.
+	live atomic.Bool
+	sub  state.Subscription
+
+	hits, misses atomic.Uint64
+}
+
+type cached struct {
+	s       *state.Session
+	validTo time.Time // the earlier of fetch+TTL and the session's expiry
+}
+
+// New returns a Resolver; with a PubSub it subscribes to revocation notices
+// before it returns.
+func New(ctx context.Context, o Options) (*Resolver, error) {
+	if o.Ring == nil || o.Sessions == nil {
+		return nil, errors.New("websession: a key ring and a session store are required")
+	}
+	r := &Resolver{ring: o.Ring, sessions: o.Sessions, ttl: o.CacheTTL, absolute: o.AbsoluteLifetime, now: o.Now,
+		cache: map[string]cached{}}
+	if r.absolute <= 0 {
+		r.absolute = state.DefaultAbsoluteLifetime
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.ttl == 0 {
+		r.ttl = DefaultCacheTTL
+	}
+	if o.PubSub != nil && r.ttl > 0 {
+		sub, err := o.PubSub.Subscribe(ctx, state.SessionRevokedChannel, state.Handler{
+			OnMessage: r.onNotice,
+			OnReset: func(connected bool) {
+				// Messages may have been missed: start over, and use the
+				// cache only while notices can reach it.
+				r.live.Store(false)
+				r.flush()
+				r.live.Store(connected)
+			},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("websession: subscribing to %s: %w", state.SessionRevokedChannel, err)
+		}
+		r.sub = sub
+		r.live.Store(sub.Connected())
+	}
+	return r, nil
+}
+
+// Close ends the subscription.
+func (r *Resolver) Close() error {
+	if r.sub != nil {
+		return r.sub.Close()
+	}
+	return nil
+}
+
+// Stats reports cache hits and misses (misses include bypasses).
+func (r *Resolver) Stats() (hits, misses uint64) { return r.hits.Load(), r.misses.Load() }
+
+// Resolve returns the session the cookie value names.
+func (r *Resolver) Resolve(ctx context.Context, cookie string) (*state.Session, error) {
+	c, err := r.ring.VerifySessionCookie(cookie)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	id := c.SessionID.String()
+	now := r.now()
+	if r.live.Load() {
+		r.mu.RLock()
+		e, ok := r.cache[id]
+		r.mu.RUnlock()
+		if ok && now.Before(e.validTo) {
+			r.hits.Add(1)
+			return e.s, nil
+		}
+	}
+	r.misses.Add(1)
+	s, err := r.sessions.Load(ctx, id)
+	switch {
+	case errors.Is(err, state.ErrNotFound):
+		r.forget(id)
+		return nil, fmt.Errorf("%w: the session has ended", ErrInvalid)
+	case err != nil:
+		return nil, err
+	}
+	if r.live.Load() {
+		validTo := now.Add(r.ttl)
+		if s.Expires.Before(validTo) {
+			validTo = s.Expires
+		}
+		r.mu.Lock()
+		if len(r.cache) >= maxCached {
+			r.cache = map[string]cached{}
+		}
+		r.cache[id] = cached{s: s, validTo: validTo}
+		r.mu.Unlock()
+	}
+	return s, nil
+}
+
+// Create stores a new session with a fresh id and returns it with its
+// cookie value. The cookie expires with the session's absolute lifetime.
+func (r *Resolver) Create(ctx context.Context, s *state.Session) (*state.Session, string, error) {
+	id := keyring.NewSessionID()
+	s.ID = id.String()
+	if err := r.sessions.Create(ctx, s); err != nil {
+		return nil, "", err
+	}
+	cookie, err := r.ring.MintSessionCookie(id, s.Created.Add(r.absolute))
+	if err != nil {
+		// A session nobody can name is useless; do not leave it behind.
+		_ = r.sessions.Delete(context.WithoutCancel(ctx), s.ID)
+		return nil, "", err
+	}
+	return s, cookie, nil
+}
+
+// Delete ends a session on every edge (the store publishes the notice; the
+// local entry goes at once so this edge does not wait for its own echo).
+func (r *Resolver) Delete(ctx context.Context, id string) error {
+	r.forget(id)
+	return r.sessions.Delete(ctx, id)
+}
+
+func (r *Resolver) forget(id string) {
+	r.mu.Lock()
+	delete(r.cache, id)
+	r.mu.Unlock()
+}
+
+func (r *Resolver) flush() {
+	r.mu.Lock()
+	r.cache = map[string]cached{}
+	r.mu.Unlock()
+}
+
+func (r *Resolver) onNotice(payload string) {
+	n, err := state.ParseSessionRevocation(payload)
+	if err != nil {
+		// Unknown notice: be safe, drop everything.
+		r.flush()
+		return
+	}
+	if n.Kind == state.RevokedSession {
+		r.forget(n.Value)
+		return
+	}
+	r.mu.Lock()
+	for id, e := range r.cache {
+		if (n.Kind == state.RevokedUser && e.s.UserID == n.Value) || (n.Kind == state.RevokedSID && e.s.SID == n.Value) {
+			delete(r.cache, id)
+		}
+	}
+	r.mu.Unlock()
+}
+
+// Groups returns the groups kept in a session's data.
+func Groups(s *state.Session) []string {
+	g := s.Data[DataGroups]
+	if g == "" {
+		return nil
+	}
+	return strings.Split(g, "\n")
+}
