@@ -108,7 +108,10 @@ func TestDeletionOnOneEdgeReachesAnotherEdgesCache(t *testing.T) {
 		revoke func(s *state.Session) error
 	}{
 		{"logout", func(s *state.Session) error { return a.Delete(context.Background(), s.ID) }},
-		{"revoke the user", func(s *state.Session) error { _, err := pa.Sessions.RevokeUser(context.Background(), s.UserID); return err }},
+		{"revoke the user", func(s *state.Session) error {
+			_, err := pa.Sessions.RevokeUser(context.Background(), s.UserID)
+			return err
+		}},
 	}
 	for _, c := range cases {
 		s, cookie := create(t, a, "u-"+c.name)
