@@ -1,0 +1,243 @@
+package caddymodule
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/cesivi/cesivi/internal/oidclogin"
+	"github.com/cesivi/cesivi/internal/state"
+	"github.com/cesivi/cesivi/internal/websession"
+)
+
+// bindingCookie ties a login to the browser that started it (login CSRF):
+// the login state in the store keeps only its hash. Every tab of a browser
+// shares one value, so several tabs can sign in at once.
+const bindingCookie = "cesivi_login"
+
+// tokensPurpose is the key ring purpose of the tokens kept in a session.
+const tokensPurpose = "session-tokens"
+
+// sessionTokens are the provider's tokens, kept server-side, encrypted
+// with the key ring, in the session (state.Session.Tokens).
+type sessionTokens struct {
+	IDToken      string    `json:"id_token,omitempty"`
+	AccessToken  string    `json:"access_token,omitempty"`
+	RefreshToken string    `json:"refresh_token,omitempty"`
+	Expiry       time.Time `json:"expiry,omitzero"`
+}
+
+func (h *Session) serveLogin(w http.ResponseWriter, r *http.Request) error {
+	if h.app.flow == nil {
+		return h.loginPage(w, http.StatusNotFound, "sign-in is not configured on this edge")
+	}
+	return h.beginLogin(w, r, r.URL.Query().Get("rd"))
+}
+
+// beginLogin stores the login state (shared by every edge) and sends the
+// browser to the provider.
+func (h *Session) beginLogin(w http.ResponseWriter, r *http.Request, returnTo string) error {
+	binding := ""
+	if c, err := r.Cookie(bindingCookie); err == nil && len(c.Value) == 22 {
+		binding = c.Value
+	} else {
+		var b [16]byte
+		rand.Read(b[:])
+		binding = base64.RawURLEncoding.EncodeToString(b[:])
+	}
+	redirect := h.app.oidc.RedirectURL
+	if redirect == "" {
+		redirect = requestOrigin(r) + CallbackPath
+	}
+	authURL, err := h.app.flow.Begin(r.Context(), oidclogin.BeginRequest{ReturnTo: returnTo, RedirectURL: redirect, Binding: binding})
+	switch {
+	case errors.Is(err, oidclogin.ErrBadReturnTo):
+		return h.loginPage(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, state.ErrStoreUnavailable) || errors.Is(err, oidclogin.ErrProviderUnavailable):
+		h.logger.Warn("sign-in cannot start", "error", err)
+		w.Header().Set("Retry-After", "5")
+		return h.loginPage(w, http.StatusServiceUnavailable, "sign-in is temporarily unavailable; try again in a moment")
+	case err != nil:
+		h.logger.Error("sign-in cannot start", "error", err)
+		return h.loginPage(w, http.StatusInternalServerError, "sign-in could not start")
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: bindingCookie, Value: binding, Path: "/oauth2/", MaxAge: int(oidclogin.DefaultStateTTL / time.Second),
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
+	})
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, authURL, http.StatusFound)
+	return nil
+}
+
+// serveCallback completes a login begun on any edge and starts a new
+// session (a fresh id, never the one the browser had: no fixation).
+func (h *Session) serveCallback(w http.ResponseWriter, r *http.Request) error {
+	if h.app.flow == nil {
+		return h.loginPage(w, http.StatusNotFound, "sign-in is not configured on this edge")
+	}
+	q := r.URL.Query()
+	binding := ""
+	if c, err := r.Cookie(bindingCookie); err == nil {
+		binding = c.Value
+	}
+	res, err := h.app.flow.Complete(r.Context(), oidclogin.CompleteRequest{
+		State: q.Get("state"), Code: q.Get("code"), Binding: binding,
+		Error: q.Get("error"), ErrorDescription: q.Get("error_description"),
+	})
+	switch {
+	case errors.Is(err, state.ErrStoreUnavailable) || errors.Is(err, oidclogin.ErrProviderUnavailable):
+		h.logger.Warn("sign-in cannot complete", "error", err)
+		w.Header().Set("Retry-After", "5")
+		return h.loginPage(w, http.StatusServiceUnavailable, "sign-in is temporarily unavailable; start again in a moment")
+	case errors.Is(err, oidclogin.ErrExchange) || errors.Is(err, oidclogin.ErrIDToken):
+		h.logger.Warn("sign-in refused", "error", err)
+		return h.loginPage(w, http.StatusBadGateway, err.Error())
+	case err != nil:
+		return h.loginPage(w, http.StatusBadRequest, err.Error())
+	}
+
+	tokens, _ := json.Marshal(sessionTokens{IDToken: res.IDToken, AccessToken: res.AccessToken, RefreshToken: res.RefreshToken, Expiry: res.Expiry})
+	sealed, err := h.app.res.ring.Protect(tokensPurpose, tokens)
+	if err != nil {
+		return h.loginPage(w, http.StatusInternalServerError, "the session could not be sealed")
+	}
+	data := map[string]string{websession.DataName: res.Name, websession.DataEmail: res.Email}
+	if len(res.Groups) > 0 {
+		data[websession.DataGroups] = strings.Join(res.Groups, "\n")
+	}
+	sess, cookie, err := h.app.res.sessions.Create(r.Context(), &state.Session{UserID: res.Subject, SID: res.SID, Tokens: sealed, Data: data})
+	if err != nil {
+		h.logger.Warn("session store unavailable at sign-in", "error", err)
+		w.Header().Set("Retry-After", "5")
+		return h.loginPage(w, http.StatusServiceUnavailable, "sign-in is temporarily unavailable; start again in a moment")
+	}
+	// The session the browser had before (anonymous, or another user's)
+	// ends: a new id at every sign-in.
+	if c, err := r.Cookie(h.app.CookieName); err == nil {
+		if old, err := h.app.res.ring.VerifySessionCookie(c.Value); err == nil {
+			_ = h.app.res.sessions.Delete(r.Context(), old.SessionID.String())
+		}
+	}
+	h.setCookie(w, r, cookie, sess)
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, res.ReturnTo, http.StatusFound)
+	return nil
+}
+
+// serveLogout ends the session on every edge at once and, when the
+// provider supports it, signs out there too (RP-initiated logout).
+func (h *Session) serveLogout(w http.ResponseWriter, r *http.Request) error {
+	var idToken string
+	if c, err := r.Cookie(h.app.CookieName); err == nil {
+		if sess, err := h.app.res.sessions.Resolve(r.Context(), c.Value); err == nil {
+			if plain, err := h.app.res.ring.Unprotect(tokensPurpose, sess.Tokens); err == nil {
+				var t sessionTokens
+				if json.Unmarshal(plain, &t) == nil {
+					idToken = t.IDToken
+				}
+			}
+			if err := h.app.res.sessions.Delete(r.Context(), sess.ID); err != nil {
+				// Not deleted: say so rather than pretend the user is out.
+				return h.unavailable(w, err)
+			}
+		} else if !errors.Is(err, websession.ErrInvalid) {
+			return h.unavailable(w, err)
+		}
+	}
+	h.clearCookie(w, r)
+	w.Header().Set("Cache-Control", "no-store")
+	target := "/"
+	post := h.app.oidc.PostLogoutRedirectURL
+	if post == "" {
+		post = requestOrigin(r) + "/"
+	}
+	if h.app.flow != nil && idToken != "" {
+		if u, err := h.app.flow.EndSessionURL(r.Context(), idToken, post); err == nil && u != "" {
+			target = u
+		}
+	}
+	http.Redirect(w, r, target, http.StatusFound)
+	return nil
+}
+
+// setCookie sets the session cookie: HttpOnly, SameSite=Lax, Secure on
+// HTTPS, expiring with the session's absolute lifetime.
+func (h *Session) setCookie(w http.ResponseWriter, r *http.Request, value string, s *state.Session) {
+	maxAge := int(time.Until(s.Created.Add(state.DefaultAbsoluteLifetime)) / time.Second)
+	if maxAge < 1 {
+		maxAge = 1
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: h.app.CookieName, Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (h *Session) clearCookie(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{
+		Name: h.app.CookieName, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// loginPage answers a sign-in endpoint with a short page that says what
+// happened and how to start again.
+func (h *Session) loginPage(w http.ResponseWriter, status int, message string) error {
+	message = strings.TrimPrefix(message, "oidclogin: ")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, err := fmt.Fprintf(w, "<!doctype html><title>Sign-in</title><p>%s</p><p><a href=\"%s\">Sign in again</a></p>\n",
+		html.EscapeString(message), LoginPath+"?rd=%2F")
+	return err
+}
+
+// requestOrigin is scheme://host of the request as the client sent it.
+func requestOrigin(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// dropCookies removes the named cookies from the request's Cookie headers
+// (the app servers must never see the session cookie). The common case —
+// no Cookie header — costs nothing.
+func dropCookies(r *http.Request, names ...string) {
+	lines := r.Header["Cookie"]
+	if len(lines) == 0 {
+		return
+	}
+	var kept []string
+	for _, line := range lines {
+		for _, part := range strings.Split(line, ";") {
+			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
+			drop := false
+			for _, n := range names {
+				if name == n {
+					drop = true
+					break
+				}
+			}
+			if !drop && strings.TrimSpace(part) != "" {
+				kept = append(kept, strings.TrimSpace(part))
+			}
+		}
+	}
+	if len(kept) == 0 {
+		r.Header.Del("Cookie")
+		return
+	}
+	r.Header["Cookie"] = []string{strings.Join(kept, "; ")}
+}

@@ -1,0 +1,216 @@
+package caddymodule
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/cesivi/cesivi/internal/identity"
+	"github.com/cesivi/cesivi/internal/state"
+	"github.com/cesivi/cesivi/internal/websession"
+	"github.com/cesivi/cesivi/keyring"
+)
+
+func init() {
+	caddy.RegisterModule(Session{})
+}
+
+// The edge's own endpoints. They are answered by the edge and never reach
+// an app server, so the single-use authorization code never crosses a
+// reverse_proxy retry.
+const (
+	LoginPath    = "/oauth2/login"    // ?rd=<path>: start signing in
+	CallbackPath = "/oauth2/callback" // the provider sends the browser back here
+	LogoutPath   = "/oauth2/logout"   // end the session everywhere
+	// CreateSessionPath (the seed's check) gives a client without a
+	// session an anonymous one, then goes on to the app server.
+	CreateSessionPath = "/api/session/create"
+)
+
+// DefaultAnonymous are the paths served without a signed-in user when the
+// handler's anonymous list is not set.
+var DefaultAnonymous = []string{"/health", "/health/*", "/api/session/*"}
+
+// Session is the edge's session handler: it removes identity headers a
+// client sent, answers the sign-in endpoints, resolves the session cookie,
+// sends browsers without a session to the identity provider (and scripts a
+// 401), and hands each request to the app servers with a signed identity
+// assertion in X-Cesivi-Assertion. Place it before reverse_proxy.
+type Session struct {
+	// Anonymous lists the paths served without a signed-in user: exact
+	// paths, or prefixes ending in "*". Requests on them still carry an
+	// assertion (with the session, if there is one). Default:
+	// /health /health/* /api/session/*.
+	Anonymous []string `json:"anonymous,omitempty"`
+
+	app    *App
+	logger *slog.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (Session) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "http.handlers.cesivi_session", New: func() caddy.Module { return new(Session) }}
+}
+
+// Provision finds the cesivi app (the global cesivi option).
+func (h *Session) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Slogger()
+	if h.Anonymous == nil {
+		h.Anonymous = DefaultAnonymous
+	}
+	v, err := ctx.AppIfConfigured("cesivi")
+	if err != nil {
+		return fmt.Errorf("cesivi_session needs the global cesivi option: %w", err)
+	}
+	app, ok := v.(*App)
+	if !ok {
+		return fmt.Errorf("cesivi_session: app cesivi is a %T", v)
+	}
+	h.app = app
+	return nil
+}
+
+// Validate checks the path patterns.
+func (h *Session) Validate() error {
+	for _, p := range h.Anonymous {
+		if !strings.HasPrefix(p, "/") || strings.Contains(strings.TrimSuffix(p, "*"), "*") {
+			return fmt.Errorf("cesivi_session: anonymous path %q: want /path or /prefix*", p)
+		}
+	}
+	return nil
+}
+
+func (h *Session) anonymous(path string) bool {
+	for _, p := range h.Anonymous {
+		if prefix, ok := strings.CutSuffix(p, "*"); ok {
+			if strings.HasPrefix(path, prefix) {
+				return true
+			}
+		} else if path == p {
+			return true
+		}
+	}
+	return false
+}
+
+// ServeHTTP implements caddyhttp.MiddlewareHandler.
+func (h *Session) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	stripIdentityHeaders(r.Header, nil)
+	switch r.URL.Path {
+	case LoginPath:
+		return h.serveLogin(w, r)
+	case CallbackPath:
+		return h.serveCallback(w, r)
+	case LogoutPath:
+		return h.serveLogout(w, r)
+	}
+	a := h.app
+	anonymous := h.anonymous(r.URL.Path)
+
+	var sess *state.Session
+	if c, err := r.Cookie(a.CookieName); err == nil {
+		sess, err = a.res.sessions.Resolve(r.Context(), c.Value)
+		switch {
+		case errors.Is(err, websession.ErrInvalid):
+			// Bad MAC, revoked key, ended session: the cookie is useless.
+			h.clearCookie(w, r)
+			sess = nil
+		case err != nil:
+			// The store is unreachable: the session may well be valid,
+			// so keep the cookie and ask the client to come back.
+			if !anonymous {
+				return h.unavailable(w, err)
+			}
+			sess = nil
+		}
+	}
+	if sess == nil && r.URL.Path == CreateSessionPath && r.Method == http.MethodGet {
+		created, cookie, err := a.res.sessions.Create(r.Context(), &state.Session{})
+		if err != nil {
+			return h.unavailable(w, err)
+		}
+		h.setCookie(w, r, cookie, created)
+		sess = created
+	}
+	if !anonymous && (sess == nil || sess.UserID == "") {
+		return h.loginRequired(w, r)
+	}
+
+	assertion := keyring.Assertion{Audience: a.AssertionAudience, Expires: time.Now().Add(time.Duration(a.AssertionTTL))}
+	if sess != nil {
+		assertion.SessionID = sess.ID
+		assertion.Subject = sess.UserID
+		assertion.Name = sess.Data[websession.DataName]
+		assertion.Email = sess.Data[websession.DataEmail]
+		assertion.Groups = websession.Groups(sess)
+	}
+	token, err := a.res.ring.MintAssertion(assertion)
+	if err != nil {
+		return caddyhttp.Error(http.StatusInternalServerError, fmt.Errorf("minting the identity assertion: %w", err))
+	}
+	r.Header.Set(identity.AssertionHeader, token)
+	if assertion.Subject != "" {
+		// Caddy's access log reports the user from this placeholder.
+		if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+			repl.Set("http.auth.user.id", assertion.Subject)
+		}
+	}
+	// The session cookie is the edge's: app servers get the assertion.
+	dropCookies(r, a.CookieName, bindingCookie)
+	return next.ServeHTTP(w, r)
+}
+
+// unavailable answers 503 with Retry-After: the store did not answer.
+func (h *Session) unavailable(w http.ResponseWriter, err error) error {
+	h.logger.Warn("session store unavailable", "error", err)
+	w.Header().Set("Retry-After", "1")
+	identity.WriteError(w, http.StatusServiceUnavailable, "SessionStoreUnavailable",
+		"sessions are temporarily unavailable; retry in a moment (you are still signed in)")
+	return nil
+}
+
+// loginRequired sends a browser navigation to the identity provider and
+// answers anything else (scripts, API clients, non-GET) 401 with a JSON
+// body that names the login URL.
+func (h *Session) loginRequired(w http.ResponseWriter, r *http.Request) error {
+	if h.app.flow != nil && isNavigation(r) {
+		return h.beginLogin(w, r, r.URL.RequestURI())
+	}
+	msg := "sign in first"
+	if h.app.flow == nil {
+		msg = "this path needs a signed-in user, and sign-in is not configured on this edge"
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusUnauthorized)
+	loginURL := LoginPath + "?rd=" + urlQueryEscape(r.URL.RequestURI())
+	_, err := fmt.Fprintf(w, `{"error":{"code":"LoginRequired","message":%q,"loginUrl":%q}}`+"\n", msg, loginURL)
+	return err
+}
+
+// isNavigation tells a browser loading a page from a script or API call.
+func isNavigation(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	if r.Header.Get("X-Requested-With") != "" || r.Header.Get("Authorization") != "" {
+		return false
+	}
+	if m := r.Header.Get("Sec-Fetch-Mode"); m != "" && m != "navigate" {
+		return false
+	}
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// Interface guards.
+var (
+	_ caddy.Provisioner           = (*Session)(nil)
+	_ caddy.Validator             = (*Session)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Session)(nil)
+)

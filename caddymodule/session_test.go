@@ -1,0 +1,377 @@
+package caddymodule
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+
+	"github.com/cesivi/cesivi/appserver"
+	"github.com/cesivi/cesivi/internal/config"
+	"github.com/cesivi/cesivi/internal/identity"
+	"github.com/cesivi/cesivi/internal/logging"
+	"github.com/cesivi/cesivi/internal/testenv"
+)
+
+// edgeEnv is one edge in front of one real app server, sharing a Redis
+// (sessions, login state, notices) and a key ring in a shared directory.
+type edgeEnv struct {
+	URL    string // the edge
+	Server *appserver.Server
+	IdP    *testenv.IdentityProvider
+	Redis  *testenv.RedisServer
+	echo   *httptest.Server // an upstream that reports what it received
+}
+
+type edgeOptions struct {
+	oidc      bool
+	privRedis bool
+	echo      bool // proxy to the echo upstream instead of the app server
+}
+
+func startEdge(t *testing.T, o edgeOptions) *edgeEnv {
+	t.Helper()
+	e := &edgeEnv{}
+	var conn string
+	if o.privRedis {
+		e.Redis = testenv.RedisPrivate(t, testenv.RedisOptions{})
+		conn = e.Redis.Addr + ",abortConnect=false"
+	} else {
+		addr, db := testenv.RedisDB(t)
+		conn = fmt.Sprintf("%s,defaultDatabase=%d", addr, db)
+	}
+	env := map[string]string{
+		"Cesivi__DistributedState__Provider":         "Redis",
+		"Cesivi__DistributedState__ConnectionString": conn,
+		"Cesivi__DataProtection__Provider":           "SharedDirectory",
+		"Cesivi__DataProtection__KeysPath":           t.TempDir(),
+	}
+	var environ []string
+	for k, v := range env {
+		t.Setenv(k, v) // the edge reads the process environment
+		environ = append(environ, k+"="+v)
+	}
+	s, err := config.Load(t.TempDir(), environ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs, _ := logging.New(io.Discard, "simple", nil)
+	e.Server, err = appserver.New(s, logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Server.Close)
+	upstream := httptest.NewServer(e.Server.Handler())
+	t.Cleanup(upstream.Close)
+	e.echo = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(r.Header)
+	}))
+	t.Cleanup(e.echo.Close)
+	target := upstream.Listener.Addr().String()
+	if o.echo {
+		target = e.echo.Listener.Addr().String()
+	}
+
+	port := freePort(t)
+	e.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	oidcBlock := ""
+	if o.oidc {
+		e.IdP = testenv.IdentityProviderT(t, testenv.IdPOptions{})
+		e.IdP.AddRedirectURIs(e.URL + CallbackPath)
+		e.IdP.AddPostLogoutRedirectURIs(e.URL + "/")
+		t.Setenv("TEST_OIDC_SECRET", e.IdP.ClientSecret)
+		oidcBlock = fmt.Sprintf(`oidc {
+			issuer %s
+			client_id %s
+			client_secret {env.TEST_OIDC_SECRET}
+		}`, e.IdP.Issuer, e.IdP.ClientID)
+	}
+	caddyfileText := fmt.Sprintf(`{
+	admin off
+	storage file_system %s
+	persist_config off
+	cesivi {
+		session_cache_ttl 1m
+		%s
+	}
+}
+http://127.0.0.1:%d {
+	cesivi_session
+	reverse_proxy %s
+}`, t.TempDir(), oidcBlock, port, target)
+	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfileText), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.oidc && strings.Contains(string(cfg), e.IdP.ClientSecret) {
+		t.Fatal("the client secret is in the JSON config")
+	}
+	if err := caddy.Load(cfg, true); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = caddy.Stop() })
+	return e
+}
+
+// client is a browser-like client that does not follow redirects.
+func client(t *testing.T) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+type answer struct {
+	Status  int
+	Header  http.Header
+	Body    string
+	Session struct {
+		SessionID     string `json:"sessionId"`
+		Authenticated bool   `json:"authenticated"`
+		UserID        string `json:"userId"`
+		Email         string `json:"email"`
+		ServerID      string `json:"serverId"`
+		Created       bool   `json:"created"`
+	}
+	Error struct{ Code, Message, LoginURL string }
+}
+
+func get(t *testing.T, c *http.Client, rawURL string, header ...string) answer {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, rawURL, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	a := answer{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if resp.StatusCode == 200 {
+			_ = json.Unmarshal(b, &a.Session)
+		} else {
+			var e struct {
+				Error struct {
+					Code, Message string
+					LoginURL      string `json:"loginUrl"`
+				}
+			}
+			_ = json.Unmarshal(b, &e)
+			a.Error.Code, a.Error.Message, a.Error.LoginURL = e.Error.Code, e.Error.Message, e.Error.LoginURL
+		}
+	}
+	return a
+}
+
+func sessionCookie(t *testing.T, h http.Header) *http.Cookie {
+	t.Helper()
+	for _, c := range (&http.Response{Header: h}).Cookies() {
+		if c.Name == DefaultCookieName {
+			return c
+		}
+	}
+	return nil
+}
+
+func TestSeedSessionCheckThroughTheEdge(t *testing.T) {
+	e := startEdge(t, edgeOptions{})
+	c := client(t)
+	created := get(t, c, e.URL+"/api/session/create")
+	if created.Status != 200 || created.Session.SessionID == "" || created.Session.Authenticated {
+		t.Fatalf("create: %d %s", created.Status, created.Body)
+	}
+	ck := sessionCookie(t, created.Header)
+	if ck == nil || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" || ck.MaxAge <= 0 {
+		t.Fatalf("session cookie %+v: want HttpOnly, SameSite=Lax, Path=/, a lifetime", ck)
+	}
+	if len(ck.Value) != 71 {
+		t.Errorf("cookie value of %d chars, want the constant 71", len(ck.Value))
+	}
+	got := get(t, c, e.URL+"/api/session/get")
+	if got.Status != 200 || got.Session.SessionID != created.Session.SessionID {
+		t.Fatalf("get: %d %s; want session %s", got.Status, got.Body, created.Session.SessionID)
+	}
+	// Creating again with a live session keeps it.
+	again := get(t, c, e.URL+"/api/session/create")
+	if again.Session.SessionID != created.Session.SessionID || sessionCookie(t, again.Header) != nil {
+		t.Fatalf("create with a session made another one: %s", again.Body)
+	}
+	// Without a cookie there is no session.
+	if none := get(t, client(t), e.URL+"/api/session/get"); none.Status != 401 || none.Error.Code != "NoSession" {
+		t.Fatalf("get without cookie: %d %s", none.Status, none.Body)
+	}
+}
+
+func TestBadCookiesAreClearedAndNeverReachTheServer(t *testing.T) {
+	e := startEdge(t, edgeOptions{})
+	c := client(t)
+	get(t, c, e.URL+"/api/session/create")
+	u, _ := url.Parse(e.URL)
+	good := c.Jar.Cookies(u)[0].Value
+	for name, v := range map[string]string{"tampered": good[:30] + flip(good[30]) + good[31:], "truncated": good[:50], "garbage": "x"} {
+		a := get(t, http.DefaultClient, e.URL+"/api/session/get", "Cookie", DefaultCookieName+"="+v)
+		ck := sessionCookie(t, a.Header)
+		if a.Status != 401 || a.Error.Code != "NoSession" || ck == nil || ck.MaxAge >= 0 {
+			t.Errorf("%s cookie: %d %s, Set-Cookie %+v; want NoSession and the cookie cleared", name, a.Status, a.Body, ck)
+		}
+	}
+}
+
+func flip(b byte) string {
+	if b == 'A' {
+		return "B"
+	}
+	return "A"
+}
+
+func TestEdgeStripsSpoofedIdentityAndItsOwnCookies(t *testing.T) {
+	e := startEdge(t, edgeOptions{echo: true})
+	c := client(t)
+	get(t, c, e.URL+"/api/session/create")
+	u, _ := url.Parse(e.URL)
+	c.Jar.SetCookies(u, []*http.Cookie{{Name: "app_pref", Value: "dark"}, {Name: bindingCookie, Value: "b"}})
+	a := get(t, c, e.URL+"/api/session/get", identity.AssertionHeader, "forged", "X-Forwarded-User", "admin", "Remote-User", "admin")
+	var seen http.Header
+	if err := json.Unmarshal([]byte(a.Body), &seen); err != nil {
+		t.Fatalf("%d %s", a.Status, a.Body)
+	}
+	if seen.Get(identity.AssertionHeader) == "forged" || seen.Get(identity.AssertionHeader) == "" {
+		t.Errorf("upstream assertion %q: want the edge's own", seen.Get(identity.AssertionHeader))
+	}
+	for _, h := range []string{"X-Forwarded-User", "Remote-User"} {
+		if seen.Get(h) != "" {
+			t.Errorf("upstream received %s", h)
+		}
+	}
+	cookies := seen.Get("Cookie")
+	if strings.Contains(cookies, DefaultCookieName) || strings.Contains(cookies, bindingCookie) || !strings.Contains(cookies, "app_pref=dark") {
+		t.Errorf("upstream Cookie header %q: want the app's cookie only", cookies)
+	}
+}
+
+func TestLoginThroughARealProviderThenLogout(t *testing.T) {
+	e := startEdge(t, edgeOptions{oidc: true})
+	c := client(t)
+
+	// An API client without a session gets 401 and the login URL.
+	api := get(t, c, e.URL+"/_api/web", "Accept", "application/json")
+	if api.Status != 401 || api.Error.Code != "LoginRequired" || api.Error.LoginURL != LoginPath+"?rd=%2F_api%2Fweb" {
+		t.Fatalf("API call without session: %d %s", api.Status, api.Body)
+	}
+	// A browser navigation goes straight to the provider.
+	nav := get(t, c, e.URL+"/_api/web", "Accept", "text/html")
+	if nav.Status != 302 || !strings.HasPrefix(nav.Header.Get("Location"), e.IdP.Issuer) {
+		t.Fatalf("navigation without session: %d Location %q", nav.Status, nav.Header.Get("Location"))
+	}
+
+	// Anonymous session first, to check it is replaced at sign-in.
+	anon := get(t, c, e.URL+"/api/session/create")
+	resp, err := e.IdP.Login(context.Background(), c, e.URL+LoginPath+"?rd=/api/session/get")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	callback := resp.Header.Get("Location")
+	if !strings.HasPrefix(callback, e.URL+CallbackPath) {
+		t.Fatalf("provider sent the browser to %q", callback)
+	}
+	done := get(t, c, callback)
+	if done.Status != 302 || done.Header.Get("Location") != "/api/session/get" || sessionCookie(t, done.Header) == nil {
+		t.Fatalf("callback: %d %s (Location %q)", done.Status, done.Body, done.Header.Get("Location"))
+	}
+	me := get(t, c, e.URL+"/api/session/get")
+	if me.Status != 200 || !me.Session.Authenticated || me.Session.UserID != e.IdP.Subject || me.Session.Email != e.IdP.Email {
+		t.Fatalf("after sign-in: %d %s", me.Status, me.Body)
+	}
+	if me.Session.SessionID == anon.Session.SessionID {
+		t.Fatal("sign-in kept the anonymous session's id (fixation)")
+	}
+	if api := get(t, c, e.URL+"/_api/web", "Accept", "application/json"); api.Status != 404 {
+		t.Fatalf("signed-in API call: %d %s; want the app server's 404", api.Status, api.Body)
+	}
+
+	// The callback cannot be replayed.
+	if replay := get(t, c, callback); replay.Status != 400 || !strings.Contains(replay.Body, "expired or was already used") {
+		t.Fatalf("replayed callback: %d %s", replay.Status, replay.Body)
+	}
+
+	// Logout: the provider's end-session endpoint, and the session is gone.
+	u, _ := url.Parse(e.URL)
+	cookie := c.Jar.Cookies(u)
+	out := get(t, c, e.URL+LogoutPath)
+	if out.Status != 302 || !strings.HasPrefix(out.Header.Get("Location"), e.IdP.Issuer) || !strings.Contains(out.Header.Get("Location"), "id_token_hint=") {
+		t.Fatalf("logout: %d Location %q", out.Status, out.Header.Get("Location"))
+	}
+	stale := &http.Client{}
+	req, _ := http.NewRequest(http.MethodGet, e.URL+"/api/session/get", nil)
+	for _, ck := range cookie {
+		req.AddCookie(ck)
+	}
+	r2, err := stale.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.Body.Close()
+	if r2.StatusCode != 401 {
+		t.Fatalf("the logged-out cookie still works: %d", r2.StatusCode)
+	}
+}
+
+func TestForgedCallbacksAreRefused(t *testing.T) {
+	e := startEdge(t, edgeOptions{oidc: true})
+	c := client(t)
+	for name, q := range map[string]string{
+		"unknown state":  "state=AAAAAAAAAAAAAAAAAAAAAA&code=x",
+		"no state":       "code=x",
+		"provider error": "state=AAAAAAAAAAAAAAAAAAAAAA&error=access_denied",
+	} {
+		a := get(t, c, e.URL+CallbackPath+"?"+q)
+		if a.Status != 400 || !strings.Contains(a.Body, "Sign in again") || sessionCookie(t, a.Header) != nil {
+			t.Errorf("%s: %d %s", name, a.Status, a.Body)
+		}
+	}
+	if a := get(t, c, e.URL+LoginPath+"?rd=//evil.example/"); a.Status != 400 {
+		t.Errorf("open redirect: %d %s", a.Status, a.Body)
+	}
+}
+
+func TestRedisDownAnswers503AndKeepsTheCookie(t *testing.T) {
+	e := startEdge(t, edgeOptions{privRedis: true})
+	c := client(t)
+	if a := get(t, c, e.URL+"/api/session/create"); a.Status != 200 {
+		t.Fatalf("create: %d %s", a.Status, a.Body)
+	}
+	if err := e.Redis.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		a := get(t, c, e.URL+"/_api/web", "Accept", "application/json")
+		if ck := sessionCookie(t, a.Header); ck != nil {
+			t.Fatalf("Redis down cleared the cookie: %d %s", a.Status, a.Body)
+		}
+		if a.Status == 503 {
+			if a.Header.Get("Retry-After") == "" || a.Error.Code != "SessionStoreUnavailable" {
+				t.Fatalf("503 without Retry-After or code: %v %s", a.Header, a.Body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still %d %s 10 s after Redis died", a.Status, a.Body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
