@@ -374,4 +374,3 @@ func TestRedisDownAnswers503AndKeepsTheCookie(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
