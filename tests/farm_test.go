@@ -80,7 +80,7 @@ func get(t *testing.T, url string) (*http.Response, []byte) {
 	return resp, body
 }
 
-func TestFarmAnswersHealthAndMetricsThroughEveryEdge(t *testing.T) {
+func TestFarmAnswersHealthThroughEveryEdgeAndMetricsOnEveryServer(t *testing.T) {
 	f := startFarm(t, farm.Options{})
 	for _, edge := range f.Edges {
 		for _, path := range []string{"/health", "/health/ready"} {
@@ -100,8 +100,15 @@ func TestFarmAnswersHealthAndMetricsThroughEveryEdge(t *testing.T) {
 		if resp, body := get(t, edge+"/health/live"); resp.StatusCode != 200 {
 			t.Errorf("%s/health/live: %d %s", edge, resp.StatusCode, body)
 		}
-		if resp, body := get(t, edge+"/metrics"); resp.StatusCode != 200 || !strings.Contains(string(body), "http_requests_total{") {
-			t.Errorf("%s/metrics: %d, http_requests_total missing", edge, resp.StatusCode)
+		// Metrics are for Prometheus, which scrapes the servers directly;
+		// through an edge they need a signed-in user.
+		if resp, body := get(t, edge+"/metrics"); resp.StatusCode != 401 {
+			t.Errorf("%s/metrics without sign-in: %d %s; want 401", edge, resp.StatusCode, body)
+		}
+	}
+	for _, server := range f.Servers {
+		if resp, body := get(t, server+"/metrics"); resp.StatusCode != 200 || !strings.Contains(string(body), "http_requests_total{") {
+			t.Errorf("%s/metrics: %d, http_requests_total missing", server, resp.StatusCode)
 		}
 	}
 }

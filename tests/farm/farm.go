@@ -287,7 +287,13 @@ func (f *Farm) startEdge(ctx context.Context, i, port, httpsPort int, serverPort
 		"HOME=" + home,
 		"XDG_DATA_HOME=" + filepath.Join(home, "data"),
 		"XDG_CONFIG_HOME=" + filepath.Join(home, "config"),
+		// The edges sign in with the farm's provider.
+		"CESIVI_OIDC_ISSUER=" + f.IdP.Issuer,
+		"CESIVI_OIDC_CLIENT_ID=" + f.ClientID,
+		"CESIVI_OIDC_CLIENT_SECRET=" + f.ClientSecret,
 	}
+	// The key ring and the distributed state: the servers' own settings.
+	env = append(env, f.sharedEnv()...)
 	caddyfile := f.opt.CaddyfilePath
 	if caddyfile == "" {
 		root, err := moduleRoot(ctx)
@@ -324,14 +330,18 @@ func (f *Farm) RestartServer(ctx context.Context, i int) error {
 // AdminEnv is the environment under which `cesivi-server keyring …` and
 // `cesivi-server sessions …` reach this farm's stores, as an operator on
 // one of its machines would run them.
-func (f *Farm) AdminEnv() []string {
+func (f *Farm) AdminEnv() []string { return append(baseEnv(), f.sharedEnv()...) }
+
+// sharedEnv is the servers' configuration without what belongs to one
+// server (its address and id): what edges and operators share.
+func (f *Farm) sharedEnv() []string {
 	var env []string
 	for _, kv := range f.serverEnv[0] {
 		if !strings.HasPrefix(kv, "Cesivi__Server__") && !strings.HasPrefix(kv, "Cesivi__Farm__ServerId=") {
 			env = append(env, kv)
 		}
 	}
-	return append(baseEnv(), env...)
+	return env
 }
 
 // ServerBinary is the cesivi-server program the farm runs.
