@@ -29,15 +29,23 @@ bin/cesivi-devidp:
 	$(GO) build -o $@ ./internal/testenv/cmd/devidp
 
 # Single-node Cesivi: server on 127.0.0.1:5000 with InMemory providers, the
-# edge on http://localhost:8080 and https://localhost:8443. Ctrl-C stops both.
-run: build
+# edge on http://localhost:8080 and https://localhost:8443, and a local
+# development OpenID provider (user alice) on 127.0.0.1:9998 so sign-in works
+# with no external service. Ctrl-C stops all three.
+run: build bin/cesivi-devidp
 	@echo "Cesivi: http://localhost:8080  https://localhost:8443  (server 127.0.0.1:5000; Ctrl-C stops)"
-	@Cesivi__Server__Address=127.0.0.1:5000 \
+	@echo "Sign in at http://localhost:8080/oauth2/login as alice / alice-password (local development provider on 127.0.0.1:9998)"
+	@secret=$$(head -c 24 /dev/urandom | base64 | tr -d '/+='); \
+	 bin/cesivi-devidp -addr 127.0.0.1:9998 -client-secret "$$secret" \
+	   -redirect-uris http://localhost:8080/oauth2/callback,https://localhost:8443/oauth2/callback,http://127.0.0.1:8080/oauth2/callback \
+	   -post-logout-uris http://localhost:8080/,https://localhost:8443/,http://127.0.0.1:8080/ >/dev/null & idp=$$!; \
+	 Cesivi__Server__Address=127.0.0.1:5000 \
 	 Cesivi__Storage__Provider=InMemory \
 	 Cesivi__DistributedState__Provider=InMemory \
 	 bin/cesivi-server & srv=$$!; \
-	 trap 'kill -TERM $$srv 2>/dev/null; wait $$srv' EXIT; \
-	 CESIVI_UPSTREAMS=127.0.0.1:5000 bin/cesivi-edge run --config Caddyfile.example --adapter caddyfile
+	 trap 'kill -TERM $$srv $$idp 2>/dev/null; wait $$srv $$idp' EXIT; \
+	 CESIVI_UPSTREAMS=127.0.0.1:5000 CESIVI_OIDC_ISSUER=http://127.0.0.1:9998/ CESIVI_OIDC_CLIENT_ID=web \
+	 CESIVI_OIDC_CLIENT_SECRET="$$secret" bin/cesivi-edge run --config Caddyfile.example --adapter caddyfile
 
 # Everything: vet, formatting, unit and integration tests against real
 # Redis/PostgreSQL/Caddy/OpenID provider (started by the tests), short fuzz
