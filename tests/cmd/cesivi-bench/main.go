@@ -25,16 +25,26 @@ import (
 )
 
 // candidate is an edge configuration measured against the baseline: the
-// lines it adds in front of reverse_proxy.
+// global cesivi options and the lines it adds in front of reverse_proxy.
 type candidate struct {
 	name     string
+	global   string
 	handlers string
 	header   http.Header
+	// session: the load carries a session cookie created on the edge
+	// first, so every request verifies it, resolves the session and
+	// carries a signed assertion to the server.
+	session bool
 }
 
+var spoofed = http.Header{"X-Cesivi-Assertion": {"forged"}, "X-Forwarded-User": {"admin"}}
+
 var candidates = []candidate{
-	{name: "cesivi_strip_identity (header hygiene)", handlers: "cesivi_strip_identity",
-		header: http.Header{"X-Cesivi-Assertion": {"forged"}, "X-Forwarded-User": {"admin"}}},
+	{name: "cesivi_strip_identity (header hygiene)", handlers: "cesivi_strip_identity", header: spoofed},
+	{name: "cesivi_session, session cache (farm-invalidated)", session: true,
+		global: "cesivi {\n\t\tsession_cache_ttl 10s\n\t}", handlers: "cesivi_session", header: spoofed},
+	{name: "cesivi_session, one Redis round trip per request", session: true,
+		global: "cesivi {\n\t\tsession_cache_ttl -1s\n\t}", handlers: "cesivi_session", header: spoofed},
 }
 
 // The edge configuration differs between baseline and candidates only in
@@ -47,6 +57,7 @@ var caddyfile = template.Must(template.New("edge").Parse(`{
 	log default {
 		level ERROR
 	}
+	{{.Global}}
 }
 http://:{{.Port}} {
 	{{.Handlers}}
@@ -103,6 +114,16 @@ func run(binDir string, rounds int, dur time.Duration, conns int, out string) er
 		return nil
 	}
 
+	// Sessions live in Redis (as in a farm); the key ring is the default
+	// FileSystem one in the shared HOME, read by edges and servers alike.
+	redis, err := testenv.StartRedis(ctx, testenv.RedisOptions{Dir: filepath.Join(dir, "redis")})
+	if err != nil {
+		return err
+	}
+	defer redis.Stop()
+	edgeEnv := []string{"Cesivi__DistributedState__Provider=Redis",
+		"Cesivi__DistributedState__ConnectionString=" + redis.Addr}
+
 	var upstreams []string
 	for i := range 3 {
 		port, err := testenv.FreePort()
@@ -116,7 +137,7 @@ func run(binDir string, rounds int, dur time.Duration, conns int, out string) er
 			return err
 		}
 	}
-	startEdge := func(name, handlers string) (string, error) {
+	startEdge := func(name, global, handlers string) (string, error) {
 		port, err := testenv.FreePort()
 		if err != nil {
 			return "", err
@@ -126,19 +147,19 @@ func run(binDir string, rounds int, dur time.Duration, conns int, out string) er
 		if err != nil {
 			return "", err
 		}
-		err = caddyfile.Execute(f, map[string]any{"Port": port, "Handlers": handlers,
+		err = caddyfile.Execute(f, map[string]any{"Port": port, "Global": global, "Handlers": handlers,
 			"Upstreams": strings.Join(upstreams, " "), "Storage": filepath.Join(dir, "caddy-"+name)})
 		f.Close()
 		if err != nil {
 			return "", err
 		}
-		if err := start(edge, nil, "run", "--config", path, "--adapter", "caddyfile"); err != nil {
+		if err := start(edge, edgeEnv, "run", "--config", path, "--adapter", "caddyfile"); err != nil {
 			return "", err
 		}
 		url := fmt.Sprintf("http://127.0.0.1:%d/health/live", port)
 		return url, waitOK(url)
 	}
-	baseURL, err := startEdge("baseline", "")
+	baseURL, err := startEdge("baseline", "", "")
 	if err != nil {
 		return err
 	}
@@ -147,15 +168,27 @@ func run(binDir string, rounds int, dur time.Duration, conns int, out string) er
 	fmt.Fprintf(&report, "# Edge benchmarks\n\nWritten by `make bench` (%s). Plain Caddy `reverse_proxy` (the baseline) and each Cesivi configuration run in the same `cesivi-edge` binary, against the same three in-memory app servers, in %d interleaved rounds of %v with %d keep-alive connections each, on this machine (%d CPUs), load generator included. Throughput is the candidate's divided by the baseline's in the same round pair; the median of the rounds is reported. Rounds vary by a few per cent, so differences under 0.03 are not resolved.\n\n", time.Now().UTC().Format("2006-01-02"), rounds, dur, conns, runtime.NumCPU())
 	fmt.Fprintf(&report, "| configuration | throughput ÷ baseline | baseline req/s | candidate req/s | baseline p99 | candidate p99 | errors |\n|---|---|---|---|---|---|---|\n")
 	for i, c := range candidates {
-		url, err := startEdge(fmt.Sprintf("candidate-%d", i), c.handlers)
+		url, err := startEdge(fmt.Sprintf("candidate-%d", i), c.global, c.handlers)
 		if err != nil {
 			return err
 		}
+		if c.session {
+			cookie, err := createSession(strings.TrimSuffix(url, "/health/live"))
+			if err != nil {
+				return err
+			}
+			c.header = c.header.Clone()
+			c.header.Set("Cookie", cookie)
+		}
+		// Plain Caddy would forward a forged assertion, which the servers
+		// refuse (401); the baseline sends the same request without it.
+		baselineHeader := c.header.Clone()
+		baselineHeader.Del("X-Cesivi-Assertion")
 		cmp, err := bench.Interleave(ctx, rounds, func(ctx context.Context, isCandidate bool) (bench.Result, error) {
 			if isCandidate {
 				return bench.Load(ctx, url, c.header, conns, dur)
 			}
-			return bench.Load(ctx, baseURL, c.header, conns, dur)
+			return bench.Load(ctx, baseURL, baselineHeader, conns, dur)
 		})
 		if err != nil {
 			return err
@@ -218,6 +251,22 @@ func binaries(ctx context.Context, binDir string) (server, edge string, err erro
 		}
 	}
 	return
+}
+
+// createSession runs the seed's /api/session/create on an edge and
+// returns the Cookie header value that names the session.
+func createSession(edge string) (string, error) {
+	resp, err := http.Get(edge + "/api/session/create")
+	if err != nil {
+		return "", err
+	}
+	resp.Body.Close()
+	for _, c := range resp.Cookies() {
+		if c.Name == "cesivi_session" {
+			return c.Name + "=" + c.Value, nil
+		}
+	}
+	return "", fmt.Errorf("%s/api/session/create: %d without a session cookie", edge, resp.StatusCode)
 }
 
 func waitOK(url string) error {
