@@ -127,7 +127,15 @@ func New(ctx context.Context, c redis.UniversalClient, keyPrefix string, opt sta
 	_, cluster := c.(*redis.ClusterClient)
 	k := keys{prefix: keyPrefix, cluster: cluster}
 	ps := &pubSub{c: c, k: k}
-	ss := &sessions{c: c, k: k, opt: opt}
+	ss := &sessions{c: c, k: k, opt: opt, loads: c}
+	if ap, ok := c.(interface {
+		AutoPipeline() (*redis.AutoPipeliner, error)
+	}); ok {
+		// Closed with the client.
+		if p, err := ap.AutoPipeline(); err == nil {
+			ss.loads = p
+		}
+	}
 	if err := ss.register(opt); err != nil {
 		return nil, err
 	}
