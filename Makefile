@@ -6,7 +6,7 @@ BIN   := $(CURDIR)/bin
 # Packages with concurrency run under the race detector. The edge and the
 # farm tests link all of Caddy, whose race build alone would double CI time;
 # they, and every package not listed here, run without it.
-RACE_DIRS  := internal appserver keyring cmd/cesivi-server
+RACE_DIRS  := internal appserver keyring cmd/cesivi-server caddymodule
 ALL_PKGS   := $(shell $(GO) list ./... 2>/dev/null)
 MODULE     := $(shell $(GO) list -m 2>/dev/null)
 RACE_PKGS  := $(filter $(foreach d,$(RACE_DIRS),$(MODULE)/$(d) $(MODULE)/$(d)/%),$(ALL_PKGS))

@@ -113,3 +113,56 @@ func TestHelperProcess(t *testing.T) {
 	}
 	fmt.Printf("CURRENT %s\n", k.ID)
 }
+
+// The same contract and the same eight-node start on a file system without
+// hard links (the exclusive claim plus rename fallback).
+func TestWithoutHardLinks(t *testing.T) {
+	keyringtest.Exercise(t, func(t *testing.T) keyring.Store {
+		s, err := dirstore.NewWithoutHardLinks(filepath.Join(t.TempDir(), "keys"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+	t.Run("eight stores on one directory", func(t *testing.T) {
+		dir := t.TempDir()
+		ids := keyringtest.StartTogether(t, keyringtest.Concurrency, func(int) (keyring.Store, error) {
+			return dirstore.NewWithoutHardLinks(dir)
+		})
+		files, _ := filepath.Glob(filepath.Join(dir, "key-*.json"))
+		if len(files) != 1 || len(ids) != 1 {
+			t.Fatalf("%d key files, %d distinct current keys; want 1 and 1", len(files), len(ids))
+		}
+	})
+}
+
+// Without hard links a name is still written once: the second writer of
+// the same name loses and the first content stays.
+func TestWithoutHardLinksANameIsWrittenOnce(t *testing.T) {
+	for _, links := range []bool{true, false} {
+		dir := t.TempDir()
+		var s *dirstore.Store
+		var err error
+		if links {
+			s, err = dirstore.New(dir)
+		} else {
+			s, err = dirstore.NewWithoutHardLinks(dir)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := s.Publish("key-x.json", []byte("first")); !ok || err != nil {
+			t.Fatalf("links=%v: first publish: %v, %v", links, ok, err)
+		}
+		if ok, err := s.Publish("key-x.json", []byte("second")); ok || err != nil {
+			t.Fatalf("links=%v: second publish of the same name: %v, %v; want false, nil", links, ok, err)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, "key-x.json")); string(b) != "first" {
+			t.Fatalf("links=%v: content %q, want first", links, b)
+		}
+		tmps, _ := filepath.Glob(filepath.Join(dir, ".tmp-*"))
+		if len(tmps) != 0 {
+			t.Fatalf("links=%v: temporary files left: %v", links, tmps)
+		}
+	}
+}
