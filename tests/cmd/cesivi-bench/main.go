@@ -73,7 +73,7 @@ http://:{{.Port}} {
 `))
 
 func main() {
-	rounds := flag.Int("rounds", 3, "interleaved rounds per configuration")
+	rounds := flag.Int("rounds", 5, "interleaved rounds per configuration")
 	dur := flag.Duration("duration", 5*time.Second, "length of one round")
 	conns := flag.Int("conns", 64, "concurrent keep-alive connections")
 	bin := flag.String("bin", "bin", "directory with cesivi-server and cesivi-edge (missing ones are built)")
@@ -166,6 +166,7 @@ func run(binDir string, rounds int, dur time.Duration, conns int, out string) er
 
 	var report strings.Builder
 	fmt.Fprintf(&report, "# Edge benchmarks\n\nWritten by `make bench` (%s). Plain Caddy `reverse_proxy` (the baseline) and each Cesivi configuration run in the same `cesivi-edge` binary, against the same three in-memory app servers, in %d interleaved rounds of %v with %d keep-alive connections each, on this machine (%d CPUs), load generator included. Throughput is the candidate's divided by the baseline's in the same round pair; the median of the rounds is reported. Rounds vary by a few per cent, so differences under 0.03 are not resolved.\n\n", time.Now().UTC().Format("2006-01-02"), rounds, dur, conns, runtime.NumCPU())
+	fmt.Fprintf(&report, "What a candidate does per request: `cesivi_strip_identity` removes identity headers (the load sends two forged ones). `cesivi_session` also verifies the 71-character session cookie with the key ring, resolves the session (from the edge's farm-invalidated memory cache, or with one Redis read per request when the cache is off — go-redis' auto-pipeliner batches concurrent reads), removes its cookie from the request, and adds a signed identity assertion that the app server verifies with the same key ring. Redis runs on the same machine. The baseline sends the same request minus the forged assertion (plain Caddy would forward it and the servers would refuse it).\n\n")
 	fmt.Fprintf(&report, "| configuration | throughput ÷ baseline | baseline req/s | candidate req/s | baseline p99 | candidate p99 | errors |\n|---|---|---|---|---|---|---|\n")
 	for i, c := range candidates {
 		url, err := startEdge(fmt.Sprintf("candidate-%d", i), c.global, c.handlers)
