@@ -88,6 +88,12 @@ func sessionsCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "revoked %d session(s) of user %s\n", n, *user)
 	default:
+		// Delete of a missing session is not an error for the store (it is
+		// idempotent), but an operator who mistyped an id must hear it.
+		if _, err := p.Sessions.Load(ctx, *session); errors.Is(err, state.ErrNotFound) {
+			fmt.Fprintf(stderr, "cesivi-server sessions: no session %s (it has ended, or the id is wrong)\n", *session)
+			return 1
+		}
 		if err := p.Sessions.Delete(ctx, *session); err != nil {
 			fmt.Fprintf(stderr, "cesivi-server sessions: %v\n", err)
 			return 1

@@ -71,6 +71,10 @@ func TestSessionsListAndRevokeWorkOnTheSharedStore(t *testing.T) {
 	if _, err := p.Sessions.Load(ctx, ids[2]); err == nil {
 		t.Fatal("revoked session still loads")
 	}
+	// The same id again, or a mistyped one: said, exit 1.
+	if code, _, errs := runSessions(t, "revoke", "--session", ids[2], "--config-dir", dir); code != 1 || !strings.Contains(errs, "no session "+ids[2]) {
+		t.Fatalf("revoke of an ended session: exit %d, %s", code, errs)
+	}
 	if code, out, errs := runSessions(t, "revoke", "--user", "alice", "--config-dir", dir); code != 0 || !strings.Contains(out, "revoked 2 session(s)") {
 		t.Fatalf("revoke --user: exit %d, %s %s", code, out, errs)
 	}
