@@ -132,10 +132,17 @@ func aptInstallLocked() error {
 	return run(install...)
 }
 
+var handedOut = struct {
+	mu    sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
 // FreePort returns a TCP port that was free on 127.0.0.1 a moment ago.
 // Another process can take it before the caller binds it, so the Start
 // functions retry with a new port when the server reports it in use.
 func FreePort() (int, error) {
+	handedOut.mu.Lock()
+	defer handedOut.mu.Unlock()
 	for {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -146,7 +153,12 @@ func FreePort() (int, error) {
 		// The kernel never hands these out as ephemeral ports, but the
 		// machine's long-lived services must stay out of reach whatever
 		// the port range is configured to.
-		if port != 6379 && port != 5432 {
+		// A port handed out before may not be bound yet by whoever got it
+		// (a farm picks every port first, then starts its processes), and
+		// the kernel readily returns a just-closed port again: never hand
+		// out the same port twice in one process.
+		if port != 6379 && port != 5432 && !handedOut.ports[port] {
+			handedOut.ports[port] = true
 			return port, nil
 		}
 	}
