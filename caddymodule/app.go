@@ -138,6 +138,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return err
 	}
 	a.res = v.(*resources)
+	if err := registerMetrics(ctx, a.res); err != nil {
+		return fmt.Errorf("cesivi: metrics: %w", err)
+	}
 
 	if a.OIDC != nil {
 		repl := caddy.NewReplacer()
@@ -198,6 +201,7 @@ type resources struct {
 	ring      *keyring.Ring
 	closeRing func()
 	sessions  *websession.Resolver
+	counters  edgeCounters
 }
 
 func (r *resources) Destruct() error {

@@ -92,15 +92,19 @@ func (h *Session) serveCallback(w http.ResponseWriter, r *http.Request) error {
 		State: q.Get("state"), Code: q.Get("code"), Binding: binding,
 		Error: q.Get("error"), ErrorDescription: q.Get("error_description"),
 	})
+	counters := &h.app.res.counters
 	switch {
 	case errors.Is(err, state.ErrStoreUnavailable) || errors.Is(err, oidclogin.ErrProviderUnavailable):
+		counters.loginUnavailable.Add(1)
 		h.logger.Warn("sign-in cannot complete", "error", err)
 		w.Header().Set("Retry-After", "5")
 		return h.loginPage(w, http.StatusServiceUnavailable, "sign-in is temporarily unavailable; start again in a moment")
 	case errors.Is(err, oidclogin.ErrExchange) || errors.Is(err, oidclogin.ErrIDToken):
+		counters.loginRefused.Add(1)
 		h.logger.Warn("sign-in refused", "error", err)
 		return h.loginPage(w, http.StatusBadGateway, err.Error())
 	case err != nil:
+		counters.loginRefused.Add(1)
 		return h.loginPage(w, http.StatusBadRequest, err.Error())
 	}
 
@@ -115,6 +119,7 @@ func (h *Session) serveCallback(w http.ResponseWriter, r *http.Request) error {
 	}
 	sess, cookie, err := h.app.res.sessions.Create(r.Context(), &state.Session{UserID: res.Subject, SID: res.SID, Tokens: sealed, Data: data})
 	if err != nil {
+		counters.loginUnavailable.Add(1)
 		h.logger.Warn("session store unavailable at sign-in", "error", err)
 		w.Header().Set("Retry-After", "5")
 		return h.loginPage(w, http.StatusServiceUnavailable, "sign-in is temporarily unavailable; start again in a moment")
@@ -126,6 +131,7 @@ func (h *Session) serveCallback(w http.ResponseWriter, r *http.Request) error {
 			_ = h.app.res.sessions.Delete(r.Context(), old.SessionID.String())
 		}
 	}
+	counters.loginOK.Add(1)
 	h.setCookie(w, r, cookie, sess)
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, res.ReturnTo, http.StatusFound)

@@ -117,11 +117,15 @@ func (h *Session) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if c, err := r.Cookie(a.CookieName); err == nil {
 		sess, err = a.res.sessions.Resolve(r.Context(), c.Value)
 		switch {
+		case err == nil:
+			a.res.counters.sessionValid.Add(1)
 		case errors.Is(err, websession.ErrInvalid):
+			a.res.counters.sessionInvalid.Add(1)
 			// Bad MAC, revoked key, ended session: the cookie is useless.
 			h.clearCookie(w, r)
 			sess = nil
-		case err != nil:
+		default:
+			a.res.counters.sessionUnavailable.Add(1)
 			// The store is unreachable: the session may well be valid,
 			// so keep the cookie and ask the client to come back.
 			if !anonymous {
@@ -179,6 +183,7 @@ func (h *Session) unavailable(w http.ResponseWriter, err error) error {
 // answers anything else (scripts, API clients, non-GET) 401 with a JSON
 // body that names the login URL.
 func (h *Session) loginRequired(w http.ResponseWriter, r *http.Request) error {
+	h.app.res.counters.loginRequired.Add(1)
 	if h.app.flow != nil && isNavigation(r) {
 		return h.beginLogin(w, r, r.URL.RequestURI())
 	}

@@ -26,11 +26,13 @@ import (
 // edgeEnv is one edge in front of one real app server, sharing a Redis
 // (sessions, login state, notices) and a key ring in a shared directory.
 type edgeEnv struct {
-	URL    string // the edge
-	Server *appserver.Server
-	IdP    *testenv.IdentityProvider
-	Redis  *testenv.RedisServer
-	echo   *httptest.Server // an upstream that reports what it received
+	URL string // the edge
+	// MetricsURL serves the edge's Prometheus registry (a second site).
+	MetricsURL string
+	Server     *appserver.Server
+	IdP        *testenv.IdentityProvider
+	Redis      *testenv.RedisServer
+	echo       *httptest.Server // an upstream that reports what it received
 }
 
 type edgeOptions struct {
@@ -82,8 +84,9 @@ func startEdge(t *testing.T, o edgeOptions) *edgeEnv {
 		target = e.echo.Listener.Addr().String()
 	}
 
-	port := freePort(t)
+	port, metricsPort := freePort(t), freePort(t)
 	e.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	e.MetricsURL = fmt.Sprintf("http://127.0.0.1:%d/", metricsPort)
 	oidcBlock := ""
 	if o.oidc {
 		e.IdP = testenv.IdentityProviderT(t, testenv.IdPOptions{})
@@ -108,7 +111,10 @@ func startEdge(t *testing.T, o edgeOptions) *edgeEnv {
 http://127.0.0.1:%d {
 	cesivi_session
 	reverse_proxy %s
-}`, t.TempDir(), oidcBlock, port, target)
+}
+http://127.0.0.1:%d {
+	metrics
+}`, t.TempDir(), oidcBlock, port, target, metricsPort)
 	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfileText), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -300,6 +306,22 @@ func TestLoginThroughARealProviderThenLogout(t *testing.T) {
 	}
 	if api := get(t, c, e.URL+"/_api/web", "Accept", "application/json"); api.Status != 404 {
 		t.Fatalf("signed-in API call: %d %s; want the app server's 404", api.Status, api.Body)
+	}
+
+	// The edge counts what happened (outcomes only, no user ids).
+	metrics := get(t, client(t), e.MetricsURL).Body
+	for _, want := range []string{
+		`cesivi_edge_logins_total{result="ok"} 1`,
+		`cesivi_edge_login_required_total 2`,
+		"cesivi_edge_session_cache_hits_total",
+		`cesivi_edge_sessions_total{result="valid"}`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("edge metrics lack %s", want)
+		}
+	}
+	if strings.Contains(metrics, e.IdP.Subject) {
+		t.Error("edge metrics name a user")
 	}
 
 	// The callback cannot be replayed.

@@ -1,0 +1,62 @@
+package caddymodule
+
+import (
+	"errors"
+	"sync/atomic"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// edgeCounters live with the shared resources, so they survive config
+// reloads; collectors reading them are registered in each config's
+// registry (Caddy's /metrics, or the metrics handler).
+type edgeCounters struct {
+	// Sessions resolved from a cookie, by outcome.
+	sessionValid, sessionInvalid, sessionUnavailable atomic.Uint64
+	// Sign-ins completed at the callback, by outcome.
+	loginOK, loginRefused, loginUnavailable atomic.Uint64
+	// Requests that needed a signed-in user and had none.
+	loginRequired atomic.Uint64
+}
+
+// registerMetrics adds the edge's collectors to the config's registry.
+// Labels are bounded (outcomes only: never a user or session id).
+func registerMetrics(ctx caddy.Context, r *resources) error {
+	reg := ctx.GetMetricsRegistry()
+	if reg == nil {
+		return nil
+	}
+	c := &r.counters
+	counter := func(name, help string, labels prometheus.Labels, v *atomic.Uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "cesivi", Subsystem: "edge", Name: name, Help: help, ConstLabels: labels,
+		}, func() float64 { return float64(v.Load()) })
+	}
+	hits := prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "cesivi", Subsystem: "edge",
+		Name: "session_cache_hits_total", Help: "Sessions served from the edge's farm-invalidated memory cache."},
+		func() float64 { h, _ := r.sessions.Stats(); return float64(h) })
+	misses := prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "cesivi", Subsystem: "edge",
+		Name: "session_cache_misses_total", Help: "Sessions loaded from the distributed state store."},
+		func() float64 { _, m := r.sessions.Stats(); return float64(m) })
+	const sessHelp = "Session cookies resolved, by result (valid, invalid: cleared, unavailable: store down, cookie kept)."
+	const loginHelp = "Sign-ins completed at the callback, by result."
+	for _, col := range []prometheus.Collector{
+		hits, misses,
+		counter("sessions_total", sessHelp, prometheus.Labels{"result": "valid"}, &c.sessionValid),
+		counter("sessions_total", sessHelp, prometheus.Labels{"result": "invalid"}, &c.sessionInvalid),
+		counter("sessions_total", sessHelp, prometheus.Labels{"result": "unavailable"}, &c.sessionUnavailable),
+		counter("logins_total", loginHelp, prometheus.Labels{"result": "ok"}, &c.loginOK),
+		counter("logins_total", loginHelp, prometheus.Labels{"result": "refused"}, &c.loginRefused),
+		counter("logins_total", loginHelp, prometheus.Labels{"result": "unavailable"}, &c.loginUnavailable),
+		counter("login_required_total", "Requests that needed a signed-in user and had none.", nil, &c.loginRequired),
+	} {
+		if err := reg.Register(col); err != nil {
+			var already prometheus.AlreadyRegisteredError
+			if !errors.As(err, &already) {
+				return err
+			}
+		}
+	}
+	return nil
+}
