@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/cesivi/cesivi/internal/state"
 	"github.com/cesivi/cesivi/internal/state/memstate"
@@ -537,4 +538,44 @@ func TestACommitWakesTheRelayAtOnceEvenAfterItsListeningConnectionWasKilled(t *t
 	time.Sleep(100 * time.Millisecond)
 	addCommitted(t, pool, "wake", "second")
 	d.waitExactlyOnce(t, []string{"first", "second"}, 5*time.Second)
+}
+
+// With Durable waiting for a replica, rows stay in the outbox until a
+// replica holds their jobs: a failover can then not lose a job the outbox
+// has already forgotten. Real Redis, a real replica attached midway.
+func TestRowsStayUntilAReplicaHoldsTheirJobs(t *testing.T) {
+	pool := newPool(t, database(t))
+	// No 5 s wait before the full sync a new replica asks for.
+	master := testenv.RedisPrivate(t, testenv.RedisOptions{ExtraConfig: []string{"repl-diskless-sync-delay 0"}})
+	p := openRedis(t, master.Addr)
+	rdb := redis.NewClient(&redis.Options{Addr: master.Addr})
+	t.Cleanup(func() { rdb.Close() })
+	durable := func(ctx context.Context) error {
+		n, err := redisstate.WaitReplicas(ctx, rdb, "", 1, 200*time.Millisecond)
+		if err == nil && n < 1 {
+			err = fmt.Errorf("%d replicas acknowledged", n)
+		}
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	run(t, newRelay(t, pool, p.Queue, outbox.Options{PollInterval: 20 * time.Millisecond, Registerer: reg, Durable: durable}))
+	jobs := keys("replicated-", 5)
+	addCommitted(t, pool, "thumb", jobs...)
+	waitUntil(t, "the relay has refused to forget unreplicated jobs", 10*time.Second, func() bool {
+		return counter(t, reg, "outbox_relay_errors_total") >= 2
+	})
+	if n := pendingRows(t, pool); n != 5 {
+		t.Fatalf("%d rows in the outbox without a replica, want 5", n)
+	}
+
+	replica := testenv.RedisPrivate(t, testenv.RedisOptions{})
+	host, port, _ := strings.Cut(master.Addr, ":")
+	rc := redis.NewClient(&redis.Options{Addr: replica.Addr})
+	t.Cleanup(func() { rc.Close() })
+	if err := rc.Do(ctx(t), "REPLICAOF", host, port).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the outbox is empty once a replica acknowledges", 20*time.Second, func() bool { return pendingRows(t, pool) == 0 })
+	d := work(t, p.Queue, "thumb")
+	d.waitExactlyOnce(t, jobs, 20*time.Second)
 }

@@ -41,6 +41,13 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Log defaults to a discarding logger.
 	Log *slog.Logger
+	// Durable, if set, runs after a batch's jobs are in the queue and
+	// before their rows are deleted. With Redis Sentinel it should wait
+	// for a replica to hold the jobs (redisstate.WaitReplicas): otherwise
+	// a failover right after the delete loses jobs the outbox has already
+	// forgotten. An error abandons the batch: the rows stay and are relayed
+	// again (the queue's idempotency keys drop the duplicates).
+	Durable func(ctx context.Context) error
 }
 
 // WithDefaults fills in the zero fields.
@@ -232,6 +239,11 @@ func (r *Relay) batch(ctx context.Context) (int, error) {
 	if r.afterEnqueue != nil {
 		if err := r.afterEnqueue(ctx, done); err != nil {
 			return 0, err
+		}
+	}
+	if r.opt.Durable != nil {
+		if err := r.opt.Durable(ctx); err != nil {
+			return 0, errors.Join(qerr, fmt.Errorf("outbox: relay: jobs not durable yet, rows kept: %w", err))
 		}
 	}
 	if _, err := tx.Exec(ctx, "DELETE FROM cesivi_outbox WHERE id = ANY($1)", done); err != nil {
