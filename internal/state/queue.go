@@ -98,3 +98,7 @@ func DefaultBackoff(attempt int) time.Duration {
 
 // DedupWindow is how long an idempotency key keeps a second Enqueue out.
 const DedupWindow = 24 * time.Hour
+
+// AbandonedReason is the dead-letter reason of a job whose last attempts
+// all ended with their worker dying or hanging (no heartbeat).
+const AbandonedReason = "abandoned: every worker that took the job died or stopped heartbeating"

@@ -120,10 +120,22 @@ func (m *queue) take(jobType string, opt state.WorkerOptions) *state.Delivery {
 	defer m.s.mu.Unlock()
 	q := m.s.q(jobType)
 	now := time.Now()
-	for _, f := range q.inflight {
+	for ref, f := range q.inflight {
 		if now.Sub(f.beat) >= opt.Visibility {
-			f.consumer, f.beat = opt.Consumer, now
-			return f.d
+			// Its worker died or hung: that attempt failed.
+			if opt.MaxAttempts > 0 && f.d.Attempt >= opt.MaxAttempts {
+				delete(q.inflight, ref)
+				q.dead = append(q.dead, state.DeadJob{Job: f.d.Job, Error: state.AbandonedReason, At: now})
+				if opt.MaxDead > 0 && len(q.dead) > opt.MaxDead {
+					q.dead = q.dead[len(q.dead)-opt.MaxDead:]
+				}
+				continue
+			}
+			// A new delivery: the hung worker's one no longer owns the job.
+			nd := *f.d
+			nd.Attempt++
+			f.d, f.consumer, f.beat = &nd, opt.Consumer, now
+			return &nd
 		}
 	}
 	for i, r := range q.retry {

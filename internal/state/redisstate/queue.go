@@ -138,7 +138,7 @@ func (q *queue) Fetch(ctx context.Context, jobType string, opt state.WorkerOptio
 			return nil, unavailable("claim abandoned jobs", err)
 		}
 		if len(msgs) > 0 && msgs[0].Values != nil {
-			return decodeJob(jobType, msgs[0]), nil
+			return q.takeOver(ctx, jobType, decodeJob(jobType, msgs[0]), opt)
 		}
 	}
 	res, err := q.c.XReadGroup(ctx, &redis.XReadGroupArgs{Group: group, Consumer: opt.Consumer,
@@ -158,6 +158,30 @@ func (q *queue) Fetch(ctx context.Context, jobType string, opt state.WorkerOptio
 		return nil, nil
 	}
 	return decodeJob(jobType, res[0].Messages[0]), nil
+}
+
+// takeOver counts a job taken from a worker that died or hung as a failed
+// attempt: without that, a job that kills every worker that runs it would
+// be retried forever and never reach the dead-letter set. The stream
+// entry's delivery count (XPENDING) says how many workers got it; heartbeats
+// claim with JUSTID, which does not count.
+func (q *queue) takeOver(ctx context.Context, jobType string, d *state.Delivery, opt state.WorkerOptions) (*state.Delivery, error) {
+	pend, err := q.c.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: q.k.queue(jobType, "jobs"), Group: group,
+		Start: d.Ref, End: d.Ref, Count: 1}).Result()
+	if err != nil {
+		return nil, unavailable("count deliveries", err)
+	}
+	if len(pend) == 1 && pend[0].RetryCount > 1 {
+		d.Attempt += int(pend[0].RetryCount) - 1
+	}
+	if opt.MaxAttempts > 0 && d.Attempt > opt.MaxAttempts {
+		d.Attempt--
+		if err := q.Dead(ctx, jobType, d, state.AbandonedReason, opt.MaxDead); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	}
+	return d, nil
 }
 
 func decodeJob(jobType string, m redis.XMessage) *state.Delivery {

@@ -149,11 +149,64 @@ var queueCases = []testCase{
 		}, state.WorkerOptions{Visibility: 300 * time.Millisecond})
 		select {
 		case j := <-finished:
-			if j.Key != "r1" || j.Attempt != 1 {
-				t.Fatalf("took over %+v", j)
+			// The attempt whose worker died counts as failed.
+			if j.Key != "r1" || j.Attempt != 2 {
+				t.Fatalf("took over %+v; want r1 at attempt 2", j)
 			}
 		case <-time.After(3 * time.Second):
 			t.Fatal("no other worker completed the job within 3 s")
+		}
+	}},
+	{"a job that kills every worker that runs it ends in the dead-letter set", func(t *testing.T, e *env) {
+		p := e.server(state.Options{})
+		opt := state.WorkerOptions{DrainTimeout: 10 * time.Millisecond, Visibility: 200 * time.Millisecond, MaxAttempts: 3}
+		var runs atomic.Int32
+		for range 4 { // each worker "dies" (stops heartbeating, is stopped) while running the job
+			started := make(chan struct{}, 1)
+			stop := work(t, p, "poison", func(ctx context.Context, j state.Job) error {
+				runs.Add(1)
+				started <- struct{}{}
+				<-ctx.Done()
+				return ctx.Err()
+			}, opt)
+			if runs.Load() == 0 {
+				enqueue(t, p, "poison", "p1", "x")
+			}
+			select {
+			case <-started:
+				stop()
+			case <-time.After(3 * time.Second):
+				stop()
+			}
+			if runs.Load() >= 3 {
+				break
+			}
+		}
+		if n := runs.Load(); n != 3 {
+			t.Fatalf("the job ran %d times, want MaxAttempts = 3", n)
+		}
+		// The next worker to find it abandoned sends it to the dead letters.
+		stop := work(t, p, "poison", func(context.Context, state.Job) error {
+			t.Error("the job ran a fourth time")
+			return nil
+		}, opt)
+		defer stop()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			dead, err := p.Queue.DeadLetters(ctx(t), "poison")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(dead) == 1 {
+				if dead[0].Key != "p1" || dead[0].Error != state.AbandonedReason || dead[0].Attempt != 3 {
+					t.Fatalf("dead letter %+v", dead[0])
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no dead letter 5 s after the third worker died (%d)", len(dead))
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	}},
 	{"shutting down lets running jobs finish and takes no new ones", func(t *testing.T, e *env) {
