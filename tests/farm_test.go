@@ -136,9 +136,13 @@ func TestEdgeSpreadsRequestsOverEveryServerWithoutAffinity(t *testing.T) {
 }
 
 // TestLosingAServerUnderLoadLosesNoRequest stops one server gracefully and
-// kills another while clients keep sending requests through both edges.
+// kills another while clients keep sending requests through both edges,
+// half of them with a session that must survive it.
 func TestLosingAServerUnderLoadLosesNoRequest(t *testing.T) {
 	f := startFarm(t, farm.Options{})
+	// Half the clients carry a session: it must stay the same session, on
+	// whichever server answers, through both edges.
+	cookie, created := createSession(t, f.Edges[0])
 	var ok, failed atomic.Int64
 	var failures sync.Map
 	stop := make(chan struct{})
@@ -152,18 +156,32 @@ func TestLosingAServerUnderLoadLosesNoRequest(t *testing.T) {
 					return
 				default:
 				}
-				resp, err := client.Get(edge + "/health/live")
+				path := "/health/live"
+				req, _ := http.NewRequest(http.MethodGet, edge+path, nil)
+				if w%2 == 1 {
+					req, _ = http.NewRequest(http.MethodGet, edge+"/api/session/get", nil)
+					req.Header.Set("Cookie", cookie)
+				}
+				resp, err := client.Do(req)
 				if err != nil {
 					failed.Add(1)
 					failures.Store(err.Error(), true)
 					continue
 				}
-				io.Copy(io.Discard, resp.Body)
+				body, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
 				if resp.StatusCode != 200 {
 					failed.Add(1)
 					failures.Store(fmt.Sprintf("status %d", resp.StatusCode), true)
 					continue
+				}
+				if w%2 == 1 {
+					var v sessionView
+					if json.Unmarshal(body, &v) != nil || v.SessionID != created.SessionID {
+						failed.Add(1)
+						failures.Store("another session: "+string(body), true)
+						continue
+					}
 				}
 				ok.Add(1)
 			}
