@@ -109,6 +109,8 @@ func (h *Session) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.serveCallback(w, r)
 	case LogoutPath:
 		return h.serveLogout(w, r)
+	case BackChannelLogoutPath:
+		return h.serveBackChannelLogout(w, r)
 	}
 	a := h.app
 	anonymous := h.anonymous(r.URL.Path)

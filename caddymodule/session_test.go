@@ -396,3 +396,71 @@ func TestRedisDownAnswers503AndKeepsTheCookie(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func postLogoutToken(t *testing.T, e *edgeEnv, token string) answer {
+	t.Helper()
+	resp, err := http.PostForm(e.URL+BackChannelLogoutPath, url.Values{"logout_token": {token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return answer{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
+}
+
+// signIn runs the whole browser sign-in on the edge and returns the client
+// holding the session.
+func signIn(t *testing.T, e *edgeEnv) *http.Client {
+	t.Helper()
+	c := client(t)
+	resp, err := e.IdP.Login(context.Background(), c, e.URL+LoginPath+"?rd=/api/session/get")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if done := get(t, c, resp.Header.Get("Location")); done.Status != 302 {
+		t.Fatalf("callback: %d %s", done.Status, done.Body)
+	}
+	if me := get(t, c, e.URL+"/api/session/get"); !me.Session.Authenticated {
+		t.Fatalf("not signed in: %d %s", me.Status, me.Body)
+	}
+	return c
+}
+
+func TestBackChannelLogoutEndsTheUsersSessions(t *testing.T) {
+	e := startEdge(t, edgeOptions{oidc: true})
+	c1, c2 := signIn(t, e), signIn(t, e)
+
+	// Bad tokens change nothing.
+	wrongAud, _ := e.IdP.LogoutToken(e.IdP.Subject, "", func(c map[string]any) { c["aud"] = "someone-else" })
+	noEvent, _ := e.IdP.LogoutToken(e.IdP.Subject, "", func(c map[string]any) { delete(c, "events") })
+	withNonce, _ := e.IdP.LogoutToken(e.IdP.Subject, "", func(c map[string]any) { c["nonce"] = "n" })
+	expired, _ := e.IdP.LogoutToken(e.IdP.Subject, "", func(c map[string]any) { c["exp"] = time.Now().Add(-time.Hour).Unix() })
+	noSubject, _ := e.IdP.LogoutToken("", "", nil)
+	good, _ := e.IdP.LogoutToken(e.IdP.Subject, "", nil)
+	tampered := good[:len(good)-6] + "AAAAAA"
+	for name, tok := range map[string]string{"wrong audience": wrongAud, "no event": noEvent, "a nonce": withNonce,
+		"expired": expired, "neither sub nor sid": noSubject, "bad signature": tampered, "empty": "", "garbage": "x.y.z"} {
+		if a := postLogoutToken(t, e, tok); a.Status != 400 || !strings.Contains(a.Body, `"error":"invalid_request"`) {
+			t.Errorf("%s: %d %s; want 400 invalid_request", name, a.Status, a.Body)
+		}
+	}
+	if me := get(t, c1, e.URL+"/api/session/get"); !me.Session.Authenticated {
+		t.Fatalf("a refused logout token ended the session: %d %s", me.Status, me.Body)
+	}
+	if a := get(t, client(t), e.URL+BackChannelLogoutPath); a.Status != 405 {
+		t.Errorf("GET: %d", a.Status)
+	}
+
+	if a := postLogoutToken(t, e, good); a.Status != 200 {
+		t.Fatalf("logout token: %d %s", a.Status, a.Body)
+	}
+	for i, c := range []*http.Client{c1, c2} {
+		if me := get(t, c, e.URL+"/api/session/get"); me.Status != 401 {
+			t.Errorf("session %d still answers after back-channel logout: %d %s", i+1, me.Status, me.Body)
+		}
+	}
+	if a := postLogoutToken(t, e, good); a.Status != 400 || !strings.Contains(a.Body, "already used") {
+		t.Errorf("replayed logout token: %d %s", a.Status, a.Body)
+	}
+}

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -79,6 +80,7 @@ type IdentityProvider struct {
 	srv     *http.Server
 	served  chan struct{}
 	clients *clientURIs
+	storage op.Storage
 }
 
 // StartIdentityProvider starts the provider and returns once it listens.
@@ -133,6 +135,7 @@ func StartIdentityProvider(opt IdPOptions) (*IdentityProvider, error) {
 	}
 	st := providerStorage{Storage: storage.NewStorageWithClients(users, clients), uris: p.clients}
 	handler := exampleop.SetupServer(p.Issuer, st, opt.Logger, false)
+	p.storage = st
 
 	p.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -439,4 +442,48 @@ func text(n *html.Node) string {
 		}
 	}
 	return b.String()
+}
+
+// BackChannelLogoutEvent is the events member of a logout token.
+const BackChannelLogoutEvent = "http://schemas.openid.net/event/backchannel-logout"
+
+// LogoutToken returns a back-channel logout token (OpenID Connect
+// Back-Channel Logout 1.0) for the provider's client, naming sub and/or
+// sid, signed with the provider's own key (the one its JWKS publishes).
+// The example provider cannot send one itself; a test posts it to the
+// relying party as the provider would. edit, if set, changes the claims
+// before signing (to forge bad tokens).
+func (p *IdentityProvider) LogoutToken(sub, sid string, edit func(claims map[string]any)) (string, error) {
+	key, err := p.storage.SigningKey(context.Background())
+	if err != nil {
+		return "", err
+	}
+	signer, err := op.SignerFromKey(key)
+	if err != nil {
+		return "", err
+	}
+	now := time.Now()
+	claims := map[string]any{
+		"iss": p.Issuer, "aud": p.ClientID, "iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix(),
+		"jti":    randomHex(16),
+		"events": map[string]any{BackChannelLogoutEvent: map[string]any{}},
+	}
+	if sub != "" {
+		claims["sub"] = sub
+	}
+	if sid != "" {
+		claims["sid"] = sid
+	}
+	if edit != nil {
+		edit(claims)
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		return "", err
+	}
+	return jws.CompactSerialize()
 }

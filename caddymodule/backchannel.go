@@ -1,0 +1,85 @@
+package caddymodule
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cesivi/cesivi/internal/oidclogin"
+	"github.com/cesivi/cesivi/internal/state"
+)
+
+// BackChannelLogoutPath receives the provider's logout tokens (OpenID
+// Connect Back-Channel Logout 1.0): register it as the client's
+// backchannel_logout_uri.
+const BackChannelLogoutPath = "/oauth2/backchannel-logout"
+
+// serveBackChannelLogout ends the sessions a verified logout token names,
+// on every edge at once (the store publishes the revocation notices). A
+// token is accepted once: its jti is remembered until it expires.
+func (h *Session) serveBackChannelLogout(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return backChannelError(w, http.StatusMethodNotAllowed, "back-channel logout takes a POST with logout_token")
+	}
+	if h.app.flow == nil {
+		return backChannelError(w, http.StatusNotFound, "sign-in is not configured on this edge")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		return backChannelError(w, http.StatusBadRequest, "the body is not a form")
+	}
+	claims, err := h.app.flow.VerifyLogoutToken(r.Context(), r.PostForm.Get("logout_token"))
+	switch {
+	case errors.Is(err, oidclogin.ErrProviderUnavailable):
+		w.Header().Set("Retry-After", "5")
+		return backChannelError(w, http.StatusServiceUnavailable, "the provider's keys cannot be fetched")
+	case err != nil:
+		h.logger.Warn("back-channel logout refused", "error", err)
+		return backChannelError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "oidclogin: "))
+	}
+	ttl := time.Until(claims.Expires)
+	if ttl < time.Minute {
+		ttl = time.Minute
+	}
+	res := h.app.res
+	switch err := res.provider.Tickets.Put(r.Context(), "oidc:logout:"+claims.JTI, []byte{1}, ttl); {
+	case errors.Is(err, state.ErrConflict):
+		return backChannelError(w, http.StatusBadRequest, "this logout token was already used")
+	case err != nil:
+		return h.backChannelUnavailable(w, err)
+	}
+	n := 0
+	if claims.SID != "" {
+		if n, err = res.provider.Sessions.RevokeSID(r.Context(), claims.SID); err != nil {
+			return h.backChannelUnavailable(w, err)
+		}
+	}
+	// Sessions carry a sid only when the provider put one in the ID token;
+	// without a match, end every session of the subject (more, never less).
+	if n == 0 && claims.Subject != "" {
+		if n, err = res.provider.Sessions.RevokeUser(r.Context(), claims.Subject); err != nil {
+			return h.backChannelUnavailable(w, err)
+		}
+	}
+	h.logger.Info("back-channel logout", "sessions", n)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (h *Session) backChannelUnavailable(w http.ResponseWriter, err error) error {
+	h.logger.Warn("back-channel logout: session store unavailable", "error", err)
+	w.Header().Set("Retry-After", "5")
+	return backChannelError(w, http.StatusServiceUnavailable, "sessions are temporarily unavailable")
+}
+
+// backChannelError answers in the shape of the specification (section 2.8).
+func backChannelError(w http.ResponseWriter, status int, description string) error {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request", "error_description": description})
+}
