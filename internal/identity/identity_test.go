@@ -1,0 +1,65 @@
+package identity
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/cesivi/cesivi/keyring"
+)
+
+func TestVerifierPublicPaths(t *testing.T) {
+	v := &Verifier{Public: []string{"/", "/health", "/health/", "/metrics"}}
+	for path, public := range map[string]bool{
+		"/": true, "/health": true, "/health/ready": true, "/metrics": true,
+		"/api/session/get": false, "/healthz": false, "/metrics/x": false, "/x/health/": false,
+	} {
+		if got := v.isPublic(path); got != public {
+			t.Errorf("isPublic(%q) = %v, want %v", path, got, public)
+		}
+	}
+}
+
+func TestVerifierPassesTheIdentityAndCountsRefusals(t *testing.T) {
+	ring, err := keyring.New(context.Background(), keyring.Options{Store: keyring.NewMemoryStore(), NoBackground: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ring.Close()
+	var refused []string
+	var seen *User
+	h := (&Verifier{Ring: ring, Required: true, Public: []string{"/health"}, Refused: func(r string) { refused = append(refused, r) }}).
+		Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = FromContext(r.Context()) }))
+	tok, _ := ring.MintAssertion(keyring.Assertion{Subject: "u", Name: "N", Groups: []string{"g"}, SessionID: "s", Audience: DefaultAudience})
+	other, _ := ring.MintAssertion(keyring.Assertion{Subject: "u", Audience: "elsewhere"})
+
+	do := func(path, token string) int {
+		seen = nil
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		if token != "" {
+			req.Header.Set(AssertionHeader, token)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	if code := do("/x", tok); code != 200 || seen == nil || seen.Subject != "u" || seen.SessionID != "s" || !seen.Authenticated() || seen.Groups[0] != "g" {
+		t.Fatalf("valid assertion: %d %+v", code, seen)
+	}
+	if code := do("/health", ""); code != 200 || seen != nil {
+		t.Fatalf("public path without assertion: %d %+v", code, seen)
+	}
+	for _, c := range []struct{ path, token string }{{"/x", ""}, {"/x", other}, {"/health", "junk"}} {
+		if code := do(c.path, c.token); code != 401 {
+			t.Errorf("%s with %q: %d, want 401", c.path, c.token, code)
+		}
+	}
+	if strings.Join(refused, ",") != "missing,audience,malformed" {
+		t.Errorf("refusal reasons %v", refused)
+	}
+	if (*User)(nil).Authenticated() || (&User{SessionID: "s"}).Authenticated() {
+		t.Error("a nil or anonymous user counts as authenticated")
+	}
+}
