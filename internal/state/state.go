@@ -29,12 +29,14 @@ const (
 	DefaultIdleTimeout      = 20 * time.Minute
 	DefaultAbsoluteLifetime = 8 * time.Hour
 	DefaultCacheMaxTTL      = 5 * time.Minute
+	DefaultTokenCacheMaxTTL = time.Minute
 )
 
 // Logger categories the seed names.
 const (
 	SessionLogCategory     = "Cesivi.Server.Services.DistributedSessionStateStore"
 	UserContextLogCategory = "Cesivi.Server.Authorization.DistributedUserContextCache"
+	TokenLogCategory       = "Cesivi.Server.Authentication.DistributedTokenCache"
 )
 
 // UserContextChannel is the channel invalidations are published on; the
@@ -49,12 +51,16 @@ type Options struct {
 	AbsoluteLifetime time.Duration
 	// CacheMaxTTL bounds every user-context cache entry (default 5 min).
 	CacheMaxTTL time.Duration
+	// TokenCacheMaxTTL bounds how long a validated bearer token is trusted
+	// without asking the provider again (default 1 min): a token revoked at
+	// the provider works at most this much longer.
+	TokenCacheMaxTTL time.Duration
 	// Now is the clock (default time.Now); tests inject a fake one.
 	Now func() time.Time
 	// Registerer receives the provider's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
-	// SessionLog and CacheLog default to a discarding logger.
-	SessionLog, CacheLog *slog.Logger
+	// SessionLog, CacheLog and TokenLog default to a discarding logger.
+	SessionLog, CacheLog, TokenLog *slog.Logger
 }
 
 // WithDefaults returns o with every zero field set to its default.
@@ -68,6 +74,9 @@ func (o Options) WithDefaults() Options {
 	if o.CacheMaxTTL <= 0 {
 		o.CacheMaxTTL = DefaultCacheMaxTTL
 	}
+	if o.TokenCacheMaxTTL <= 0 {
+		o.TokenCacheMaxTTL = DefaultTokenCacheMaxTTL
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -76,6 +85,9 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.CacheLog == nil {
 		o.CacheLog = slog.New(slog.DiscardHandler)
+	}
+	if o.TokenLog == nil {
+		o.TokenLog = slog.New(slog.DiscardHandler)
 	}
 	return o
 }
@@ -87,10 +99,14 @@ type Provider struct {
 	Name         string
 	Sessions     SessionStore
 	UserContexts UserContextCache
-	Locks        Locker
-	PubSub       PubSub
-	Queue        Queue
-	Tickets      Tickets
+	// Tokens caches validated bearer tokens (the seed's distributed token
+	// cache), keyed by the token's SHA-256 in hex; Get's load asks the
+	// identity provider.
+	Tokens  UserContextCache
+	Locks   Locker
+	PubSub  PubSub
+	Queue   Queue
+	Tickets Tickets
 	// Ping reports whether the store answers (for /health/ready).
 	Ping  func(ctx context.Context) error
 	Close func() error

@@ -23,19 +23,59 @@ type UserContextShared interface {
 	Invalidate(ctx context.Context, userID string) error
 }
 
-// NewUserContextCache builds the two-layer cache both providers use: a local
-// map per server in front of shared, kept coherent by messages on
-// UserContextChannel. It subscribes at once; close the returned Subscription
-// when done.
+// CacheKind names one use of the two-layer cache: its invalidation channel,
+// its metrics and its logger.
+type CacheKind struct {
+	Channel                    string
+	HitsMetric, RequestsMetric string
+	HitsHelp, RequestsHelp     string
+}
+
+// UserContextKind is the permission cache the seed describes.
+var UserContextKind = CacheKind{
+	Channel:    UserContextChannel,
+	HitsMetric: "usercontext_cache_hits_total", HitsHelp: "User-context cache lookups answered from a cache (local or shared).",
+	RequestsMetric: "usercontext_cache_requests_total", RequestsHelp: "User-context cache lookups.",
+}
+
+// TokenKind is the distributed token cache: who a validated bearer token
+// is for, keyed by the token's SHA-256, invalidated on TokenChannel.
+var TokenKind = CacheKind{
+	Channel:    TokenChannel,
+	HitsMetric: "token_cache_hits_total", HitsHelp: "Bearer-token validations answered from a cache (local or shared).",
+	RequestsMetric: "token_cache_requests_total", RequestsHelp: "Bearer-token validations.",
+}
+
+// TokenChannel carries token-cache invalidations: a token hash, or "*".
+const TokenChannel = "token:invalidated"
+
+// NewUserContextCache builds the permission cache: NewSharedCache with
+// UserContextKind, opt.CacheMaxTTL and opt.CacheLog.
 func NewUserContextCache(ctx context.Context, shared UserContextShared, ps PubSub, opt Options) (UserContextCache, Subscription, error) {
 	opt = opt.WithDefaults()
+	return NewSharedCache(ctx, shared, ps, UserContextKind, opt.CacheMaxTTL, opt.CacheLog, opt.Registerer, opt.Now)
+}
+
+// NewTokenCache builds the distributed token cache: NewSharedCache with
+// TokenKind, opt.TokenCacheMaxTTL and opt.TokenLog.
+func NewTokenCache(ctx context.Context, shared UserContextShared, ps PubSub, opt Options) (UserContextCache, Subscription, error) {
+	opt = opt.WithDefaults()
+	return NewSharedCache(ctx, shared, ps, TokenKind, opt.TokenCacheMaxTTL, opt.TokenLog, opt.Registerer, opt.Now)
+}
+
+// NewSharedCache builds the two-layer cache both providers use: a local
+// map per server in front of shared, kept coherent by messages on
+// kind.Channel. It subscribes at once; close the returned Subscription
+// when done.
+func NewSharedCache(ctx context.Context, shared UserContextShared, ps PubSub, kind CacheKind, maxTTL time.Duration,
+	log *slog.Logger, reg prometheus.Registerer, now func() time.Time) (UserContextCache, Subscription, error) {
 	c := &userContextCache{
-		shared: shared, ps: ps, maxTTL: opt.CacheMaxTTL, now: opt.Now, log: opt.CacheLog,
+		shared: shared, ps: ps, channel: kind.Channel, maxTTL: maxTTL, now: now, log: log,
 		entries: map[string]localEntry{},
-		hits:    counter(opt.Registerer, "usercontext_cache_hits_total", "User-context cache lookups answered from a cache (local or shared)."),
-		reqs:    counter(opt.Registerer, "usercontext_cache_requests_total", "User-context cache lookups."),
+		hits:    counter(reg, kind.HitsMetric, kind.HitsHelp),
+		reqs:    counter(reg, kind.RequestsMetric, kind.RequestsHelp),
 	}
-	sub, err := ps.Subscribe(ctx, UserContextChannel, Handler{OnMessage: c.onMessage, OnReset: c.onReset})
+	sub, err := ps.Subscribe(ctx, kind.Channel, Handler{OnMessage: c.onMessage, OnReset: c.onReset})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -51,13 +91,14 @@ type localEntry struct {
 }
 
 type userContextCache struct {
-	shared UserContextShared
-	ps     PubSub
-	maxTTL time.Duration
-	now    func() time.Time
-	log    *slog.Logger
-	hits   prometheus.Counter
-	reqs   prometheus.Counter
+	shared  UserContextShared
+	ps      PubSub
+	channel string
+	maxTTL  time.Duration
+	now     func() time.Time
+	log     *slog.Logger
+	hits    prometheus.Counter
+	reqs    prometheus.Counter
 
 	mu      sync.Mutex
 	gen     uint64 // bumped by every invalidation and reset
@@ -94,7 +135,7 @@ func (c *userContextCache) Get(ctx context.Context, userID string, load func(con
 		if err != nil {
 			// The value is still right for this caller; the next reader
 			// loads again.
-			c.log.Warn("user context not shared", "user", userID, "error", err)
+			c.log.Warn("cache entry not shared", "key", userID, "error", err)
 		}
 		if !stored {
 			// Invalidated while loading (the message may still be on its
@@ -118,7 +159,7 @@ func (c *userContextCache) Invalidate(ctx context.Context, userID string) error 
 		return err
 	}
 	c.drop(userID)
-	return c.ps.Publish(ctx, UserContextChannel, userID)
+	return c.ps.Publish(ctx, c.channel, userID)
 }
 
 func (c *userContextCache) drop(userID string) {
@@ -134,13 +175,13 @@ func (c *userContextCache) drop(userID string) {
 
 func (c *userContextCache) onMessage(payload string) {
 	if c.log.Enabled(context.Background(), slog.LevelDebug) {
-		c.log.Debug("user context invalidated", "user", payload)
+		c.log.Debug("cache entry invalidated", "key", payload)
 	}
 	c.drop(payload)
 }
 
 func (c *userContextCache) onReset(connected bool) {
-	c.log.Info("user context cache flushed", "subscribed", connected)
+	c.log.Info("cache flushed", "channel", c.channel, "subscribed", connected)
 	c.drop("*")
 }
 

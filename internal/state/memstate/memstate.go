@@ -6,9 +6,11 @@ package memstate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,9 +27,9 @@ type Store struct {
 	sessions map[string]*state.Session
 	locks    map[string]memLock
 	fences   map[string]uint64
-	uc       map[string]ucEntry
-	ucVer    map[string]uint64
-	ucEpoch  uint64
+	uc       map[string]ucEntry // namespace + "\x00" + id
+	ucVer    map[string]uint64  // the same keys
+	ucEpoch  map[string]uint64  // by namespace
 	subs     map[string]map[*memSub]struct{}
 	queues   map[string]*memQueue
 	tickets  map[string]memTicket
@@ -49,7 +51,7 @@ type ucEntry struct {
 func NewStore() *Store {
 	return &Store{
 		sessions: map[string]*state.Session{}, locks: map[string]memLock{},
-		fences: map[string]uint64{}, uc: map[string]ucEntry{}, ucVer: map[string]uint64{},
+		fences: map[string]uint64{}, uc: map[string]ucEntry{}, ucVer: map[string]uint64{}, ucEpoch: map[string]uint64{},
 		subs: map[string]map[*memSub]struct{}{},
 	}
 }
@@ -69,15 +71,20 @@ func (s *Store) Provider(opt state.Options) (*state.Provider, error) {
 			return nil, fmt.Errorf("memstate: %w", err)
 		}
 	}
-	uc, sub, err := state.NewUserContextCache(context.Background(), &ucShared{s: s, now: opt.Now}, ps, opt)
+	uc, sub, err := state.NewUserContextCache(context.Background(), &ucShared{s: s, ns: "usercontext", now: opt.Now}, ps, opt)
 	if err != nil {
 		return nil, err
 	}
+	tokens, tokenSub, err := state.NewTokenCache(context.Background(), &ucShared{s: s, ns: "token", now: opt.Now}, ps, opt)
+	if err != nil {
+		sub.Close()
+		return nil, err
+	}
 	return &state.Provider{
-		Name: "InMemory", Sessions: state.WithRevocationNotices(ss, ps), UserContexts: uc, Locks: &locker{s: s, now: opt.Now}, PubSub: ps, Queue: &queue{s: s},
+		Name: "InMemory", Sessions: state.WithRevocationNotices(ss, ps), UserContexts: uc, Tokens: tokens, Locks: &locker{s: s, now: opt.Now}, PubSub: ps, Queue: &queue{s: s},
 		Tickets: &tickets{s: s, now: opt.Now},
 		Ping:    func(context.Context) error { return nil },
-		Close:   sub.Close,
+		Close:   func() error { return errors.Join(tokenSub.Close(), sub.Close()) },
 	}, nil
 }
 
@@ -256,16 +263,20 @@ func (m *sessions) RevokeSID(ctx context.Context, sid string) (int, error) {
 
 type ucShared struct {
 	s   *Store
+	ns  string // namespace: "usercontext" or "token"
 	now func() time.Time
 }
 
 type ucVersion struct{ ver, epo uint64 }
 
+func (u *ucShared) key(id string) string { return u.ns + "\x00" + id }
+
 func (u *ucShared) Read(ctx context.Context, userID string) ([]byte, bool, any, error) {
 	u.s.mu.Lock()
 	defer u.s.mu.Unlock()
-	v := ucVersion{u.s.ucVer[userID], u.s.ucEpoch}
-	e, ok := u.s.uc[userID]
+	k := u.key(userID)
+	v := ucVersion{u.s.ucVer[k], u.s.ucEpoch[u.ns]}
+	e, ok := u.s.uc[k]
 	if ok && e.ver == v.ver && e.epo == v.epo && u.now().Before(e.exp) {
 		return append([]byte(nil), e.val...), true, v, nil
 	}
@@ -276,10 +287,11 @@ func (u *ucShared) Write(ctx context.Context, userID string, version any, val []
 	v := version.(ucVersion)
 	u.s.mu.Lock()
 	defer u.s.mu.Unlock()
-	if u.s.ucVer[userID] != v.ver || u.s.ucEpoch != v.epo {
+	k := u.key(userID)
+	if u.s.ucVer[k] != v.ver || u.s.ucEpoch[u.ns] != v.epo {
 		return false, nil // invalidated while loading: do not store
 	}
-	u.s.uc[userID] = ucEntry{val: append([]byte(nil), val...), ver: v.ver, epo: v.epo, exp: u.now().Add(ttl)}
+	u.s.uc[k] = ucEntry{val: append([]byte(nil), val...), ver: v.ver, epo: v.epo, exp: u.now().Add(ttl)}
 	return true, nil
 }
 
@@ -287,12 +299,17 @@ func (u *ucShared) Invalidate(ctx context.Context, userID string) error {
 	u.s.mu.Lock()
 	defer u.s.mu.Unlock()
 	if userID == "*" {
-		u.s.ucEpoch++
-		clear(u.s.uc)
+		u.s.ucEpoch[u.ns]++
+		for k := range u.s.uc {
+			if strings.HasPrefix(k, u.ns+"\x00") {
+				delete(u.s.uc, k)
+			}
+		}
 		return nil
 	}
-	u.s.ucVer[userID]++
-	delete(u.s.uc, userID)
+	k := u.key(userID)
+	u.s.ucVer[k]++
+	delete(u.s.uc, k)
 	return nil
 }
 

@@ -25,6 +25,7 @@ func Open(ctx context.Context, s config.DistributedStateSettings, logs *logging.
 	if logs != nil {
 		opt.SessionLog = logs.Logger(state.SessionLogCategory)
 		opt.CacheLog = logs.Logger(state.UserContextLogCategory)
+		opt.TokenLog = logs.Logger(state.TokenLogCategory)
 	}
 	switch s.Provider {
 	case config.ProviderInMemory, "":

@@ -139,14 +139,20 @@ func New(ctx context.Context, c redis.UniversalClient, keyPrefix string, opt sta
 	if err := ss.register(opt); err != nil {
 		return nil, err
 	}
-	uc, sub, err := state.NewUserContextCache(ctx, &ucShared{c: c, k: k, now: opt.Now}, ps, opt)
+	uc, sub, err := state.NewUserContextCache(ctx, &ucShared{c: c, k: k, ns: "usercontext", now: opt.Now}, ps, opt)
 	if err != nil {
+		return nil, err
+	}
+	tokens, tokenSub, err := state.NewTokenCache(ctx, &ucShared{c: c, k: k, ns: "token", now: opt.Now}, ps, opt)
+	if err != nil {
+		sub.Close()
 		return nil, err
 	}
 	return &state.Provider{
 		Name:         "Redis",
 		Sessions:     state.WithRevocationNotices(ss, ps),
 		UserContexts: uc,
+		Tokens:       tokens,
 		Locks:        &locker{c: c, k: k},
 		PubSub:       ps,
 		Queue:        &queue{c: c, k: k},
@@ -157,7 +163,7 @@ func New(ctx context.Context, c redis.UniversalClient, keyPrefix string, opt sta
 			}
 			return nil
 		},
-		Close: sub.Close,
+		Close: func() error { return errors.Join(tokenSub.Close(), sub.Close()) },
 	}, nil
 }
 
@@ -167,15 +173,15 @@ type keys struct {
 	cluster bool
 }
 
-func (k keys) session(id string) string      { return k.prefix + "session:" + id }
-func (k keys) userIndex(uid string) string   { return k.prefix + "{user:" + uid + "}:sessions" }
-func (k keys) sidIndex(sid string) string    { return k.prefix + "{sid:" + sid + "}:sessions" }
-func (k keys) active() string                { return k.prefix + "{sessions}:active" }
-func (k keys) userContext(uid string) string { return k.prefix + "usercontext:{" + uid + "}" }
-func (k keys) ucEpoch() string               { return k.prefix + "usercontext:epoch" }
-func (k keys) lock(name string) string       { return k.prefix + "lock:{" + name + "}" }
-func (k keys) fence(name string) string      { return k.prefix + "lock:{" + name + "}:fence" }
-func (k keys) channel(name string) string    { return k.prefix + name }
+func (k keys) session(id string) string        { return k.prefix + "session:" + id }
+func (k keys) userIndex(uid string) string     { return k.prefix + "{user:" + uid + "}:sessions" }
+func (k keys) sidIndex(sid string) string      { return k.prefix + "{sid:" + sid + "}:sessions" }
+func (k keys) active() string                  { return k.prefix + "{sessions}:active" }
+func (k keys) cacheEntry(ns, id string) string { return k.prefix + ns + ":{" + id + "}" }
+func (k keys) cacheEpoch(ns string) string     { return k.prefix + ns + ":epoch" }
+func (k keys) lock(name string) string         { return k.prefix + "lock:{" + name + "}" }
+func (k keys) fence(name string) string        { return k.prefix + "lock:{" + name + "}:fence" }
+func (k keys) channel(name string) string      { return k.prefix + name }
 
 // unavailable wraps a failure of the store itself.
 func unavailable(op string, err error) error {

@@ -165,7 +165,8 @@ func TestKillingTheSubscriberConnectionFlushesTheLocalCache(t *testing.T) {
 	if loads.Load() != 1 {
 		t.Fatal("the local cache was not used")
 	}
-	if n, err := rc.ClientKillByFilter(context.Background(), "TYPE", "pubsub").Result(); err != nil || n != 1 {
+	// One subscriber connection per cache (user contexts, tokens).
+	if n, err := rc.ClientKillByFilter(context.Background(), "TYPE", "pubsub").Result(); err != nil || n != 2 {
 		t.Fatalf("CLIENT KILL TYPE pubsub = %d, %v", n, err)
 	}
 	waitLoads(t, p, "u", &loads, 2, "the local cache is flushed after the subscriber was killed")

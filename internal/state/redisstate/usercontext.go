@@ -35,6 +35,7 @@ return 1
 type ucShared struct {
 	c   redis.UniversalClient
 	k   keys
+	ns  string // key namespace: "usercontext" (keys usercontext:{uid}) or "token"
 	now func() time.Time
 }
 
@@ -42,8 +43,8 @@ type ucVersion struct{ ver, epo string }
 
 func (u *ucShared) Read(ctx context.Context, userID string) ([]byte, bool, any, error) {
 	p := u.c.Pipeline()
-	epo := p.Get(ctx, u.k.ucEpoch())
-	h := p.HMGet(ctx, u.k.userContext(userID), "ver", "data", "dver", "depo", "dexp")
+	epo := p.Get(ctx, u.k.cacheEpoch(u.ns))
+	h := p.HMGet(ctx, u.k.cacheEntry(u.ns, userID), "ver", "data", "dver", "depo", "dexp")
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, false, nil, unavailable("read user context", err)
 	}
@@ -61,7 +62,7 @@ func (u *ucShared) Read(ctx context.Context, userID string) ([]byte, bool, any, 
 
 func (u *ucShared) Write(ctx context.Context, userID string, version any, val []byte, ttl time.Duration) (bool, error) {
 	v := version.(ucVersion)
-	n, err := ucWriteScript.Run(ctx, u.c, []string{u.k.userContext(userID)}, v.ver, v.epo, val, ttl.Milliseconds(), u.now().Add(ttl).UnixMilli()).Int()
+	n, err := ucWriteScript.Run(ctx, u.c, []string{u.k.cacheEntry(u.ns, userID)}, v.ver, v.epo, val, ttl.Milliseconds(), u.now().Add(ttl).UnixMilli()).Int()
 	if err != nil {
 		return false, unavailable("write user context", err)
 	}
@@ -71,9 +72,9 @@ func (u *ucShared) Write(ctx context.Context, userID string, version any, val []
 func (u *ucShared) Invalidate(ctx context.Context, userID string) error {
 	var err error
 	if userID == "*" {
-		err = u.c.Incr(ctx, u.k.ucEpoch()).Err()
+		err = u.c.Incr(ctx, u.k.cacheEpoch(u.ns)).Err()
 	} else {
-		err = ucInvalidateScript.Run(ctx, u.c, []string{u.k.userContext(userID)}, (24 * time.Hour).Milliseconds()).Err()
+		err = ucInvalidateScript.Run(ctx, u.c, []string{u.k.cacheEntry(u.ns, userID)}, (24 * time.Hour).Milliseconds()).Err()
 	}
 	if err != nil {
 		return unavailable("invalidate user context", err)

@@ -91,6 +91,9 @@ func Exercise(t *testing.T, newBackend func(t *testing.T) NewServer) {
 	for _, c := range ticketCases {
 		run("Tickets/"+c.name, c.f)
 	}
+	for _, c := range tokenCases {
+		run("Tokens/"+c.name, c.f)
+	}
 }
 
 type testCase struct {
