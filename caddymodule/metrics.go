@@ -18,6 +18,8 @@ type edgeCounters struct {
 	loginOK, loginRefused, loginUnavailable atomic.Uint64
 	// Requests that needed a signed-in user and had none.
 	loginRequired atomic.Uint64
+	// Bearer tokens presented, by outcome.
+	bearerValid, bearerInvalid atomic.Uint64
 }
 
 // registerMetrics adds the edge's collectors to the config's registry.
@@ -41,6 +43,7 @@ func registerMetrics(ctx caddy.Context, r *resources) error {
 		func() float64 { _, m := r.sessions.Stats(); return float64(m) })
 	const sessHelp = "Session cookies resolved, by result (valid, invalid: cleared, unavailable: store down, cookie kept)."
 	const loginHelp = "Sign-ins completed at the callback, by result."
+	const bearerHelp = "Bearer access tokens presented by API clients, by result (validations are cached farm-wide)."
 	for _, col := range []prometheus.Collector{
 		hits, misses,
 		counter("sessions_total", sessHelp, prometheus.Labels{"result": "valid"}, &c.sessionValid),
@@ -50,6 +53,8 @@ func registerMetrics(ctx caddy.Context, r *resources) error {
 		counter("logins_total", loginHelp, prometheus.Labels{"result": "refused"}, &c.loginRefused),
 		counter("logins_total", loginHelp, prometheus.Labels{"result": "unavailable"}, &c.loginUnavailable),
 		counter("login_required_total", "Requests that needed a signed-in user and had none.", nil, &c.loginRequired),
+		counter("bearer_tokens_total", bearerHelp, prometheus.Labels{"result": "valid"}, &c.bearerValid),
+		counter("bearer_tokens_total", bearerHelp, prometheus.Labels{"result": "invalid"}, &c.bearerInvalid),
 	} {
 		if err := reg.Register(col); err != nil {
 			var already prometheus.AlreadyRegisteredError

@@ -12,6 +12,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/cesivi/cesivi/internal/identity"
+	"github.com/cesivi/cesivi/internal/oidclogin"
 	"github.com/cesivi/cesivi/internal/state"
 	"github.com/cesivi/cesivi/internal/websession"
 	"github.com/cesivi/cesivi/keyring"
@@ -136,7 +137,29 @@ func (h *Session) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			sess = nil
 		}
 	}
-	if sess == nil && r.URL.Path == CreateSessionPath && r.Method == http.MethodGet {
+	// API clients without a session may present an access token from
+	// the same provider (Authorization: Bearer).
+	var bearer *oidclogin.TokenIdentity
+	if sess == nil && a.flow != nil {
+		if token, ok := bearerToken(r.Header.Get("Authorization")); ok {
+			id, err := h.validateBearer(r.Context(), token)
+			switch {
+			case errors.Is(err, oidclogin.ErrTokenInvalid):
+				a.res.counters.bearerInvalid.Add(1)
+				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+				identity.WriteError(w, http.StatusUnauthorized, "InvalidToken",
+					"the bearer token is not valid (expired, revoked, or not from this site's identity provider)")
+				return nil
+			case err != nil:
+				return h.unavailable(w, err)
+			}
+			a.res.counters.bearerValid.Add(1)
+			bearer = id
+			// The token stays at the edge, like the session cookie.
+			r.Header.Del("Authorization")
+		}
+	}
+	if sess == nil && bearer == nil && r.URL.Path == CreateSessionPath && r.Method == http.MethodGet {
 		created, cookie, err := a.res.sessions.Create(r.Context(), &state.Session{})
 		if err != nil {
 			return h.unavailable(w, err)
@@ -144,7 +167,7 @@ func (h *Session) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.setCookie(w, r, cookie, created)
 		sess = created
 	}
-	if !anonymous && (sess == nil || sess.UserID == "") {
+	if !anonymous && (sess == nil || sess.UserID == "") && bearer == nil {
 		return h.loginRequired(w, r)
 	}
 
@@ -155,6 +178,8 @@ func (h *Session) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		assertion.Name = sess.Data[websession.DataName]
 		assertion.Email = sess.Data[websession.DataEmail]
 		assertion.Groups = websession.Groups(sess)
+	} else if bearer != nil {
+		assertion.Subject, assertion.Name, assertion.Email, assertion.Groups = bearer.Subject, bearer.Name, bearer.Email, bearer.Groups
 	}
 	token, err := a.res.ring.MintAssertion(assertion)
 	if err != nil {

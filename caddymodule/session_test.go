@@ -32,6 +32,7 @@ type edgeEnv struct {
 	Server     *appserver.Server
 	IdP        *testenv.IdentityProvider
 	Redis      *testenv.RedisServer
+	RedisConn  string           // the distributed state's connection string
 	echo       *httptest.Server // an upstream that reports what it received
 }
 
@@ -52,6 +53,7 @@ func startEdge(t *testing.T, o edgeOptions) *edgeEnv {
 		addr, db := testenv.RedisDB(t)
 		conn = fmt.Sprintf("%s,defaultDatabase=%d", addr, db)
 	}
+	e.RedisConn = conn
 	env := map[string]string{
 		"Cesivi__DistributedState__Provider":         "Redis",
 		"Cesivi__DistributedState__ConnectionString": conn,
