@@ -198,3 +198,46 @@ func TestRedisDownIsUnavailableNeverInvalid(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// BenchmarkResolve: a cookie verified and its session served from the
+// edge's cache (the per-request cost with the farm-invalidated cache), and
+// loaded from Redis every time (cache off).
+func BenchmarkResolve(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		ttl  time.Duration
+	}{{"cached", time.Hour}, {"redis", -1}} {
+		b.Run(c.name, func(b *testing.B) {
+			addr, db := testenv.RedisDB(b)
+			ring, err := keyring.New(context.Background(), keyring.Options{Store: keyring.NewMemoryStore(), NoBackground: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ring.Close()
+			p, err := redisstate.Open(context.Background(), fmt.Sprintf("%s,defaultDatabase=%d", addr, db), "", state.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close()
+			r, err := websession.New(context.Background(), websession.Options{Ring: ring, Sessions: p.Sessions, PubSub: p.PubSub, CacheTTL: c.ttl})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer r.Close()
+			_, cookie, err := r.Create(context.Background(), &state.Session{UserID: "u", Data: map[string]string{websession.DataName: "N"}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := r.Resolve(context.Background(), cookie); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
