@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -199,4 +200,48 @@ func TestLoginStartedOnOneEdgeCompletesOnAnother(t *testing.T) {
 		return code == 401
 	})
 	t.Logf("logout on one edge refused on the other after %v", time.Since(start).Round(time.Millisecond))
+}
+
+// TestHTTPSEdgeSetsSecureCookies: on the edges' HTTPS sites (tls internal)
+// the session cookie is Secure, HttpOnly and SameSite=Lax, and the session
+// is the same whichever edge and server answer.
+func TestHTTPSEdgeSetsSecureCookies(t *testing.T) {
+	f := startFarm(t, farm.Options{})
+	// The edges' certificates come from their own local CAs; this test
+	// checks cookies, not certificates.
+	tlsClient := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := tlsClient.Get(f.EdgesTLS[0] + "/api/session/create")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var created sessionView
+	if resp.StatusCode != 200 || json.Unmarshal(body, &created) != nil {
+		t.Fatalf("create over HTTPS: %d %s", resp.StatusCode, body)
+	}
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "cesivi_session" {
+			cookie = c
+		}
+	}
+	if cookie == nil || !cookie.Secure || !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode {
+		t.Fatalf("session cookie over HTTPS: %+v; want Secure, HttpOnly, SameSite=Lax", cookie)
+	}
+	for _, edge := range f.EdgesTLS {
+		req, _ := http.NewRequest(http.MethodGet, edge+"/api/session/get", nil)
+		req.AddCookie(cookie)
+		resp, err := tlsClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var v sessionView
+		if resp.StatusCode != 200 || json.Unmarshal(body, &v) != nil || v.SessionID != created.SessionID {
+			t.Fatalf("%s: %d %s", edge, resp.StatusCode, body)
+		}
+	}
 }

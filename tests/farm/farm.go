@@ -70,6 +70,8 @@ type Farm struct {
 	Manifest
 	// ClientID and ClientSecret are the OpenID client registered for the edges.
 	ClientID, ClientSecret string
+	// EdgesTLS are the edges' HTTPS sites (tls internal), in Edges' order.
+	EdgesTLS []string
 
 	opt       Options
 	dir       string
@@ -309,6 +311,7 @@ func (f *Farm) startEdge(ctx context.Context, i, port, httpsPort int, serverPort
 	f.edges = append(f.edges, p)
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	f.Edges = append(f.Edges, url)
+	f.EdgesTLS = append(f.EdgesTLS, fmt.Sprintf("https://localhost:%d", httpsPort))
 	return waitHTTP(ctx, url+"/health", 60*time.Second, p)
 }
 
