@@ -202,6 +202,7 @@ type resources struct {
 	closeRing func()
 	sessions  *websession.Resolver
 	counters  edgeCounters
+	refresher refresher
 }
 
 func (r *resources) Destruct() error {

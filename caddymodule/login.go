@@ -9,6 +9,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -116,6 +117,9 @@ func (h *Session) serveCallback(w http.ResponseWriter, r *http.Request) error {
 	data := map[string]string{websession.DataName: res.Name, websession.DataEmail: res.Email}
 	if len(res.Groups) > 0 {
 		data[websession.DataGroups] = strings.Join(res.Groups, "\n")
+	}
+	if res.RefreshToken != "" && !res.Expiry.IsZero() {
+		data[dataTokenExpiry] = strconv.FormatInt(res.Expiry.Unix(), 10)
 	}
 	sess, cookie, err := h.app.res.sessions.Create(r.Context(), &state.Session{UserID: res.Subject, SID: res.SID, Tokens: sealed, Data: data})
 	if err != nil {

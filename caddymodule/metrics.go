@@ -20,6 +20,8 @@ type edgeCounters struct {
 	loginRequired atomic.Uint64
 	// Bearer tokens presented, by outcome.
 	bearerValid, bearerInvalid atomic.Uint64
+	// Refreshes of sessions' provider tokens, by outcome.
+	refreshOK, refreshRefused, refreshFailed atomic.Uint64
 }
 
 // registerMetrics adds the edge's collectors to the config's registry.
@@ -43,6 +45,7 @@ func registerMetrics(ctx caddy.Context, r *resources) error {
 		func() float64 { _, m := r.sessions.Stats(); return float64(m) })
 	const sessHelp = "Session cookies resolved, by result (valid, invalid: cleared, unavailable: store down, cookie kept)."
 	const loginHelp = "Sign-ins completed at the callback, by result."
+	const refreshHelp = "Refreshes of sessions' provider tokens, by result (refused: the session ended; failed: provider unreachable, retried later)."
 	const bearerHelp = "Bearer access tokens presented by API clients, by result (validations are cached farm-wide)."
 	for _, col := range []prometheus.Collector{
 		hits, misses,
@@ -55,6 +58,9 @@ func registerMetrics(ctx caddy.Context, r *resources) error {
 		counter("login_required_total", "Requests that needed a signed-in user and had none.", nil, &c.loginRequired),
 		counter("bearer_tokens_total", bearerHelp, prometheus.Labels{"result": "valid"}, &c.bearerValid),
 		counter("bearer_tokens_total", bearerHelp, prometheus.Labels{"result": "invalid"}, &c.bearerInvalid),
+		counter("token_refreshes_total", refreshHelp, prometheus.Labels{"result": "ok"}, &c.refreshOK),
+		counter("token_refreshes_total", refreshHelp, prometheus.Labels{"result": "refused"}, &c.refreshRefused),
+		counter("token_refreshes_total", refreshHelp, prometheus.Labels{"result": "failed"}, &c.refreshFailed),
 	} {
 		if err := reg.Register(col); err != nil {
 			var already prometheus.AlreadyRegisteredError

@@ -171,6 +171,9 @@ func (h *Session) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.loginRequired(w, r)
 	}
 
+	if sess != nil && sess.UserID != "" {
+		h.maybeRefresh(sess)
+	}
 	assertion := keyring.Assertion{Audience: a.AssertionAudience, Expires: time.Now().Add(time.Duration(a.AssertionTTL))}
 	if sess != nil {
 		assertion.SessionID = sess.ID

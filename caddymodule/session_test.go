@@ -33,13 +33,16 @@ type edgeEnv struct {
 	IdP        *testenv.IdentityProvider
 	Redis      *testenv.RedisServer
 	RedisConn  string           // the distributed state's connection string
+	Environ    []string         // the Cesivi__* settings edge and server share
 	echo       *httptest.Server // an upstream that reports what it received
 }
 
 type edgeOptions struct {
 	oidc      bool
 	privRedis bool
-	echo      bool // proxy to the echo upstream instead of the app server
+	echo      bool   // proxy to the echo upstream instead of the app server
+	refresh   bool   // ask the provider for refresh tokens
+	cacheTTL  string // session_cache_ttl (default 1m)
 }
 
 func startEdge(t *testing.T, o edgeOptions) *edgeEnv {
@@ -65,6 +68,7 @@ func startEdge(t *testing.T, o edgeOptions) *edgeEnv {
 		t.Setenv(k, v) // the edge reads the process environment
 		environ = append(environ, k+"="+v)
 	}
+	e.Environ = environ
 	s, err := config.Load(t.TempDir(), environ)
 	if err != nil {
 		t.Fatal(err)
@@ -86,6 +90,10 @@ func startEdge(t *testing.T, o edgeOptions) *edgeEnv {
 		target = e.echo.Listener.Addr().String()
 	}
 
+	cacheTTL := o.cacheTTL
+	if cacheTTL == "" {
+		cacheTTL = "1m"
+	}
 	port, metricsPort := freePort(t), freePort(t)
 	e.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
 	e.MetricsURL = fmt.Sprintf("http://127.0.0.1:%d/", metricsPort)
@@ -95,18 +103,23 @@ func startEdge(t *testing.T, o edgeOptions) *edgeEnv {
 		e.IdP.AddRedirectURIs(e.URL + CallbackPath)
 		e.IdP.AddPostLogoutRedirectURIs(e.URL + "/")
 		t.Setenv("TEST_OIDC_SECRET", e.IdP.ClientSecret)
+		scopes := "openid profile email"
+		if o.refresh {
+			scopes += " offline_access" // the example provider issues refresh tokens only then
+		}
 		oidcBlock = fmt.Sprintf(`oidc {
 			issuer %s
 			client_id %s
 			client_secret {env.TEST_OIDC_SECRET}
-		}`, e.IdP.Issuer, e.IdP.ClientID)
+			scopes %s
+		}`, e.IdP.Issuer, e.IdP.ClientID, scopes)
 	}
 	caddyfileText := fmt.Sprintf(`{
 	admin off
 	storage file_system %s
 	persist_config off
 	cesivi {
-		session_cache_ttl 1m
+		session_cache_ttl %s
 		%s
 	}
 }
@@ -116,7 +129,7 @@ http://127.0.0.1:%d {
 }
 http://127.0.0.1:%d {
 	metrics
-}`, t.TempDir(), oidcBlock, port, target, metricsPort)
+}`, t.TempDir(), cacheTTL, oidcBlock, port, target, metricsPort)
 	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfileText), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,168 @@
+package caddymodule
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cesivi/cesivi/internal/config"
+	"github.com/cesivi/cesivi/internal/dataprotection"
+	"github.com/cesivi/cesivi/internal/state"
+	"github.com/cesivi/cesivi/internal/state/redisstate"
+	"github.com/cesivi/cesivi/keyring"
+)
+
+// backstage opens what an operator of the farm could: the distributed
+// state and the key ring, to look at and tamper with a session.
+func backstage(t *testing.T, e *edgeEnv) (*state.Provider, *keyring.Ring) {
+	t.Helper()
+	p, err := redisstate.Open(context.Background(), e.RedisConn, "", state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	s, err := config.Load(t.TempDir(), e.Environ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, closeRing, err := dataprotection.Open(context.Background(), s, dataprotection.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeRing)
+	return p, ring
+}
+
+func sessionOf(t *testing.T, e *edgeEnv, c *http.Client) string {
+	t.Helper()
+	me := get(t, c, e.URL+"/api/session/get")
+	if me.Status != 200 || me.Session.SessionID == "" {
+		t.Fatalf("no session: %d %s", me.Status, me.Body)
+	}
+	return me.Session.SessionID
+}
+
+func readTokens(t *testing.T, ring *keyring.Ring, s *state.Session) sessionTokens {
+	t.Helper()
+	plain, err := ring.Unprotect(tokensPurpose, s.Tokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok sessionTokens
+	if err := json.Unmarshal(plain, &tok); err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// expire makes the session's access token look expired (its expiry is data).
+func expire(t *testing.T, p *state.Provider, id string) {
+	t.Helper()
+	if err := p.Sessions.Update(context.Background(), id, state.SessionUpdate{Set: map[string]string{dataTokenExpiry: "1"}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestExpiringTokensAreRefreshedOnceAndARefusedRefreshEndsTheSession(t *testing.T) {
+	// No session cache: the test changes the session behind the edge's back.
+	e := startEdge(t, edgeOptions{oidc: true, refresh: true, cacheTTL: "-1s"})
+	p, ring := backstage(t, e)
+	c := signIn(t, e)
+	id := sessionOf(t, e, c)
+	sess, err := p.Sessions.Load(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := readTokens(t, ring, sess)
+	if before.RefreshToken == "" || sess.Data[dataTokenExpiry] == "" {
+		t.Fatalf("the session holds no refresh token (data %v)", sess.Data)
+	}
+
+	// The access token expires: the next requests (answered at once) get
+	// it refreshed, once.
+	expire(t, p, id)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		// Concurrent requests: still one refresh (with a rotating
+		// provider a second one would be refused and end the session).
+		var wg sync.WaitGroup
+		codes := make(chan int, 16)
+		for range 16 {
+			wg.Go(func() {
+				req, _ := http.NewRequest(http.MethodGet, e.URL+"/api/session/get", nil)
+				for _, ck := range c.Jar.Cookies(mustURL(e.URL)) {
+					req.AddCookie(ck)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					codes <- 0
+					return
+				}
+				resp.Body.Close()
+				codes <- resp.StatusCode
+			})
+		}
+		wg.Wait()
+		close(codes)
+		for code := range codes {
+			if code != 200 {
+				t.Fatalf("a request during the refresh got %d", code)
+			}
+		}
+		s, err := p.Sessions.Load(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if exp, _ := strconv.ParseInt(s.Data[dataTokenExpiry], 10, 64); exp > time.Now().Unix() {
+			after := readTokens(t, ring, s)
+			if after.RefreshToken == before.RefreshToken || after.AccessToken == before.AccessToken {
+				t.Fatalf("tokens unchanged by the refresh")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the expired access token was not refreshed within 15 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// The provider rotates refresh tokens: the old one is now refused.
+	// Put it back (as if a second edge had replayed it) and let it expire:
+	// the provider's refusal ends the session everywhere.
+	s, _ := p.Sessions.Load(context.Background(), id)
+	tok := readTokens(t, ring, s)
+	tok.RefreshToken = before.RefreshToken
+	b, _ := json.Marshal(tok)
+	sealed, err := ring.Protect(tokensPurpose, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Sessions.Update(context.Background(), id, state.SessionUpdate{Tokens: &sealed,
+		Set: map[string]string{dataTokenExpiry: "1"}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(15 * time.Second)
+	for {
+		me := get(t, c, e.URL+"/api/session/get")
+		if me.Status == 401 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a refused refresh did not end the session within 15 s: %d %s", me.Status, me.Body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
