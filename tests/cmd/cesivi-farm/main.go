@@ -88,6 +88,9 @@ func up(bin, dir string) {
 	}
 	fmt.Printf("  redis       %s\n  postgres    %s\n  idp         %s (%s / %s)\n", f.Redis, f.Postgres, f.IdP.Issuer, f.IdP.Username, f.IdP.Password)
 	fmt.Printf("  logs        %s\n  manifest    %s\n", filepath.Join(stateDir, "logs"), path)
+	if len(f.Edges) > 0 {
+		fmt.Printf("Sign in at %s/oauth2/login?rd=/api/session/get as %s; the session works on every edge.\n", f.Edges[0], f.IdP.Username)
+	}
 	fmt.Println("Stop it with `make farm-down`.")
 }
 
