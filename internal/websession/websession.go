@@ -77,6 +77,11 @@ type Resolver struct {
 
 	mu    sync.RWMutex
 	cache map[string]cached
+	// gen counts notices and resets. A load that began under another
+	// generation may have read a session a notice has since revoked, so
+	// its result is not cached (it is still returned: it was valid when
+	// read, exactly as if the request had come a moment earlier).
+	gen uint64
 	// live is true while the revocation subscription is in place; the
 	// cache is used only then.
 	live atomic.Bool
@@ -156,6 +161,9 @@ func (r *Resolver) Resolve(ctx context.Context, cookie string) (*state.Session, 
 		}
 	}
 	r.misses.Add(1)
+	r.mu.RLock()
+	gen := r.gen
+	r.mu.RUnlock()
 	s, err := r.sessions.Load(ctx, id)
 	switch {
 	case errors.Is(err, state.ErrNotFound):
@@ -170,10 +178,12 @@ func (r *Resolver) Resolve(ctx context.Context, cookie string) (*state.Session, 
 			validTo = s.Expires
 		}
 		r.mu.Lock()
-		if len(r.cache) >= maxCached {
-			r.cache = map[string]cached{}
+		if r.gen == gen && r.live.Load() {
+			if len(r.cache) >= maxCached {
+				r.cache = map[string]cached{}
+			}
+			r.cache[id] = cached{s: s, validTo: validTo}
 		}
-		r.cache[id] = cached{s: s, validTo: validTo}
 		r.mu.Unlock()
 	}
 	return s, nil
@@ -205,12 +215,14 @@ func (r *Resolver) Delete(ctx context.Context, id string) error {
 
 func (r *Resolver) forget(id string) {
 	r.mu.Lock()
+	r.gen++
 	delete(r.cache, id)
 	r.mu.Unlock()
 }
 
 func (r *Resolver) flush() {
 	r.mu.Lock()
+	r.gen++
 	r.cache = map[string]cached{}
 	r.mu.Unlock()
 }
@@ -227,6 +239,7 @@ func (r *Resolver) onNotice(payload string) {
 		return
 	}
 	r.mu.Lock()
+	r.gen++
 	for id, e := range r.cache {
 		if (n.Kind == state.RevokedUser && e.s.UserID == n.Value) || (n.Kind == state.RevokedSID && e.s.SID == n.Value) {
 			delete(r.cache, id)
