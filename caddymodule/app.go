@@ -90,6 +90,10 @@ type OIDC struct {
 	// PostLogoutRedirectURL is where the provider sends the browser after
 	// sign-out. Default: the site's root.
 	PostLogoutRedirectURL string `json:"post_logout_redirect_url,omitempty"`
+	// BearerClients are the provider's other clients whose access tokens
+	// this site accepts from API clients (Authorization: Bearer), besides
+	// its own client_id. Tokens issued to any other client are refused.
+	BearerClients []string `json:"bearer_clients,omitempty"`
 }
 
 // CaddyModule returns the Caddy module information.
@@ -203,6 +207,7 @@ type resources struct {
 	sessions  *websession.Resolver
 	counters  edgeCounters
 	refresher refresher
+	bearer    *bearerGuard
 }
 
 func (r *resources) Destruct() error {
@@ -222,7 +227,7 @@ func (r *resources) Destruct() error {
 func openResources(s *config.Settings, cacheTTL time.Duration, log *slog.Logger) (*resources, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	r := &resources{}
+	r := &resources{bearer: newBearerGuard()}
 	var err error
 	if r.provider, err = provider.Open(ctx, s.DistributedState, nil, nil); err != nil {
 		return nil, fmt.Errorf("cesivi: distributed state (Cesivi:DistributedState:Provider=%s): %w", s.DistributedState.Provider, err)

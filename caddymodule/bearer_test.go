@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -23,6 +24,12 @@ import (
 // token.
 func accessToken(t *testing.T, e *edgeEnv) string {
 	t.Helper()
+	return accessTokenFor(t, e, e.IdP.ClientID, e.IdP.ClientSecret)
+}
+
+// accessTokenFor is accessToken for another client of the provider.
+func accessTokenFor(t *testing.T, e *edgeEnv, clientID, secret string) string {
+	t.Helper()
 	redirect := "http://127.0.0.1:1/api-client/callback"
 	e.IdP.AddRedirectURIs(redirect)
 	p, err := memstate.New(state.Options{})
@@ -30,7 +37,7 @@ func accessToken(t *testing.T, e *edgeEnv) string {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	f, err := oidclogin.New(oidclogin.Config{Issuer: e.IdP.Issuer, ClientID: e.IdP.ClientID, ClientSecret: e.IdP.ClientSecret}, p.Tickets)
+	f, err := oidclogin.New(oidclogin.Config{Issuer: e.IdP.Issuer, ClientID: clientID, ClientSecret: secret}, p.Tickets)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,5 +120,63 @@ func TestBearerTokenNeverReachesTheAppServer(t *testing.T) {
 	}
 	if len(seen[identity.AssertionHeader]) != 1 {
 		t.Errorf("no assertion: %v", seen)
+	}
+}
+
+// introspectionPath is where the provider's introspection endpoint is.
+func introspectionPath(t *testing.T, e *edgeEnv) string {
+	t.Helper()
+	resp, err := http.Get(e.IdP.Issuer + ".well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var d struct {
+		Introspection string `json:"introspection_endpoint"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil || d.Introspection == "" {
+		t.Fatalf("no introspection endpoint: %v", err)
+	}
+	u, _ := url.Parse(d.Introspection)
+	return u.Path
+}
+
+// A token another application of the same provider obtained for the user
+// is refused: it could otherwise be replayed here. (This provider itself
+// reports such tokens inactive to the edge; for providers that do not, the
+// edge's own client check is tested in oidclogin.TestIssuedFor.)
+func TestBearerTokensOfOtherClientsAreRefused(t *testing.T) {
+	e := startEdge(t, edgeOptions{oidc: true, otherClient: true})
+	token := accessTokenFor(t, e, "other", "other-secret")
+	a := get(t, client(t), e.URL+"/_api/web", "Authorization", "Bearer "+token, "Accept", "application/json")
+	if a.Status != 401 || a.Error.Code != "InvalidToken" {
+		t.Errorf("another client's token: %d %s; want 401 InvalidToken", a.Status, a.Body)
+	}
+}
+
+// Refused and malformed tokens do not make the edge ask the provider on
+// every request.
+func TestInvalidBearerTokensDoNotFloodTheProvider(t *testing.T) {
+	e := startEdge(t, edgeOptions{oidc: true})
+	path := introspectionPath(t, e)
+	c := client(t)
+	before := e.IdP.Requests(path)
+	for range 20 {
+		get(t, c, e.URL+"/_api/web", "Authorization", "Bearer unknown-but-well-formed-token", "Accept", "application/json")
+		get(t, c, e.URL+"/_api/web", "Authorization", "Bearer <script>", "Accept", "application/json")
+	}
+	if n := e.IdP.Requests(path) - before; n != 1 {
+		t.Fatalf("40 requests with bad tokens made %d introspection calls; want 1", n)
+	}
+	// A good token is introspected once, then served from the token cache.
+	token := accessToken(t, e)
+	before = e.IdP.Requests(path)
+	for range 10 {
+		if a := get(t, c, e.URL+"/_api/web", "Authorization", "Bearer "+token, "Accept", "application/json"); a.Status != 404 {
+			t.Fatalf("valid token: %d %s", a.Status, a.Body)
+		}
+	}
+	if n := e.IdP.Requests(path) - before; n != 1 {
+		t.Fatalf("10 requests with one token made %d introspection calls; want 1", n)
 	}
 }

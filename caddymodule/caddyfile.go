@@ -71,6 +71,7 @@ func init() {
 //			scopes <scope...>
 //			redirect_url <url>
 //			post_logout_redirect_url <url>
+//			bearer_clients <client_id...>
 //		}
 //	}
 //
@@ -125,10 +126,15 @@ func parseApp(d *caddyfile.Dispenser, existing any) (any, error) {
 			}
 			for nesting := d.Nesting(); d.NextBlock(nesting); {
 				sub := d.Val()
-				if sub == "scopes" {
-					app.OIDC.Scopes = d.RemainingArgs()
-					if len(app.OIDC.Scopes) == 0 {
+				if sub == "scopes" || sub == "bearer_clients" {
+					args := d.RemainingArgs()
+					if len(args) == 0 {
 						return nil, d.ArgErr()
+					}
+					if sub == "scopes" {
+						app.OIDC.Scopes = args
+					} else {
+						app.OIDC.BearerClients = args
 					}
 					continue
 				}

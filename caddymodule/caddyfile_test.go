@@ -28,6 +28,7 @@ func TestGlobalOptionParses(t *testing.T) {
 			scopes openid email
 			redirect_url https://sp.example.com/oauth2/callback
 			post_logout_redirect_url https://sp.example.com/
+			bearer_clients mobile cli
 		}
 	}`
 	v, err := parseApp(caddyfile.NewTestDispenser(input), nil)
@@ -41,7 +42,7 @@ func TestGlobalOptionParses(t *testing.T) {
 	if app.SettingsDir != "/etc/cesivi" || app.CookieName != "sp_session" || time.Duration(app.SessionCacheTTL) != 5*time.Second ||
 		app.AssertionAudience != "sp" || time.Duration(app.AssertionTTL) != 30*time.Second || app.OIDC == nil ||
 		app.OIDC.Issuer != "https://idp.example.com/" || app.OIDC.ClientSecret != "{env.SECRET}" ||
-		strings.Join(app.OIDC.Scopes, " ") != "openid email" || app.OIDC.PostLogoutRedirectURL != "https://sp.example.com/" {
+		strings.Join(app.OIDC.Scopes, " ") != "openid email" || strings.Join(app.OIDC.BearerClients, " ") != "mobile cli" || app.OIDC.PostLogoutRedirectURL != "https://sp.example.com/" {
 		t.Fatalf("parsed %+v (oidc %+v)", app, app.OIDC)
 	}
 }

@@ -117,11 +117,18 @@ func (h *Session) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	anonymous := h.anonymous(r.URL.Path)
 
 	var sess *state.Session
+	var storeErr error // the store did not answer: never replace the cookie then
 	if c, err := r.Cookie(a.CookieName); err == nil {
 		sess, err = a.res.sessions.Resolve(r.Context(), c.Value)
 		switch {
 		case err == nil:
 			a.res.counters.sessionValid.Add(1)
+		case errors.Is(err, keyring.ErrUnknownKey):
+			// A key this edge cannot see yet (created elsewhere a moment
+			// ago while the key store is unreachable) or a made-up key id:
+			// go on without the session, but keep the cookie.
+			a.res.counters.sessionInvalid.Add(1)
+			sess = nil
 		case errors.Is(err, websession.ErrInvalid):
 			a.res.counters.sessionInvalid.Add(1)
 			// Bad MAC, revoked key, ended session: the cookie is useless.
@@ -134,32 +141,37 @@ func (h *Session) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			if !anonymous {
 				return h.unavailable(w, err)
 			}
-			sess = nil
+			sess, storeErr = nil, err
 		}
 	}
-	// API clients without a session may present an access token from
-	// the same provider (Authorization: Bearer).
+	// API clients may present an access token from the same provider
+	// (Authorization: Bearer). It is used when there is no signed-in
+	// session, and never reaches an app server, like the session cookie.
 	var bearer *oidclogin.TokenIdentity
-	if sess == nil && a.flow != nil {
-		if token, ok := bearerToken(r.Header.Get("Authorization")); ok {
-			id, err := h.validateBearer(r.Context(), token)
+	if token, ok := bearerToken(r.Header.Get("Authorization")); ok {
+		r.Header.Del("Authorization")
+		if (sess == nil || sess.UserID == "") && a.flow != nil {
+			id, err := h.validateBearer(r.Context(), r, token)
 			switch {
 			case errors.Is(err, oidclogin.ErrTokenInvalid):
 				a.res.counters.bearerInvalid.Add(1)
 				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 				identity.WriteError(w, http.StatusUnauthorized, "InvalidToken",
-					"the bearer token is not valid (expired, revoked, or not from this site's identity provider)")
+					"the bearer token is not valid (expired, revoked, or not issued for this site)")
 				return nil
 			case err != nil:
-				return h.unavailable(w, err)
+				return h.providerUnavailable(w, err)
 			}
 			a.res.counters.bearerValid.Add(1)
 			bearer = id
-			// The token stays at the edge, like the session cookie.
-			r.Header.Del("Authorization")
 		}
 	}
 	if sess == nil && bearer == nil && r.URL.Path == CreateSessionPath && r.Method == http.MethodGet {
+		if storeErr != nil {
+			// The client may hold a valid session the store could not
+			// load: a new anonymous one would replace its cookie.
+			return h.unavailable(w, storeErr)
+		}
 		created, cookie, err := a.res.sessions.Create(r.Context(), &state.Session{})
 		if err != nil {
 			return h.unavailable(w, err)
@@ -181,7 +193,9 @@ func (h *Session) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		assertion.Name = sess.Data[websession.DataName]
 		assertion.Email = sess.Data[websession.DataEmail]
 		assertion.Groups = websession.Groups(sess)
-	} else if bearer != nil {
+	}
+	if bearer != nil {
+		assertion.SessionID = ""
 		assertion.Subject, assertion.Name, assertion.Email, assertion.Groups = bearer.Subject, bearer.Name, bearer.Email, bearer.Groups
 	}
 	token, err := a.res.ring.MintAssertion(assertion)
@@ -198,6 +212,16 @@ func (h *Session) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	// The session cookie is the edge's: app servers get the assertion.
 	dropCookies(r, a.CookieName, bindingCookie)
 	return next.ServeHTTP(w, r)
+}
+
+// providerUnavailable answers 503 when the identity provider could not
+// tell whether a bearer token is valid.
+func (h *Session) providerUnavailable(w http.ResponseWriter, err error) error {
+	h.logger.Warn("identity provider unavailable", "error", err)
+	w.Header().Set("Retry-After", "5")
+	identity.WriteError(w, http.StatusServiceUnavailable, "IdentityProviderUnavailable",
+		"the identity provider cannot validate the bearer token right now; retry in a moment")
+	return nil
 }
 
 // unavailable answers 503 with Retry-After: the store did not answer.

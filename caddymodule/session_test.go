@@ -43,6 +43,8 @@ type edgeOptions struct {
 	echo      bool   // proxy to the echo upstream instead of the app server
 	refresh   bool   // ask the provider for refresh tokens
 	cacheTTL  string // session_cache_ttl (default 1m)
+	// otherClient registers a second client "other" at the provider.
+	otherClient bool
 }
 
 func startEdge(t *testing.T, o edgeOptions) *edgeEnv {
@@ -99,7 +101,11 @@ func startEdge(t *testing.T, o edgeOptions) *edgeEnv {
 	e.MetricsURL = fmt.Sprintf("http://127.0.0.1:%d/", metricsPort)
 	oidcBlock := ""
 	if o.oidc {
-		e.IdP = testenv.IdentityProviderT(t, testenv.IdPOptions{})
+		idpOpt := testenv.IdPOptions{}
+		if o.otherClient {
+			idpOpt.ExtraClients = map[string]string{"other": "other-secret"}
+		}
+		e.IdP = testenv.IdentityProviderT(t, idpOpt)
 		e.IdP.AddRedirectURIs(e.URL + CallbackPath)
 		e.IdP.AddPostLogoutRedirectURIs(e.URL + "/")
 		t.Setenv("TEST_OIDC_SECRET", e.IdP.ClientSecret)

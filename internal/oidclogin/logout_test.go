@@ -2,7 +2,13 @@ package oidclogin_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,4 +58,58 @@ func TestVerifyLogoutToken(t *testing.T) {
 			t.Errorf("%q: err = %v, want ErrLogoutToken", raw, err)
 		}
 	}
+}
+
+// Forged tokens naming made-up key ids must not make the edge fetch the
+// provider's keys on every request.
+func TestForgedKeyIDsDoNotFloodTheProvidersKeyEndpoint(t *testing.T) {
+	p := newIdP(t, testenv.IdPOptions{})
+	f := newFlow(t, p.config(), memTickets(t))
+	ctx := context.Background()
+	good, err := p.LogoutToken("u-1", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.VerifyLogoutToken(ctx, good); err != nil {
+		t.Fatal(err)
+	}
+	jwks := jwksPath(t, p.Issuer)
+	before := p.Requests(jwks)
+	_, payload, _ := strings.Cut(good, ".")
+	payload, _, _ = strings.Cut(payload, ".")
+	for i := range 50 {
+		head := base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf(`{"alg":"RS256","kid":"forged-%d"}`, i)))
+		forged := head + "." + payload + "." + base64.RawURLEncoding.EncodeToString([]byte("not a signature"))
+		if _, err := f.VerifyLogoutToken(ctx, forged); !errors.Is(err, oidclogin.ErrLogoutToken) {
+			t.Fatalf("forged token: %v", err)
+		}
+	}
+	if n := p.Requests(jwks) - before; n > 1 {
+		t.Fatalf("50 forged tokens made %d key fetches; want at most 1", n)
+	}
+	// The provider's own key is known: its tokens still verify at once.
+	good2, _ := p.LogoutToken("u-2", "", nil)
+	if _, err := f.VerifyLogoutToken(ctx, good2); err != nil {
+		t.Fatalf("a genuine token after the forged ones: %v", err)
+	}
+}
+
+func jwksPath(t *testing.T, issuer string) string {
+	t.Helper()
+	resp, err := http.Get(issuer + ".well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var d struct {
+		JWKS string `json:"jwks_uri"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(d.JWKS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Path
 }

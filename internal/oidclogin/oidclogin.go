@@ -89,10 +89,11 @@ type Flow struct {
 
 // provider is what discovery yields.
 type provider struct {
-	oidc       *oidc.Provider
-	oauth      oauth2.Config // without RedirectURL: each login has its own
-	verifier   *oidc.IDTokenVerifier
-	endSession string
+	oidc          *oidc.Provider
+	oauth         oauth2.Config // without RedirectURL: each login has its own
+	verifier      *oidc.IDTokenVerifier
+	endSession    string
+	introspection string
 }
 
 // New validates cfg and returns a Flow storing login states in tickets. It
@@ -187,15 +188,21 @@ func (f *Flow) discover(ctx context.Context) (*provider, error) {
 		return nil, err
 	}
 	var meta struct {
-		EndSession string `json:"end_session_endpoint"`
+		EndSession    string   `json:"end_session_endpoint"`
+		Introspection string   `json:"introspection_endpoint"`
+		JWKS          string   `json:"jwks_uri"`
+		Algs          []string `json:"id_token_signing_alg_values_supported"`
 	}
 	if err := op.Claims(&meta); err != nil {
 		return nil, err
 	}
 	ep := op.Endpoint()
-	if ep.AuthURL == "" || ep.TokenURL == "" {
-		return nil, errors.New("discovery document lacks the authorization or token endpoint")
+	if ep.AuthURL == "" || ep.TokenURL == "" || meta.JWKS == "" {
+		return nil, errors.New("discovery document lacks the authorization, token or JWKS endpoint")
 	}
+	// The key set outlives this call (its fetches use the client given
+	// here), so it gets a context of its own.
+	keys := newGuardedKeys(oidc.ClientContext(context.Background(), f.cfg.HTTPClient), meta.JWKS, f.cfg.Now)
 	return &provider{
 		oidc: op,
 		oauth: oauth2.Config{
@@ -204,8 +211,10 @@ func (f *Flow) discover(ctx context.Context) (*provider, error) {
 			Endpoint:     ep,
 			Scopes:       f.cfg.Scopes,
 		},
-		verifier:   op.Verifier(&oidc.Config{ClientID: f.cfg.ClientID, Now: f.cfg.Now}),
-		endSession: meta.EndSession,
+		verifier: oidc.NewVerifier(f.cfg.Issuer, keys, &oidc.Config{ClientID: f.cfg.ClientID, Now: f.cfg.Now,
+			SupportedSigningAlgs: meta.Algs}),
+		endSession:    meta.EndSession,
+		introspection: meta.Introspection,
 	}, nil
 }
 

@@ -53,6 +53,9 @@ type IdPOptions struct {
 	ClientID string
 	// ClientSecret; empty means a random one.
 	ClientSecret string
+	// ExtraClients are more confidential clients (id → secret), sharing the
+	// redirect URIs: another application of the same provider.
+	ExtraClients map[string]string
 	// Logger, if set, receives the provider's logs. The upstream example
 	// server can only log through the process-wide default slog, so a
 	// non-nil Logger replaces slog.Default for the whole process: fine for
@@ -81,6 +84,20 @@ type IdentityProvider struct {
 	served  chan struct{}
 	clients *clientURIs
 	storage op.Storage
+	// requests counts the requests served, by path.
+	requests struct {
+		sync.Mutex
+		n map[string]int
+	}
+}
+
+// Requests returns how many requests the provider served on path (for
+// example "/oauth/introspect" or "/keys"), so a test can check that a
+// client does not call it more than it should.
+func (p *IdentityProvider) Requests(path string) int {
+	p.requests.Lock()
+	defer p.requests.Unlock()
+	return p.requests.n[path]
 }
 
 // StartIdentityProvider starts the provider and returns once it listens.
@@ -133,11 +150,23 @@ func StartIdentityProvider(opt IdPOptions) (*IdentityProvider, error) {
 	clients := map[string]*storage.Client{
 		p.ClientID: storage.WebClient(p.ClientID, p.ClientSecret, opt.RedirectURIs...),
 	}
+	for id, secret := range opt.ExtraClients {
+		clients[id] = storage.WebClient(id, secret, opt.RedirectURIs...)
+	}
 	st := providerStorage{Storage: storage.NewStorageWithClients(users, clients), uris: p.clients}
 	handler := exampleop.SetupServer(p.Issuer, st, opt.Logger, false)
 	p.storage = st
 
-	p.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.requests.Lock()
+		if p.requests.n == nil {
+			p.requests.n = map[string]int{}
+		}
+		p.requests.n[r.URL.Path]++
+		p.requests.Unlock()
+		handler.ServeHTTP(w, r)
+	})
+	p.srv = &http.Server{Handler: counted, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		defer close(p.served)
 		p.srv.Serve(ln)
