@@ -21,6 +21,7 @@ import (
 	"github.com/cesivi/cesivi/internal/identity"
 	"github.com/cesivi/cesivi/internal/logging"
 	"github.com/cesivi/cesivi/internal/testenv"
+	"github.com/cesivi/cesivi/keyring"
 )
 
 // edgeEnv is one edge in front of one real app server, sharing a Redis
@@ -483,5 +484,28 @@ func TestBackChannelLogoutEndsTheUsersSessions(t *testing.T) {
 	}
 	if a := postLogoutToken(t, e, good); a.Status != 400 || !strings.Contains(a.Body, "already used") {
 		t.Errorf("replayed logout token: %d %s", a.Status, a.Body)
+	}
+}
+
+// A cookie naming a key this edge cannot see (made up, or created
+// elsewhere a moment ago while the key store is unreachable) is ignored
+// but not cleared: clearing it could log out a valid session.
+func TestACookieWithAnUnknownKeyIsKept(t *testing.T) {
+	e := startEdge(t, edgeOptions{})
+	other, err := keyring.New(context.Background(), keyring.Options{Store: keyring.NewMemoryStore(), NoBackground: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	v, err := other.MintSessionCookie(keyring.NewSessionID(), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := get(t, http.DefaultClient, e.URL+"/api/session/get", "Cookie", DefaultCookieName+"="+v)
+	if a.Status != 401 || a.Error.Code != "NoSession" {
+		t.Fatalf("%d %s; want NoSession", a.Status, a.Body)
+	}
+	if ck := sessionCookie(t, a.Header); ck != nil {
+		t.Fatalf("the cookie was cleared: %+v", ck)
 	}
 }
