@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -51,23 +52,46 @@ func (h *Session) serveBackChannelLogout(w http.ResponseWriter, r *http.Request)
 	case err != nil:
 		return h.backChannelUnavailable(w, err)
 	}
-	n := 0
-	if claims.SID != "" {
-		if n, err = res.provider.Sessions.RevokeSID(r.Context(), claims.SID); err != nil {
-			return h.backChannelUnavailable(w, err)
-		}
-	}
-	// Sessions carry a sid only when the provider put one in the ID token;
-	// without a match, end every session of the subject (more, never less).
-	if n == 0 && claims.Subject != "" {
-		if n, err = res.provider.Sessions.RevokeUser(r.Context(), claims.Subject); err != nil {
-			return h.backChannelUnavailable(w, err)
-		}
+	n, err := h.endSessions(r.Context(), claims)
+	if err != nil {
+		// Forget the token so the provider's retry is not taken for a
+		// replay (ending sessions is idempotent).
+		_, _ = res.provider.Tickets.Take(context.WithoutCancel(r.Context()), "oidc:logout:"+claims.JTI)
+		return h.backChannelUnavailable(w, err)
 	}
 	h.logger.Info("back-channel logout", "sessions", n)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// endSessions ends what a logout token names: with a sid, the sessions of
+// that sid — and, when the token also names the subject, that subject's
+// sessions that carry no sid at all (the provider left the sid out of
+// their ID tokens), but never the subject's other sessions; without a sid,
+// every session of the subject.
+func (h *Session) endSessions(ctx context.Context, c *oidclogin.LogoutClaims) (int, error) {
+	sessions := h.app.res.provider.Sessions
+	if c.SID == "" {
+		return sessions.RevokeUser(ctx, c.Subject)
+	}
+	n, err := sessions.RevokeSID(ctx, c.SID)
+	if err != nil || c.Subject == "" {
+		return n, err
+	}
+	list, err := sessions.ListUser(ctx, c.Subject)
+	if err != nil {
+		return n, err
+	}
+	for _, s := range list {
+		if s.SID == "" {
+			if err := sessions.Delete(ctx, s.ID); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
 }
 
 func (h *Session) backChannelUnavailable(w http.ResponseWriter, err error) error {

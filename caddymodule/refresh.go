@@ -111,8 +111,14 @@ func (h *Session) refresh(id string) {
 	if err != nil {
 		return
 	}
-	if err := res.provider.Sessions.Update(ctx, id, state.SessionUpdate{Tokens: &sealed,
-		Set: map[string]string{dataTokenExpiry: strconv.FormatInt(fresh.Expiry.Unix(), 10)}}); err != nil {
+	upd := state.SessionUpdate{Tokens: &sealed, Set: map[string]string{dataTokenExpiry: strconv.FormatInt(fresh.Expiry.Unix(), 10)}}
+	// A provider that does not say when the token expires, or issues
+	// tokens that live less than refreshEarly, would be asked again on
+	// every request: such sessions are not refreshed any more.
+	if fresh.Expiry.IsZero() || time.Until(fresh.Expiry) <= refreshEarly {
+		upd.Set, upd.Delete = nil, []string{dataTokenExpiry}
+	}
+	if err := res.provider.Sessions.Update(ctx, id, upd); err != nil {
 		// The new refresh token is lost with this update; with a rotating
 		// provider the next refresh will be refused and the user signs in
 		// again. Nothing better is possible once the provider has answered.

@@ -20,6 +20,7 @@ import (
 	"github.com/cesivi/cesivi/internal/config"
 	"github.com/cesivi/cesivi/internal/identity"
 	"github.com/cesivi/cesivi/internal/logging"
+	"github.com/cesivi/cesivi/internal/state"
 	"github.com/cesivi/cesivi/internal/testenv"
 	"github.com/cesivi/cesivi/keyring"
 )
@@ -507,5 +508,42 @@ func TestACookieWithAnUnknownKeyIsKept(t *testing.T) {
 	}
 	if ck := sessionCookie(t, a.Header); ck != nil {
 		t.Fatalf("the cookie was cleared: %+v", ck)
+	}
+}
+
+// A logout token with a sid ends that sid's sessions (and the subject's
+// sessions that carry no sid), never the subject's other sessions.
+func TestBackChannelLogoutWithASidEndsOnlyThatSid(t *testing.T) {
+	e := startEdge(t, edgeOptions{oidc: true})
+	p, _ := backstage(t, e)
+	ctx := context.Background()
+	mk := func(sid string) string {
+		s := &state.Session{UserID: e.IdP.Subject, SID: sid}
+		if err := p.Sessions.Create(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		return s.ID
+	}
+	laptop, phone, noSID := mk("sid-laptop"), mk("sid-phone"), mk("")
+	tok, err := e.IdP.LogoutToken(e.IdP.Subject, "sid-laptop", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := postLogoutToken(t, e, tok); a.Status != 200 {
+		t.Fatalf("logout token: %d %s", a.Status, a.Body)
+	}
+	for id, want := range map[string]bool{laptop: false, phone: true, noSID: false} {
+		_, err := p.Sessions.Load(ctx, id)
+		if alive := err == nil; alive != want {
+			t.Errorf("session %s alive = %v, want %v (%v)", id, alive, want, err)
+		}
+	}
+	// A sid that matches nothing ends nothing else.
+	tok, _ = e.IdP.LogoutToken(e.IdP.Subject, "sid-gone", nil)
+	if a := postLogoutToken(t, e, tok); a.Status != 200 {
+		t.Fatalf("logout token: %d %s", a.Status, a.Body)
+	}
+	if _, err := p.Sessions.Load(ctx, phone); err != nil {
+		t.Errorf("a logout token for another sid ended the phone's session: %v", err)
 	}
 }

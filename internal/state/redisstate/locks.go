@@ -10,8 +10,12 @@ import (
 	"github.com/cesivi/cesivi/internal/state"
 )
 
-// acquireScript: KEYS lock, fence; ARGV holder, ttl ms. The lock value is
-// "<token>:<holder>". A retry of our own success returns the same token.
+// acquireScript: KEYS lock, fence; ARGV holder, ttl ms, fence retention ms.
+// The lock value is "<token>:<holder>". A retry of our own success returns
+// the same token. The fence counter expires fenceRetention after the last
+// acquisition, so locks named after short-lived things (one per session)
+// leave nothing behind; tokens need only grow while a protected resource
+// can still see writes of an earlier holder, which is far shorter.
 var acquireScript = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
 if cur then
@@ -20,6 +24,7 @@ if cur then
   return 0
 end
 local tok = redis.call('INCR', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('SET', KEYS[1], tok .. ':' .. ARGV[1], 'PX', ARGV[2])
 return tok
 `)
@@ -34,6 +39,10 @@ var releaseScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 return redis.call('DEL', KEYS[1])
 `)
+
+// fenceRetention is how long a lock's fence counter outlives its last
+// acquisition (at least 1000 lease TTLs).
+const fenceRetention = 7 * 24 * time.Hour
 
 type locker struct {
 	c redis.UniversalClient
@@ -56,7 +65,8 @@ func (l *locker) Acquire(ctx context.Context, name string, ttl time.Duration) (*
 	}
 	holder := state.NewID()
 	keys := []string{l.k.lock(name), l.k.fence(name)}
-	tok, err := acquireScript.Run(ctx, l.c, keys, holder, ttl.Milliseconds()).Int64()
+	retention := max(fenceRetention, 1000*ttl)
+	tok, err := acquireScript.Run(ctx, l.c, keys, holder, ttl.Milliseconds(), retention.Milliseconds()).Int64()
 	if err != nil {
 		return nil, unavailable("acquire lock", err)
 	}

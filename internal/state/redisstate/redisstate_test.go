@@ -306,3 +306,31 @@ func BenchmarkProvider(b *testing.B) {
 	defer p.Close()
 	statetest.Benchmark(b, p)
 }
+
+// Locks named after short-lived things must not leave keys forever: the
+// fence counter expires (long after the lease).
+func TestALockLeavesNoKeyWithoutExpiry(t *testing.T) {
+	r := testenv.RedisPrivate(t, testenv.RedisOptions{})
+	p := open(t, r.Addr, state.Options{})
+	rc := rawClient(t, r.Addr, 0)
+	ctx := context.Background()
+	l, err := p.Locks.Acquire(ctx, "token-refresh:s1", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := rc.Keys(ctx, "*lock*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) == 0 {
+		t.Fatal("no fence key: the test would prove nothing")
+	}
+	for _, k := range keys {
+		if ttl := rc.PTTL(ctx, k).Val(); ttl < 0 {
+			t.Errorf("%s has no expiry (PTTL %v)", k, ttl)
+		}
+	}
+}
