@@ -103,6 +103,12 @@ func (h *Session) anonymous(path string) bool {
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *Session) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	stripIdentityHeaders(r.Header, nil)
+	if hasDotSegment(r.URL.Path) {
+		// "/health/../admin" would match an anonymous prefix here and be
+		// resolved to /admin by an upstream that normalises paths.
+		identity.WriteError(w, http.StatusBadRequest, "BadPath", "the path contains . or .. segments")
+		return nil
+	}
 	switch r.URL.Path {
 	case LoginPath:
 		return h.serveLogin(w, r)
@@ -251,6 +257,18 @@ func (h *Session) loginRequired(w http.ResponseWriter, r *http.Request) error {
 	loginURL := LoginPath + "?rd=" + urlQueryEscape(r.URL.RequestURI())
 	_, err := fmt.Fprintf(w, `{"error":{"code":"LoginRequired","message":%q,"loginUrl":%q}}`+"\n", msg, loginURL)
 	return err
+}
+
+// hasDotSegment reports whether the (decoded) path has a "." or ".."
+// segment, including the ";" forms some servers strip ("..;").
+func hasDotSegment(path string) bool {
+	for seg := range strings.SplitSeq(path, "/") {
+		seg, _, _ = strings.Cut(seg, ";")
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // isNavigation tells a browser loading a page from a script or API call.

@@ -547,3 +547,26 @@ func TestBackChannelLogoutWithASidEndsOnlyThatSid(t *testing.T) {
 		t.Errorf("a logout token for another sid ended the phone's session: %v", err)
 	}
 }
+
+// Dot segments could make a protected path look like an anonymous one
+// ("/health/../admin") to the edge while the upstream serves /admin.
+func TestDotSegmentsAreRefused(t *testing.T) {
+	e := startEdge(t, edgeOptions{echo: true})
+	for _, p := range []string{"/health/../admin/secret", "/health/%2e%2e/admin/secret", "/api/session/../../admin",
+		"/health/..;/admin", "/./health", "/health/."} {
+		req, _ := http.NewRequest(http.MethodGet, e.URL+p, nil)
+		req.URL.Opaque = p // send it as written, not cleaned by the client
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(string(b), "BadPath") {
+			t.Errorf("%s: %d %s; want 400 BadPath", p, resp.StatusCode, b)
+		}
+	}
+	if a := get(t, client(t), e.URL+"/health/live"); a.Status != 200 {
+		t.Errorf("a clean anonymous path: %d", a.Status)
+	}
+}
