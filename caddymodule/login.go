@@ -60,7 +60,7 @@ func (h *Session) beginLogin(w http.ResponseWriter, r *http.Request, returnTo st
 	authURL, err := h.app.flow.Begin(r.Context(), oidclogin.BeginRequest{ReturnTo: returnTo, RedirectURL: redirect, Binding: binding})
 	switch {
 	case errors.Is(err, oidclogin.ErrBadReturnTo):
-		return h.loginPage(w, http.StatusBadRequest, err.Error())
+		return h.loginPage(w, http.StatusBadRequest, userMessage(err))
 	case errors.Is(err, state.ErrStoreUnavailable) || errors.Is(err, oidclogin.ErrProviderUnavailable):
 		h.logger.Warn("sign-in cannot start", "error", err)
 		w.Header().Set("Retry-After", "5")
@@ -103,10 +103,11 @@ func (h *Session) serveCallback(w http.ResponseWriter, r *http.Request) error {
 	case errors.Is(err, oidclogin.ErrExchange) || errors.Is(err, oidclogin.ErrIDToken):
 		counters.loginRefused.Add(1)
 		h.logger.Warn("sign-in refused", "error", err)
-		return h.loginPage(w, http.StatusBadGateway, err.Error())
+		return h.loginPage(w, http.StatusBadGateway, userMessage(err))
 	case err != nil:
 		counters.loginRefused.Add(1)
-		return h.loginPage(w, http.StatusBadRequest, err.Error())
+		h.logger.Info("sign-in callback refused", "error", err)
+		return h.loginPage(w, http.StatusBadRequest, userMessage(err))
 	}
 
 	tokens, _ := json.Marshal(sessionTokens{IDToken: res.IDToken, AccessToken: res.AccessToken, RefreshToken: res.RefreshToken, Expiry: res.Expiry})
@@ -196,6 +197,19 @@ func (h *Session) clearCookie(w http.ResponseWriter, r *http.Request) {
 		Name: h.app.CookieName, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
 	})
+}
+
+// userMessage is what a person is told about a failed sign-in: the
+// sentinel's own words, never the wrapped details (addresses, provider
+// answers), which go to the log.
+func userMessage(err error) string {
+	for _, s := range []error{oidclogin.ErrStateUnknown, oidclogin.ErrBindingMismatch, oidclogin.ErrProvider,
+		oidclogin.ErrBadCallback, oidclogin.ErrExchange, oidclogin.ErrIDToken, oidclogin.ErrBadReturnTo} {
+		if errors.Is(err, s) {
+			return s.Error()
+		}
+	}
+	return "the sign-in could not be completed; start again"
 }
 
 // loginPage answers a sign-in endpoint with a short page that says what

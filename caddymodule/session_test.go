@@ -380,12 +380,24 @@ func TestForgedCallbacksAreRefused(t *testing.T) {
 	for name, q := range map[string]string{
 		"unknown state":  "state=AAAAAAAAAAAAAAAAAAAAAA&code=x",
 		"no state":       "code=x",
-		"provider error": "state=AAAAAAAAAAAAAAAAAAAAAA&error=access_denied",
+		"provider error": "state=AAAAAAAAAAAAAAAAAAAAAA&error=access_denied&error_description=internal-detail",
 	} {
 		a := get(t, c, e.URL+CallbackPath+"?"+q)
 		if a.Status != 400 || !strings.Contains(a.Body, "Sign in again") || sessionCookie(t, a.Header) != nil {
 			t.Errorf("%s: %d %s", name, a.Status, a.Body)
 		}
+	}
+	// A provider error on a live state: the page says so in its own words,
+	// without the provider's details (they go to the log).
+	resp, err := c.Get(e.URL + LoginPath + "?rd=/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	authURL, _ := url.Parse(resp.Header.Get("Location"))
+	a := get(t, c, e.URL+CallbackPath+"?state="+authURL.Query().Get("state")+"&error=access_denied&error_description=internal-detail-10.0.0.7")
+	if a.Status != 400 || !strings.Contains(a.Body, "refused the sign-in") || strings.Contains(a.Body, "internal-detail") {
+		t.Errorf("provider error page: %d %s", a.Status, a.Body)
 	}
 	if a := get(t, c, e.URL+LoginPath+"?rd=//evil.example/"); a.Status != 400 {
 		t.Errorf("open redirect: %d %s", a.Status, a.Body)

@@ -168,6 +168,12 @@ func (f *Flow) Complete(ctx context.Context, req CompleteRequest) (*Result, erro
 	conf.RedirectURL = rec.RedirectURL
 	tok, err := conf.Exchange(hctx, req.Code, oauth2.VerifierOption(rec.Verifier))
 	if err != nil {
+		var re *oauth2.RetrieveError
+		if !errors.As(err, &re) {
+			// No answer from the token endpoint: the provider is down,
+			// not the sign-in wrong.
+			return nil, fmt.Errorf("%w: token endpoint: %s", ErrProviderUnavailable, f.describe(err, req.Code))
+		}
 		return nil, fmt.Errorf("%w: %s", ErrExchange, f.describe(err, req.Code))
 	}
 	rawID, _ := tok.Extra("id_token").(string)
