@@ -143,9 +143,19 @@ func (h *Session) serveCallback(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// serveLogout ends the session on every edge at once and, when the
+// serveLogout (POST) ends the session on every edge at once and, when the
 // provider supports it, signs out there too (RP-initiated logout).
 func (h *Session) serveLogout(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodPost {
+		// Signing out changes state, so it takes a POST: the session
+		// cookie is SameSite=Lax, which browsers do not send on a
+		// cross-site POST, so another site cannot sign users out. A GET
+		// (a "Sign out" link) gets a page with the button.
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		_, err := fmt.Fprintf(w, "<!doctype html><title>Sign out</title><form method=\"post\" action=\"%s\"><button>Sign out</button></form>\n", LogoutPath)
+		return err
+	}
 	var idToken string
 	if c, err := r.Cookie(h.app.CookieName); err == nil {
 		if sess, err := h.app.res.sessions.Resolve(r.Context(), c.Value); err == nil {

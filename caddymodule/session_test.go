@@ -355,7 +355,14 @@ func TestLoginThroughARealProviderThenLogout(t *testing.T) {
 	// Logout: the provider's end-session endpoint, and the session is gone.
 	u, _ := url.Parse(e.URL)
 	cookie := c.Jar.Cookies(u)
-	out := get(t, c, e.URL+LogoutPath)
+	// A GET (a link, or another site's image tag) only shows the button.
+	if page := get(t, c, e.URL+LogoutPath); page.Status != 200 || !strings.Contains(page.Body, `method="post"`) {
+		t.Fatalf("GET logout: %d %s", page.Status, page.Body)
+	}
+	if me := get(t, c, e.URL+"/api/session/get"); !me.Session.Authenticated {
+		t.Fatal("a GET on the logout URL signed the user out")
+	}
+	out := post(t, c, e.URL+LogoutPath)
 	if out.Status != 302 || !strings.HasPrefix(out.Header.Get("Location"), e.IdP.Issuer) || !strings.Contains(out.Header.Get("Location"), "id_token_hint=") {
 		t.Fatalf("logout: %d Location %q", out.Status, out.Header.Get("Location"))
 	}
@@ -581,4 +588,15 @@ func TestDotSegmentsAreRefused(t *testing.T) {
 	if a := get(t, client(t), e.URL+"/health/live"); a.Status != 200 {
 		t.Errorf("a clean anonymous path: %d", a.Status)
 	}
+}
+
+func post(t *testing.T, c *http.Client, rawURL string) answer {
+	t.Helper()
+	resp, err := c.Post(rawURL, "application/x-www-form-urlencoded", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return answer{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
 }

@@ -182,7 +182,7 @@ func TestLoginStartedOnOneEdgeCompletesOnAnother(t *testing.T) {
 	}
 
 	// Log out on b; a (which has the session in its cache) refuses it.
-	req, _ := http.NewRequest(http.MethodGet, b+"/oauth2/logout", nil)
+	req, _ := http.NewRequest(http.MethodPost, b+"/oauth2/logout", nil)
 	req.Header.Set("Cookie", cookie)
 	noFollow := &http.Client{Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
