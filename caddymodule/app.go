@@ -208,6 +208,7 @@ type resources struct {
 	counters  edgeCounters
 	refresher refresher
 	bearer    *bearerGuard
+	logins    loginLimiter
 }
 
 func (r *resources) Destruct() error {

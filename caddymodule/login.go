@@ -45,6 +45,10 @@ func (h *Session) serveLogin(w http.ResponseWriter, r *http.Request) error {
 // beginLogin stores the login state (shared by every edge) and sends the
 // browser to the provider.
 func (h *Session) beginLogin(w http.ResponseWriter, r *http.Request, returnTo string) error {
+	if ok, wait := h.app.res.logins.allow(r); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		return h.loginPage(w, http.StatusTooManyRequests, "too many sign-ins started from your address; wait a moment")
+	}
 	binding := ""
 	if c, err := r.Cookie(bindingCookie); err == nil && len(c.Value) == 22 {
 		binding = c.Value

@@ -600,3 +600,28 @@ func post(t *testing.T, c *http.Client, rawURL string) answer {
 	b, _ := io.ReadAll(resp.Body)
 	return answer{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
 }
+
+// Each sign-in start stores a login state in Redis: one client cannot
+// start them without bound.
+func TestSignInStartsAreLimitedPerClient(t *testing.T) {
+	e := startEdge(t, edgeOptions{oidc: true})
+	c := client(t)
+	started, limited := 0, 0
+	for range loginBurst + 5 {
+		a := get(t, c, e.URL+LoginPath+"?rd=/")
+		switch a.Status {
+		case 302:
+			started++
+		case 429:
+			limited++
+			if a.Header.Get("Retry-After") == "" {
+				t.Fatal("429 without Retry-After")
+			}
+		default:
+			t.Fatalf("%d %s", a.Status, a.Body)
+		}
+	}
+	if started != loginBurst || limited != 5 {
+		t.Fatalf("%d started, %d limited; want %d and 5", started, limited, loginBurst)
+	}
+}
