@@ -73,8 +73,10 @@ func (h *Session) serveBackChannelLogout(w http.ResponseWriter, r *http.Request)
 func (h *Session) endSessions(ctx context.Context, c *oidclogin.LogoutClaims) (int, error) {
 	sessions := h.app.res.provider.Sessions
 	if c.SID == "" {
+		defer h.app.res.sessions.Revoked(state.SessionRevocation{Kind: state.RevokedUser, Value: c.Subject})
 		return sessions.RevokeUser(ctx, c.Subject)
 	}
+	defer h.app.res.sessions.Revoked(state.SessionRevocation{Kind: state.RevokedSID, Value: c.SID})
 	n, err := sessions.RevokeSID(ctx, c.SID)
 	if err != nil || c.Subject == "" {
 		return n, err
@@ -85,7 +87,7 @@ func (h *Session) endSessions(ctx context.Context, c *oidclogin.LogoutClaims) (i
 	}
 	for _, s := range list {
 		if s.SID == "" {
-			if err := sessions.Delete(ctx, s.ID); err != nil {
+			if err := h.app.res.sessions.Delete(ctx, s.ID); err != nil {
 				return n, err
 			}
 			n++

@@ -23,6 +23,28 @@ import (
 // shares one value, so several tabs can sign in at once.
 const bindingCookie = "cesivi_login"
 
+// hostPrefix is the cookie prefix browsers accept only from a secure origin,
+// for the whole host (Path=/, no Domain): a sibling subdomain or a network
+// attacker on plain HTTP cannot plant such a cookie. On HTTPS the edge's
+// cookies carry it; on plain HTTP (development, probes) they cannot.
+const hostPrefix = "__Host-"
+
+// cookieName is the session cookie's name for this request.
+func (h *Session) cookieName(r *http.Request) string {
+	if r.TLS != nil {
+		return hostPrefix + h.app.CookieName
+	}
+	return h.app.CookieName
+}
+
+// bindingCookieName and bindingCookiePath are the login cookie's.
+func bindingCookieName(r *http.Request) (name, path string) {
+	if r.TLS != nil {
+		return hostPrefix + bindingCookie, "/"
+	}
+	return bindingCookie, "/oauth2/"
+}
+
 // tokensPurpose is the key ring purpose of the tokens kept in a session.
 const tokensPurpose = "session-tokens"
 
@@ -50,7 +72,8 @@ func (h *Session) beginLogin(w http.ResponseWriter, r *http.Request, returnTo st
 		return h.loginPage(w, http.StatusTooManyRequests, "too many sign-ins started from your address; wait a moment")
 	}
 	binding := ""
-	if c, err := r.Cookie(bindingCookie); err == nil && len(c.Value) == 22 {
+	bindName, bindPath := bindingCookieName(r)
+	if c, err := r.Cookie(bindName); err == nil && len(c.Value) == 22 {
 		binding = c.Value
 	} else {
 		var b [16]byte
@@ -74,7 +97,7 @@ func (h *Session) beginLogin(w http.ResponseWriter, r *http.Request, returnTo st
 		return h.loginPage(w, http.StatusInternalServerError, "sign-in could not start")
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: bindingCookie, Value: binding, Path: "/oauth2/", MaxAge: int(oidclogin.DefaultStateTTL / time.Second),
+		Name: bindName, Value: binding, Path: bindPath, MaxAge: int(oidclogin.DefaultStateTTL / time.Second),
 		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
 	})
 	w.Header().Set("Cache-Control", "no-store")
@@ -90,7 +113,8 @@ func (h *Session) serveCallback(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	binding := ""
-	if c, err := r.Cookie(bindingCookie); err == nil {
+	bindName, _ := bindingCookieName(r)
+	if c, err := r.Cookie(bindName); err == nil {
 		binding = c.Value
 	}
 	res, err := h.app.flow.Complete(r.Context(), oidclogin.CompleteRequest{
@@ -135,7 +159,7 @@ func (h *Session) serveCallback(w http.ResponseWriter, r *http.Request) error {
 	}
 	// The session the browser had before (anonymous, or another user's)
 	// ends: a new id at every sign-in.
-	if c, err := r.Cookie(h.app.CookieName); err == nil {
+	if c, err := r.Cookie(h.cookieName(r)); err == nil {
 		if old, err := h.app.res.ring.VerifySessionCookie(c.Value); err == nil {
 			_ = h.app.res.sessions.Delete(r.Context(), old.SessionID.String())
 		}
@@ -161,7 +185,7 @@ func (h *Session) serveLogout(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var idToken string
-	if c, err := r.Cookie(h.app.CookieName); err == nil {
+	if c, err := r.Cookie(h.cookieName(r)); err == nil {
 		if sess, err := h.app.res.sessions.Resolve(r.Context(), c.Value); err == nil {
 			if plain, err := h.app.res.ring.Unprotect(tokensPurpose, sess.Tokens); err == nil {
 				var t sessionTokens
@@ -201,14 +225,14 @@ func (h *Session) setCookie(w http.ResponseWriter, r *http.Request, value string
 		maxAge = 1
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: h.app.CookieName, Value: value, Path: "/", MaxAge: maxAge,
+		Name: h.cookieName(r), Value: value, Path: "/", MaxAge: maxAge,
 		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
 	})
 }
 
 func (h *Session) clearCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
-		Name: h.app.CookieName, Value: "", Path: "/", MaxAge: -1,
+		Name: h.cookieName(r), Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
 	})
 }

@@ -124,7 +124,7 @@ func (h *Session) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 
 	var sess *state.Session
 	var storeErr error // the store did not answer: never replace the cookie then
-	if c, err := r.Cookie(a.CookieName); err == nil {
+	if c, err := r.Cookie(h.cookieName(r)); err == nil {
 		sess, err = a.res.sessions.Resolve(r.Context(), c.Value)
 		switch {
 		case err == nil:
@@ -216,7 +216,7 @@ func (h *Session) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 	}
 	// The session cookie is the edge's: app servers get the assertion.
-	dropCookies(r, a.CookieName, bindingCookie)
+	dropCookies(r, a.CookieName, hostPrefix+a.CookieName, bindingCookie, hostPrefix+bindingCookie)
 	return next.ServeHTTP(w, r)
 }
 

@@ -203,8 +203,9 @@ func TestLoginStartedOnOneEdgeCompletesOnAnother(t *testing.T) {
 }
 
 // TestHTTPSEdgeSetsSecureCookies: on the edges' HTTPS sites (tls internal)
-// the session cookie is Secure, HttpOnly and SameSite=Lax, and the session
-// is the same whichever edge and server answer.
+// the session cookie is __Host- prefixed, Secure, HttpOnly and
+// SameSite=Lax, and the session is the same whichever edge and server
+// answer.
 func TestHTTPSEdgeSetsSecureCookies(t *testing.T) {
 	f := startFarm(t, farm.Options{})
 	// The edges' certificates come from their own local CAs; this test
@@ -223,12 +224,12 @@ func TestHTTPSEdgeSetsSecureCookies(t *testing.T) {
 	}
 	var cookie *http.Cookie
 	for _, c := range resp.Cookies() {
-		if c.Name == "cesivi_session" {
+		if c.Name == "__Host-cesivi_session" {
 			cookie = c
 		}
 	}
-	if cookie == nil || !cookie.Secure || !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode {
-		t.Fatalf("session cookie over HTTPS: %+v; want Secure, HttpOnly, SameSite=Lax", cookie)
+	if cookie == nil || !cookie.Secure || !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode || cookie.Path != "/" || cookie.Domain != "" {
+		t.Fatalf("session cookie over HTTPS: %+v; want __Host-cesivi_session, Secure, HttpOnly, SameSite=Lax, Path=/", cookie)
 	}
 	for _, edge := range f.EdgesTLS {
 		req, _ := http.NewRequest(http.MethodGet, edge+"/api/session/get", nil)

@@ -234,6 +234,14 @@ func (r *Resolver) onNotice(payload string) {
 		r.flush()
 		return
 	}
+	r.Revoked(n)
+}
+
+// Revoked drops what a revocation names from this edge's cache at once.
+// The store's notice does the same on every edge, asynchronously; an edge
+// that revoked sessions itself calls this so its very next request cannot
+// be served from its cache.
+func (r *Resolver) Revoked(n state.SessionRevocation) {
 	if n.Kind == state.RevokedSession {
 		r.forget(n.Value)
 		return
