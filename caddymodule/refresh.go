@@ -68,6 +68,16 @@ func (h *Session) refresh(id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	res := h.app.res
+	// Only a provider that could not answer holds further attempts back
+	// (refreshRetry); whatever else ends this attempt (done here, done by
+	// another edge, refused) lets the session's next expiry be handled at
+	// once.
+	providerFailed := false
+	defer func() {
+		if !providerFailed {
+			res.refresher.forget(id)
+		}
+	}()
 	lease, err := res.provider.Locks.Acquire(ctx, "token-refresh:"+id, 30*time.Second)
 	if err != nil {
 		return // another edge is at it, or the store is down: a later request retries
@@ -98,6 +108,7 @@ func (h *Session) refresh(id string) {
 		_ = res.sessions.Delete(ctx, id)
 		return
 	case err != nil:
+		providerFailed = true
 		res.counters.refreshFailed.Add(1)
 		h.logger.Warn("token refresh failed; the session continues", "error", err)
 		return
@@ -126,7 +137,6 @@ func (h *Session) refresh(id string) {
 		return
 	}
 	res.counters.refreshOK.Add(1)
-	res.refresher.forget(id)
 }
 
 // forget clears a session's attempt record once an attempt concluded, so
