@@ -51,6 +51,12 @@ type App struct {
 	// CookieName is the session cookie's name. Default: cesivi_session.
 	CookieName string `json:"cookie_name,omitempty"`
 
+	// CookieSecure is "auto" (default): cookies are Secure and __Host-
+	// prefixed on requests that came in over TLS. "always": on every
+	// request, for an edge behind a load balancer that terminates TLS (the
+	// site must then be reached over HTTPS only).
+	CookieSecure string `json:"cookie_secure,omitempty"`
+
 	// SessionCacheTTL bounds how long an edge serves a session from memory
 	// (invalidated across the farm by revocation notices). Default: 10s; a
 	// negative value loads every request's session from the store.
@@ -101,9 +107,11 @@ func (App) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{ID: "cesivi", New: func() caddy.Module { return new(App) }}
 }
 
-// Defaults.
+// Defaults and choices.
 const (
-	DefaultCookieName = "cesivi_session"
+	DefaultCookieName  = "cesivi_session"
+	CookieSecureAuto   = "auto"
+	CookieSecureAlways = "always"
 )
 
 // Provision loads the farm's settings and opens (or shares, across config
@@ -113,6 +121,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Slogger()
 	if a.CookieName == "" {
 		a.CookieName = DefaultCookieName
+	}
+	if a.CookieSecure == "" {
+		a.CookieSecure = CookieSecureAuto
 	}
 	if a.AssertionAudience == "" {
 		a.AssertionAudience = identity.DefaultAudience
@@ -174,6 +185,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 func (a *App) Validate() error {
 	if strings.ContainsAny(a.CookieName, " \t\r\n;,=\"") {
 		return fmt.Errorf("cesivi: cookie_name %q is not a valid cookie name", a.CookieName)
+	}
+	if a.CookieSecure != CookieSecureAuto && a.CookieSecure != CookieSecureAlways {
+		return fmt.Errorf("cesivi: cookie_secure %q: want auto or always", a.CookieSecure)
 	}
 	if a.AssertionTTL < caddy.Duration(time.Second) || a.AssertionTTL > caddy.Duration(time.Hour) {
 		return fmt.Errorf("cesivi: assertion_ttl %v: want between 1s and 1h", time.Duration(a.AssertionTTL))

@@ -61,6 +61,7 @@ func init() {
 //	cesivi {
 //		settings_dir <dir>
 //		cookie_name <name>
+//		cookie_secure auto|always
 //		session_cache_ttl <duration>
 //		assertion_audience <audience>
 //		assertion_ttl <duration>
@@ -89,7 +90,7 @@ func parseApp(d *caddyfile.Dispenser, existing any) (any, error) {
 	for d.NextBlock(0) {
 		opt := d.Val()
 		switch opt {
-		case "settings_dir", "cookie_name", "assertion_audience":
+		case "settings_dir", "cookie_name", "cookie_secure", "assertion_audience":
 			v, err := oneArg(d)
 			if err != nil {
 				return nil, err
@@ -99,6 +100,8 @@ func parseApp(d *caddyfile.Dispenser, existing any) (any, error) {
 				app.SettingsDir = v
 			case "cookie_name":
 				app.CookieName = v
+			case "cookie_secure":
+				app.CookieSecure = v
 			default:
 				app.AssertionAudience = v
 			}

@@ -18,6 +18,7 @@ func TestGlobalOptionParses(t *testing.T) {
 	input := `cesivi {
 		settings_dir /etc/cesivi
 		cookie_name sp_session
+		cookie_secure always
 		session_cache_ttl 5s
 		assertion_audience sp
 		assertion_ttl 30s
@@ -39,7 +40,7 @@ func TestGlobalOptionParses(t *testing.T) {
 	if err := json.Unmarshal(v.(httpcaddyfile.App).Value, &app); err != nil {
 		t.Fatal(err)
 	}
-	if app.SettingsDir != "/etc/cesivi" || app.CookieName != "sp_session" || time.Duration(app.SessionCacheTTL) != 5*time.Second ||
+	if app.SettingsDir != "/etc/cesivi" || app.CookieName != "sp_session" || app.CookieSecure != "always" || time.Duration(app.SessionCacheTTL) != 5*time.Second ||
 		app.AssertionAudience != "sp" || time.Duration(app.AssertionTTL) != 30*time.Second || app.OIDC == nil ||
 		app.OIDC.Issuer != "https://idp.example.com/" || app.OIDC.ClientSecret != "{env.SECRET}" ||
 		strings.Join(app.OIDC.Scopes, " ") != "openid email" || strings.Join(app.OIDC.BearerClients, " ") != "mobile cli" || app.OIDC.PostLogoutRedirectURL != "https://sp.example.com/" {
@@ -96,9 +97,10 @@ func TestSessionDirectiveParses(t *testing.T) {
 
 func TestAppValidateRefusesBadValues(t *testing.T) {
 	for name, a := range map[string]App{
-		"cookie name with a space": {CookieName: "a b", AssertionTTL: caddy.Duration(time.Minute)},
-		"assertion ttl too short":  {CookieName: "c", AssertionTTL: caddy.Duration(time.Millisecond)},
-		"assertion ttl too long":   {CookieName: "c", AssertionTTL: caddy.Duration(2 * time.Hour)},
+		"cookie name with a space": {CookieName: "a b", CookieSecure: "auto", AssertionTTL: caddy.Duration(time.Minute)},
+		"assertion ttl too short":  {CookieName: "c", CookieSecure: "auto", AssertionTTL: caddy.Duration(time.Millisecond)},
+		"assertion ttl too long":   {CookieName: "c", CookieSecure: "auto", AssertionTTL: caddy.Duration(2 * time.Hour)},
+		"cookie_secure sometimes":  {CookieName: "c", CookieSecure: "sometimes", AssertionTTL: caddy.Duration(time.Minute)},
 	} {
 		if err := a.Validate(); err == nil {
 			t.Errorf("%s: accepted", name)

@@ -29,17 +29,24 @@ const bindingCookie = "cesivi_login"
 // cookies carry it; on plain HTTP (development, probes) they cannot.
 const hostPrefix = "__Host-"
 
+// secure reports whether the client reached this site over HTTPS: the
+// request came in over TLS, or cookie_secure says the edge sits behind a
+// load balancer that terminates TLS.
+func (h *Session) secure(r *http.Request) bool {
+	return r.TLS != nil || h.app.CookieSecure == CookieSecureAlways
+}
+
 // cookieName is the session cookie's name for this request.
 func (h *Session) cookieName(r *http.Request) string {
-	if r.TLS != nil {
+	if h.secure(r) {
 		return hostPrefix + h.app.CookieName
 	}
 	return h.app.CookieName
 }
 
 // bindingCookieName and bindingCookiePath are the login cookie's.
-func bindingCookieName(r *http.Request) (name, path string) {
-	if r.TLS != nil {
+func (h *Session) bindingCookieName(r *http.Request) (name, path string) {
+	if h.secure(r) {
 		return hostPrefix + bindingCookie, "/"
 	}
 	return bindingCookie, "/oauth2/"
@@ -72,7 +79,7 @@ func (h *Session) beginLogin(w http.ResponseWriter, r *http.Request, returnTo st
 		return h.loginPage(w, http.StatusTooManyRequests, "too many sign-ins started from your address; wait a moment")
 	}
 	binding := ""
-	bindName, bindPath := bindingCookieName(r)
+	bindName, bindPath := h.bindingCookieName(r)
 	if c, err := r.Cookie(bindName); err == nil && len(c.Value) == 22 {
 		binding = c.Value
 	} else {
@@ -82,7 +89,7 @@ func (h *Session) beginLogin(w http.ResponseWriter, r *http.Request, returnTo st
 	}
 	redirect := h.app.oidc.RedirectURL
 	if redirect == "" {
-		redirect = requestOrigin(r) + CallbackPath
+		redirect = h.requestOrigin(r) + CallbackPath
 	}
 	authURL, err := h.app.flow.Begin(r.Context(), oidclogin.BeginRequest{ReturnTo: returnTo, RedirectURL: redirect, Binding: binding})
 	switch {
@@ -98,7 +105,7 @@ func (h *Session) beginLogin(w http.ResponseWriter, r *http.Request, returnTo st
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: bindName, Value: binding, Path: bindPath, MaxAge: int(oidclogin.DefaultStateTTL / time.Second),
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
+		HttpOnly: true, Secure: h.secure(r), SameSite: http.SameSiteLaxMode,
 	})
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, authURL, http.StatusFound)
@@ -113,7 +120,7 @@ func (h *Session) serveCallback(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	binding := ""
-	bindName, _ := bindingCookieName(r)
+	bindName, _ := h.bindingCookieName(r)
 	if c, err := r.Cookie(bindName); err == nil {
 		binding = c.Value
 	}
@@ -206,7 +213,7 @@ func (h *Session) serveLogout(w http.ResponseWriter, r *http.Request) error {
 	target := "/"
 	post := h.app.oidc.PostLogoutRedirectURL
 	if post == "" {
-		post = requestOrigin(r) + "/"
+		post = h.requestOrigin(r) + "/"
 	}
 	if h.app.flow != nil && idToken != "" {
 		if u, err := h.app.flow.EndSessionURL(r.Context(), idToken, post); err == nil && u != "" {
@@ -226,14 +233,14 @@ func (h *Session) setCookie(w http.ResponseWriter, r *http.Request, value string
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: h.cookieName(r), Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
+		HttpOnly: true, Secure: h.secure(r), SameSite: http.SameSiteLaxMode,
 	})
 }
 
 func (h *Session) clearCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
 		Name: h.cookieName(r), Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
+		HttpOnly: true, Secure: h.secure(r), SameSite: http.SameSiteLaxMode,
 	})
 }
 
@@ -263,9 +270,9 @@ func (h *Session) loginPage(w http.ResponseWriter, status int, message string) e
 }
 
 // requestOrigin is scheme://host of the request as the client sent it.
-func requestOrigin(r *http.Request) string {
+func (h *Session) requestOrigin(r *http.Request) string {
 	scheme := "http"
-	if r.TLS != nil {
+	if h.secure(r) {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host

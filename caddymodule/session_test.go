@@ -47,6 +47,8 @@ type edgeOptions struct {
 	cacheTTL  string // session_cache_ttl (default 1m)
 	// otherClient registers a second client "other" at the provider.
 	otherClient bool
+	// global lines added to the cesivi global option.
+	global string
 }
 
 func startEdge(t *testing.T, o edgeOptions) *edgeEnv {
@@ -129,6 +131,7 @@ func startEdge(t *testing.T, o edgeOptions) *edgeEnv {
 	cesivi {
 		session_cache_ttl %s
 		%s
+		%s
 	}
 }
 http://127.0.0.1:%d {
@@ -137,7 +140,7 @@ http://127.0.0.1:%d {
 }
 http://127.0.0.1:%d {
 	metrics
-}`, t.TempDir(), cacheTTL, oidcBlock, port, target, metricsPort)
+}`, t.TempDir(), cacheTTL, o.global, oidcBlock, port, target, metricsPort)
 	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfileText), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -624,5 +627,24 @@ func TestSignInStartsAreLimitedPerClient(t *testing.T) {
 	// A slow machine may refill a token or two while the loop runs.
 	if started < loginBurst || limited < 1 {
 		t.Fatalf("%d started, %d limited; want at least %d started, then refusals", started, limited, loginBurst)
+	}
+}
+
+// Behind a load balancer that terminates TLS, cookie_secure always gives
+// the HTTPS cookies although the edge itself is reached over HTTP.
+func TestCookieSecureAlways(t *testing.T) {
+	e := startEdge(t, edgeOptions{global: "cookie_secure always"})
+	a := get(t, http.DefaultClient, e.URL+"/api/session/create")
+	var ck *http.Cookie
+	for _, c := range (&http.Response{Header: a.Header}).Cookies() {
+		if c.Name == "__Host-"+DefaultCookieName {
+			ck = c
+		}
+	}
+	if a.Status != 200 || ck == nil || !ck.Secure || ck.Path != "/" {
+		t.Fatalf("%d, Set-Cookie %v; want __Host-%s, Secure", a.Status, a.Header["Set-Cookie"], DefaultCookieName)
+	}
+	if a := get(t, http.DefaultClient, e.URL+"/api/session/get", "Cookie", ck.Name+"="+ck.Value); a.Status != 200 {
+		t.Fatalf("the cookie does not name the session: %d %s", a.Status, a.Body)
 	}
 }
