@@ -198,12 +198,7 @@ func (s *sessions) Load(ctx context.Context, id string) (*state.Session, error) 
 		return nil, fmt.Errorf("redisstate: load session: %w", state.ErrNotFound)
 	}
 	if c, l, ok := times(fields); ok && now < s.expiry(c, l) && float64(now-l) < float64(s.opt.IdleTimeout.Milliseconds())/4 {
-		pairs := make([]string, 0, 2*len(fields))
-		for k, v := range fields {
-			pairs = append(pairs, k, v)
-		}
-		se, _ := s.decode(id, pairs)
-		return se, nil
+		return s.decodeFields(id, fields, c, l), nil
 	}
 	res, err := loadScript.Run(ctx, s.loads, []string{s.k.session(id)}, now,
 		s.opt.IdleTimeout.Milliseconds(), s.opt.AbsoluteLifetime.Milliseconds()).StringSlice()
@@ -230,6 +225,23 @@ func times(f map[string]string) (c, l int64, ok bool) {
 	c, errC := strconv.ParseInt(f["c"], 10, 64)
 	l, errL := strconv.ParseInt(f["l"], 10, 64)
 	return c, l, errC == nil && errL == nil
+}
+
+// decodeFields builds a session from HGETALL's map (the common path of
+// Load, so it allocates only the session and its data map).
+func (s *sessions) decodeFields(id string, f map[string]string, c, l int64) *state.Session {
+	se := &state.Session{ID: id, UserID: f["u"], SID: f["s"], Data: make(map[string]string, len(f))}
+	if t, ok := f["t"]; ok {
+		se.Tokens = []byte(t)
+	}
+	for k, v := range f {
+		if name, ok := strings.CutPrefix(k, "d:"); ok {
+			se.Data[name] = v
+		}
+	}
+	se.Created, se.LastSeen = time.UnixMilli(c), time.UnixMilli(l)
+	se.Expires = time.UnixMilli(s.expiry(c, l))
+	return se
 }
 
 // decode turns HGETALL pairs into a session.
