@@ -72,6 +72,11 @@ type App struct {
 
 	res     *resources
 	poolKey string
+	// hostCookieName is "__Host-" + CookieName; edgeCookies are every
+	// cookie name of the edge, removed from requests to app servers. Both
+	// are built once here, not on every request.
+	hostCookieName string
+	edgeCookies    []string
 	flow    *oidclogin.Flow
 	oidc    OIDC // placeholders replaced
 	logger  *slog.Logger
@@ -125,6 +130,8 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.CookieSecure == "" {
 		a.CookieSecure = CookieSecureAuto
 	}
+	a.hostCookieName = hostPrefix + a.CookieName
+	a.edgeCookies = []string{a.CookieName, a.hostCookieName, bindingCookie, hostPrefix + bindingCookie}
 	if a.AssertionAudience == "" {
 		a.AssertionAudience = identity.DefaultAudience
 	}

@@ -39,7 +39,7 @@ func (h *Session) secure(r *http.Request) bool {
 // cookieName is the session cookie's name for this request.
 func (h *Session) cookieName(r *http.Request) string {
 	if h.secure(r) {
-		return hostPrefix + h.app.CookieName
+		return h.app.hostCookieName
 	}
 	return h.app.CookieName
 }
@@ -281,11 +281,17 @@ func (h *Session) requestOrigin(r *http.Request) string {
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
 // dropCookies removes the named cookies from the request's Cookie headers
-// (the app servers must never see the session cookie). The common case —
-// no Cookie header — costs nothing.
-func dropCookies(r *http.Request, names ...string) {
+// (the app servers must never see the session cookie). A request without
+// them costs a substring search, no allocation.
+func dropCookies(r *http.Request, names []string) {
 	lines := r.Header["Cookie"]
-	if len(lines) == 0 {
+	present := false
+	for _, line := range lines {
+		for _, n := range names {
+			present = present || strings.Contains(line, n)
+		}
+	}
+	if !present {
 		return
 	}
 	var kept []string

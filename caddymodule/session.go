@@ -216,7 +216,7 @@ func (h *Session) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 	}
 	// The session cookie is the edge's: app servers get the assertion.
-	dropCookies(r, a.CookieName, hostPrefix+a.CookieName, bindingCookie, hostPrefix+bindingCookie)
+	dropCookies(r, a.edgeCookies)
 	return next.ServeHTTP(w, r)
 }
 
