@@ -77,9 +77,9 @@ type App struct {
 	// are built once here, not on every request.
 	hostCookieName string
 	edgeCookies    []string
-	flow    *oidclogin.Flow
-	oidc    OIDC // placeholders replaced
-	logger  *slog.Logger
+	flow           *oidclogin.Flow
+	oidc           OIDC // placeholders replaced
+	logger         *slog.Logger
 }
 
 // OIDC configures the OpenID Connect client. Values may be placeholders

@@ -157,7 +157,7 @@ func (h *Session) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if token, ok := bearerToken(r.Header.Get("Authorization")); ok {
 		r.Header.Del("Authorization")
 		if (sess == nil || sess.UserID == "") && a.flow != nil {
-			id, err := h.validateBearer(r.Context(), r, token)
+			id, err := h.validateBearer(r.Context(), token)
 			switch {
 			case errors.Is(err, oidclogin.ErrTokenInvalid):
 				a.res.counters.bearerInvalid.Add(1)
