@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"html"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -277,8 +276,6 @@ func (h *Session) requestOrigin(r *http.Request) string {
 	}
 	return scheme + "://" + r.Host
 }
-
-func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
 // dropCookies removes the named cookies from the request's Cookie headers
 // (the app servers must never see the session cookie). A request without

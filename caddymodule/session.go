@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -254,7 +255,7 @@ func (h *Session) loginRequired(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusUnauthorized)
-	loginURL := LoginPath + "?rd=" + urlQueryEscape(r.URL.RequestURI())
+	loginURL := LoginPath + "?rd=" + url.QueryEscape(r.URL.RequestURI())
 	_, err := fmt.Fprintf(w, `{"error":{"code":"LoginRequired","message":%q,"loginUrl":%q}}`+"\n", msg, loginURL)
 	return err
 }

@@ -244,36 +244,20 @@ func (s *sessions) decodeFields(id string, f map[string]string, c, l int64) *sta
 	return se
 }
 
-// decode turns HGETALL pairs into a session.
+// decode turns the pairs the load script returns (or an HGETALL array)
+// into a session; a "!r" pair is the last-seen time the script just wrote.
 func (s *sessions) decode(id string, h []string) (*state.Session, bool) {
-	se := &state.Session{ID: id, Data: map[string]string{}}
-	var c, l int64
-	refreshed := false
+	f := make(map[string]string, len(h)/2)
 	for i := 0; i+1 < len(h); i += 2 {
-		v := h[i+1]
-		switch f := h[i]; {
-		case f == "u":
-			se.UserID = v
-		case f == "s":
-			se.SID = v
-		case f == "t":
-			se.Tokens = []byte(v)
-		case f == "c":
-			c, _ = strconv.ParseInt(v, 10, 64)
-		case f == "l":
-			if !refreshed {
-				l, _ = strconv.ParseInt(v, 10, 64)
-			}
-		case f == "!r":
-			l, _ = strconv.ParseInt(v, 10, 64)
-			refreshed = true
-		case strings.HasPrefix(f, "d:"):
-			se.Data[f[2:]] = v
-		}
+		f[h[i]] = h[i+1]
 	}
-	se.Created, se.LastSeen = time.UnixMilli(c), time.UnixMilli(l)
-	se.Expires = time.UnixMilli(s.expiry(c, l))
-	return se, refreshed
+	c, _ := strconv.ParseInt(f["c"], 10, 64)
+	l, _ := strconv.ParseInt(f["l"], 10, 64)
+	r, refreshed := f["!r"]
+	if refreshed {
+		l, _ = strconv.ParseInt(r, 10, 64)
+	}
+	return s.decodeFields(id, f, c, l), refreshed
 }
 
 func (s *sessions) Update(ctx context.Context, id string, upd state.SessionUpdate) error {
