@@ -10,9 +10,11 @@ package farm
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -312,7 +314,14 @@ func (f *Farm) startEdge(ctx context.Context, i, port, httpsPort int, serverPort
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	f.Edges = append(f.Edges, url)
 	f.EdgesTLS = append(f.EdgesTLS, fmt.Sprintf("https://localhost:%d", httpsPort))
-	return waitHTTP(ctx, url+"/health", 60*time.Second, p)
+	if err := waitHTTP(ctx, url+"/health", 60*time.Second, p); err != nil {
+		return err
+	}
+	// The HTTP listener answering says nothing about the HTTPS one: Caddy
+	// issues the tls internal certificate in the background, and until it
+	// has, handshakes fail with "tls: internal error". Ready means a
+	// client can complete a handshake for the site's name.
+	return waitTLS(ctx, fmt.Sprintf("127.0.0.1:%d", httpsPort), "localhost", 60*time.Second, p)
 }
 
 // StopServer stops server i (0-based) with SIGTERM, as an orchestrator would.
@@ -472,6 +481,34 @@ func waitHTTP(ctx context.Context, url string, timeout time.Duration, p *process
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return fmt.Errorf("%s: %s did not answer 200 within %v; log: %s\n%s", p.name, url, timeout, p.logPath, tail(p.logPath, 20))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitTLS waits until addr completes a TLS handshake for serverName (the
+// certificate itself is not verified: the edges' CAs are their own).
+func waitTLS(ctx context.Context, addr, serverName string, timeout time.Duration, p *process) error {
+	deadline := time.Now().Add(timeout)
+	var last error
+	for {
+		dialer := &tls.Dialer{
+			NetDialer: &net.Dialer{Timeout: 2 * time.Second},
+			Config:    &tls.Config{ServerName: serverName, InsecureSkipVerify: true},
+		}
+		hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		conn, err := dialer.DialContext(hctx, "tcp", addr)
+		cancel()
+		if err == nil {
+			conn.Close()
+			return nil
+		}
+		last = err
+		if !p.Alive() {
+			return fmt.Errorf("%s exited during start-up; log: %s\n%s", p.name, p.logPath, tail(p.logPath, 20))
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("%s: no TLS handshake for %s on %s within %v (last: %v); log: %s\n%s", p.name, serverName, addr, timeout, last, p.logPath, tail(p.logPath, 20))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
