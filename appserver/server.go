@@ -20,9 +20,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/cesivi/cesivi/internal/backends"
 	"github.com/cesivi/cesivi/internal/config"
-	"github.com/cesivi/cesivi/internal/dataprotection"
 	"github.com/cesivi/cesivi/internal/health"
+	"github.com/cesivi/cesivi/internal/httperr"
 	"github.com/cesivi/cesivi/internal/httpmetrics"
 	"github.com/cesivi/cesivi/internal/identity"
 	"github.com/cesivi/cesivi/internal/logging"
@@ -36,46 +37,39 @@ type Server struct {
 	registry *prometheus.Registry
 	health   *health.Runner
 	handler  http.Handler
-	deps     *dependencies
+	backends *backends.Backends
 
 	// draining is set when shutdown begins: readiness answers 503 from then
 	// on so load balancers stop routing here while in-flight work finishes.
 	draining atomic.Bool
 }
 
-// New builds a server from validated settings. It opens no connection yet:
+// New builds a server from validated settings. Its Redis and database
 // clients connect lazily, so a server whose Redis or database is down still
 // starts and reports the outage on /health/ready instead of crash-looping.
 func New(s *config.Settings, logs *logging.Factory) (*Server, error) {
 	registry := prometheus.NewRegistry()
-	deps, err := openDependencies(s, logs, registry)
+	// A wrong master key or an unreachable key store stops the start here:
+	// a server that cannot verify what its peers mint must not take
+	// traffic. Redis and PostgreSQL connect lazily, so a server whose Redis
+	// or database is down still starts and reports it on /health/ready.
+	ctx, cancel := context.WithTimeout(context.Background(), keyRingOpenTimeout)
+	defer cancel()
+	b, err := backends.Open(ctx, s, backends.Options{Role: backends.Server, Logs: logs, Registerer: registry})
 	if err != nil {
 		return nil, err
 	}
-	// The key ring every server of the farm shares (form digests, identity
-	// assertions). A wrong master key or an unreachable key store stops the
-	// start here: a server that cannot verify what its peers mint must not
-	// take traffic.
-	ctx, cancel := context.WithTimeout(context.Background(), keyRingOpenTimeout)
-	defer cancel()
-	ring, closeRing, err := dataprotection.Open(ctx, s, dataprotection.Options{
-		Logger: logs.Logger("Cesivi.Server.DataProtection"), Registerer: registry})
-	if err != nil {
-		deps.close()
-		return nil, fmt.Errorf("key ring (Cesivi:DataProtection:Provider=%s): %w", s.DataProtection.Provider, err)
-	}
-	deps.keyRing, deps.closeKeyRing, deps.keyRingProvider = ring, closeRing, s.DataProtection.Provider
 	srv := &Server{
 		settings: s,
 		log:      logs.Logger("Cesivi.Server"),
 		registry: registry,
-		deps:     deps,
+		backends: b,
 	}
 	srv.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	srv.health = &health.Runner{Checks: deps.checks(), Timeout: 2 * time.Second}
+	srv.health = &health.Runner{Checks: b.Checks(), Timeout: 2 * time.Second}
 	srv.handler = srv.routes()
 	return srv, nil
 }
@@ -103,7 +97,7 @@ func (s *Server) routes() http.Handler {
 	}, []string{"reason"})
 	s.registry.MustRegister(refused)
 	verified := (&identity.Verifier{
-		Ring:     s.deps.keyRing,
+		Ring:     s.backends.KeyRing,
 		Audience: s.settings.Server.AssertionAudience,
 		Required: s.settings.Server.RequireAssertion,
 		// Probes and scrapes come straight from load balancers and
@@ -167,9 +161,7 @@ func (s *Server) serveRoot(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) serveNotFound(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusNotFound, map[string]any{
-		"error": map[string]string{"code": "NotFound", "message": fmt.Sprintf("no resource at %s %s", r.Method, r.URL.Path)},
-	})
+	httperr.Write(w, httperr.New(http.StatusNotFound, "NotFound", fmt.Sprintf("no resource at %s %s", r.Method, r.URL.Path)))
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -222,7 +214,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 const keyRingOpenTimeout = 30 * time.Second
 
 // KeyRing returns the server's key ring.
-func (s *Server) KeyRing() *keyring.Ring { return s.deps.keyRing }
+func (s *Server) KeyRing() *keyring.Ring { return s.backends.KeyRing }
 
 // Close releases the server's connections.
-func (s *Server) Close() { s.deps.close() }
+func (s *Server) Close() { _ = s.backends.Close() }

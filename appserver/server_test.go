@@ -100,7 +100,7 @@ func TestInMemoryServerReportsHealthInTheSeedsShape(t *testing.T) {
 
 	// Through an edge (with an assertion), an unknown path is a JSON 404.
 	req, _ := http.NewRequest(http.MethodGet, ts.URL+"/nowhere", nil)
-	req.Header.Set(identity.AssertionHeader, mint(t, srv.deps.keyRing, keyring.Assertion{}))
+	req.Header.Set(identity.AssertionHeader, mint(t, srv.backends.KeyRing, keyring.Assertion{}))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

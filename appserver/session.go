@@ -3,6 +3,7 @@ package appserver
 import (
 	"net/http"
 
+	"github.com/cesivi/cesivi/internal/httperr"
 	"github.com/cesivi/cesivi/internal/identity"
 )
 
@@ -34,8 +35,8 @@ func (s *Server) serveSessionGet(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveSession(w http.ResponseWriter, r *http.Request, created bool) {
 	u := identity.FromContext(r.Context())
 	if u == nil || u.SessionID == "" {
-		identity.WriteError(w, http.StatusUnauthorized, "NoSession",
-			"no session: create one with GET /api/session/create through the edge, or sign in")
+		httperr.Write(w, httperr.New(http.StatusUnauthorized, "NoSession",
+			"no session: create one with GET /api/session/create through the edge, or sign in"))
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")

@@ -58,7 +58,7 @@ func mint(t *testing.T, ring *keyring.Ring, a keyring.Assertion) string {
 
 func TestSessionEndpointsReportTheAssertedSession(t *testing.T) {
 	srv := newServer(t, "Cesivi__Farm__ServerId=server-7")
-	tok := mint(t, srv.deps.keyRing, keyring.Assertion{Subject: "u-alice", Name: "Alice", Email: "a@example.com",
+	tok := mint(t, srv.backends.KeyRing, keyring.Assertion{Subject: "u-alice", Name: "Alice", Email: "a@example.com",
 		Groups: []string{"Members"}, SessionID: "s1"})
 	got := askSession(t, srv, "/api/session/get", tok)
 	want := sessionView{SessionID: "s1", Authenticated: true, UserID: "u-alice", Name: "Alice", Email: "a@example.com",
@@ -71,13 +71,13 @@ func TestSessionEndpointsReportTheAssertedSession(t *testing.T) {
 		t.Fatalf("create = %+v", got)
 	}
 	// An anonymous session (created without signing in) has no user.
-	anon := mint(t, srv.deps.keyRing, keyring.Assertion{SessionID: "s2"})
+	anon := mint(t, srv.backends.KeyRing, keyring.Assertion{SessionID: "s2"})
 	if got := askSession(t, srv, "/api/session/get", anon); got.Status != 200 || got.View.Authenticated || got.View.UserID != "" {
 		t.Fatalf("anonymous get = %+v", got)
 	}
 	// An assertion without a session (a request through the edge that had
 	// none) is not a session.
-	none := mint(t, srv.deps.keyRing, keyring.Assertion{})
+	none := mint(t, srv.backends.KeyRing, keyring.Assertion{})
 	if got := askSession(t, srv, "/api/session/get", none); got.Status != 401 || got.Error.Code != "NoSession" {
 		t.Fatalf("get without session = %+v", got)
 	}
@@ -85,7 +85,7 @@ func TestSessionEndpointsReportTheAssertedSession(t *testing.T) {
 
 func TestServerRefusesRequestsWithoutAValidAssertion(t *testing.T) {
 	srv := newServer(t)
-	ring := srv.deps.keyRing
+	ring := srv.backends.KeyRing
 	good := mint(t, ring, keyring.Assertion{Subject: "u", SessionID: "s"})
 	tampered := []byte(good)
 	tampered[len(tampered)/2] ^= 1

@@ -14,12 +14,12 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/cesivi/cesivi/internal/backends"
 	"github.com/cesivi/cesivi/internal/config"
-	"github.com/cesivi/cesivi/internal/dataprotection"
 	"github.com/cesivi/cesivi/internal/identity"
+	"github.com/cesivi/cesivi/internal/logging"
 	"github.com/cesivi/cesivi/internal/oidclogin"
 	"github.com/cesivi/cesivi/internal/state"
-	"github.com/cesivi/cesivi/internal/state/provider"
 	"github.com/cesivi/cesivi/internal/websession"
 	"github.com/cesivi/cesivi/keyring"
 )
@@ -222,14 +222,19 @@ func (a *App) Cleanup() error {
 var pool = caddy.NewUsagePool()
 
 type resources struct {
-	provider  *state.Provider
-	ring      *keyring.Ring
-	closeRing func()
-	sessions  *websession.Resolver
-	counters  edgeCounters
-	refresher refresher
-	bearer    *bearerGuard
-	logins    loginLimiter
+	backends *backends.Backends
+	// provider and ring are backends.State and backends.KeyRing.
+	provider *state.Provider
+	ring     *keyring.Ring
+	// collectors are the backends' metrics, registered again in each
+	// config's registry (the backends outlive a reload; a registry does
+	// not).
+	collectors collectorSet
+	sessions   *websession.Resolver
+	counters   edgeCounters
+	refresher  refresher
+	bearer     *bearerGuard
+	logins     loginLimiter
 }
 
 func (r *resources) Destruct() error {
@@ -237,28 +242,28 @@ func (r *resources) Destruct() error {
 	if r.sessions != nil {
 		errs = append(errs, r.sessions.Close())
 	}
-	if r.closeRing != nil {
-		r.closeRing()
-	}
-	if r.provider != nil {
-		errs = append(errs, r.provider.Close())
+	if r.backends != nil {
+		errs = append(errs, r.backends.Close())
 	}
 	return errors.Join(errs...)
 }
 
+// openResources opens the farm's backends as the servers do (one Redis
+// client, one pool, the state, the key ring), logging under the seed's
+// categories through Caddy's logger.
 func openResources(s *config.Settings, cacheTTL time.Duration, log *slog.Logger) (*resources, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	r := &resources{bearer: newBearerGuard()}
-	var err error
-	if r.provider, err = provider.Open(ctx, s.DistributedState, nil, nil); err != nil {
-		return nil, fmt.Errorf("cesivi: distributed state (Cesivi:DistributedState:Provider=%s): %w", s.DistributedState.Provider, err)
-	}
-	r.ring, r.closeRing, err = dataprotection.Open(ctx, s, dataprotection.Options{Logger: log})
+	logs, err := logging.NewHandler(log.Handler(), s.Logging.LogLevel)
 	if err != nil {
-		r.Destruct()
-		return nil, fmt.Errorf("cesivi: key ring (Cesivi:DataProtection:Provider=%s): %w", s.DataProtection.Provider, err)
+		return nil, fmt.Errorf("cesivi: %w", err)
 	}
+	r.backends, err = backends.Open(ctx, s, backends.Options{Role: backends.Edge, Logs: logs, Registerer: &r.collectors})
+	if err != nil {
+		return nil, fmt.Errorf("cesivi: %w", err)
+	}
+	r.provider, r.ring = r.backends.State, r.backends.KeyRing
 	r.sessions, err = websession.New(ctx, websession.Options{
 		Ring: r.ring, Sessions: r.provider.Sessions, PubSub: r.provider.PubSub, CacheTTL: cacheTTL,
 	})

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -94,6 +95,14 @@ func TestBearerTokensFromTheProviderAreAcceptedAndCachedFarmWide(t *testing.T) {
 		t.Fatalf("token cache entry %q", raw)
 	}
 
+	// The edge, the token cache's only user, counts its lookups (the
+	// seed's DistributedTokenCache metrics); a second request is a hit.
+	get(t, c, e.URL+"/_api/web", "Authorization", "Bearer "+token, "Accept", "application/json")
+	metrics := get(t, c, e.MetricsURL).Body
+	if reqs, hits := metricValue(t, metrics, "token_cache_requests_total"), metricValue(t, metrics, "token_cache_hits_total"); reqs < 2 || hits < 1 {
+		t.Errorf("token_cache_requests_total %v, token_cache_hits_total %v after two requests with one token; want >= 2 and >= 1", reqs, hits)
+	}
+
 	// Invalid tokens: 401 with the RFC 6750 challenge, nothing forwarded.
 	for name, h := range map[string]string{"unknown": "Bearer not-a-token", "tampered": "Bearer " + token + "x", "with spaces": "Bearer a b"} {
 		a := get(t, c, e.URL+"/_api/web", "Authorization", h, "Accept", "application/json")
@@ -179,4 +188,20 @@ func TestInvalidBearerTokensDoNotFloodTheProvider(t *testing.T) {
 	if n := e.IdP.Requests(path) - before; n != 1 {
 		t.Fatalf("10 requests with one token made %d introspection calls; want 1", n)
 	}
+}
+
+// metricValue reads an unlabelled sample from a Prometheus text page.
+func metricValue(t *testing.T, page, name string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(page, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no %s on the metrics page", name)
+	return 0
 }

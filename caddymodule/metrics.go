@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"errors"
+	"sync"
 	"sync/atomic"
 
 	"github.com/caddyserver/caddy/v2"
@@ -24,7 +25,47 @@ type edgeCounters struct {
 	refreshOK, refreshRefused, refreshFailed atomic.Uint64
 }
 
-// registerMetrics adds the edge's collectors to the config's registry.
+// collectorSet is the Registerer the backends register their metrics on:
+// it keeps them, and registerMetrics registers them in each config's
+// registry (a collector may be in several).
+type collectorSet struct {
+	mu         sync.Mutex
+	collectors []prometheus.Collector
+}
+
+func (s *collectorSet) Register(c prometheus.Collector) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.collectors = append(s.collectors, c)
+	return nil
+}
+
+func (s *collectorSet) MustRegister(cs ...prometheus.Collector) {
+	for _, c := range cs {
+		_ = s.Register(c)
+	}
+}
+
+func (s *collectorSet) Unregister(c prometheus.Collector) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, have := range s.collectors {
+		if have == c {
+			s.collectors = append(s.collectors[:i], s.collectors[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+func (s *collectorSet) all() []prometheus.Collector {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]prometheus.Collector(nil), s.collectors...)
+}
+
+// registerMetrics adds the edge's collectors, and its backends' (the
+// token cache, the key ring, the session store), to the config's registry.
 // Labels are bounded (outcomes only: never a user or session id).
 func registerMetrics(ctx caddy.Context, r *resources) error {
 	reg := ctx.GetMetricsRegistry()
@@ -47,7 +88,7 @@ func registerMetrics(ctx caddy.Context, r *resources) error {
 	const loginHelp = "Sign-ins completed at the callback, by result."
 	const refreshHelp = "Refreshes of sessions' provider tokens, by result (refused: the session ended; failed: provider unreachable, retried later)."
 	const bearerHelp = "Bearer access tokens presented by API clients, by result (validations are cached farm-wide)."
-	for _, col := range []prometheus.Collector{
+	for _, col := range append(r.collectors.all(),
 		hits, misses,
 		counter("sessions_total", sessHelp, prometheus.Labels{"result": "valid"}, &c.sessionValid),
 		counter("sessions_total", sessHelp, prometheus.Labels{"result": "invalid"}, &c.sessionInvalid),
@@ -61,7 +102,7 @@ func registerMetrics(ctx caddy.Context, r *resources) error {
 		counter("token_refreshes_total", refreshHelp, prometheus.Labels{"result": "ok"}, &c.refreshOK),
 		counter("token_refreshes_total", refreshHelp, prometheus.Labels{"result": "refused"}, &c.refreshRefused),
 		counter("token_refreshes_total", refreshHelp, prometheus.Labels{"result": "failed"}, &c.refreshFailed),
-	} {
+	) {
 		if err := reg.Register(col); err != nil {
 			var already prometheus.AlreadyRegisteredError
 			if !errors.As(err, &already) {

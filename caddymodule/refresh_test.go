@@ -10,10 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cesivi/cesivi/internal/backends"
 	"github.com/cesivi/cesivi/internal/config"
-	"github.com/cesivi/cesivi/internal/dataprotection"
 	"github.com/cesivi/cesivi/internal/state"
-	"github.com/cesivi/cesivi/internal/state/redisstate"
 	"github.com/cesivi/cesivi/keyring"
 )
 
@@ -21,21 +20,16 @@ import (
 // state and the key ring, to look at and tamper with a session.
 func backstage(t *testing.T, e *edgeEnv) (*state.Provider, *keyring.Ring) {
 	t.Helper()
-	p, err := redisstate.Open(context.Background(), e.RedisConn, "", state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
 	s, err := config.Load(t.TempDir(), e.Environ)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ring, closeRing, err := dataprotection.Open(context.Background(), s, dataprotection.Options{})
+	b, err := backends.Open(context.Background(), s, backends.Options{Role: backends.Admin})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(closeRing)
-	return p, ring
+	t.Cleanup(func() { b.Close() })
+	return b.State, b.KeyRing
 }
 
 func sessionOf(t *testing.T, e *edgeEnv, c *http.Client) string {

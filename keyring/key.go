@@ -181,26 +181,29 @@ var (
 	ErrMasterKeyRequired = errors.New("keyring: the key ring is encrypted at rest; set Cesivi:DataProtection:MasterKey")
 )
 
+// reasons names each refusal for logs and metric labels, and says it for
+// people (an error page, a 401 body): what happened, never key material.
 var reasons = []struct {
-	err  error
-	name string
+	err          error
+	name, people string
 }{
-	{ErrMalformed, "malformed"},
-	{ErrTruncated, "truncated"},
-	{ErrBadVersion, "bad_version"},
-	{ErrWrongPurpose, "wrong_purpose"},
-	{ErrUnknownKey, "unknown_key"},
-	{ErrRevoked, "revoked_key"},
-	{ErrTampered, "tampered"},
-	{ErrExpired, "expired"},
-	{ErrNotYetValid, "not_yet_valid"},
-	{ErrWrongAudience, "wrong_audience"},
-	{ErrWrongUser, "wrong_user"},
-	{ErrNoActiveKey, "no_active_key"},
+	{ErrMalformed, "malformed", "it is not a value this farm minted"},
+	{ErrTruncated, "truncated", "it is cut short"},
+	{ErrBadVersion, "bad_version", "it is in a format this server does not know"},
+	{ErrWrongPurpose, "wrong_purpose", "it was minted for another use"},
+	{ErrUnknownKey, "unknown_key", "it names a key this farm does not have"},
+	{ErrRevoked, "revoked_key", "the key that signed it has been revoked"},
+	{ErrTampered, "tampered", "its signature does not match its content"},
+	{ErrExpired, "expired", "it has expired"},
+	{ErrNotYetValid, "not_yet_valid", "it was issued in the future (check the clocks of the farm)"},
+	{ErrWrongAudience, "wrong_audience", "it was minted for another audience"},
+	{ErrWrongUser, "wrong_user", "it was minted for another user"},
+	{ErrNoActiveKey, "no_active_key", "the farm has no key to sign with"},
 }
 
 // Reason names the refusal reason of err for logs and metric labels
-// ("tampered", "unknown_key", …), or "other".
+// ("tampered", "unknown_key", …), or "other". The key ring's metrics and
+// every verifier of its payloads use this one vocabulary.
 func Reason(err error) string {
 	for _, r := range reasons {
 		if errors.Is(err, r.err) {
@@ -208,4 +211,16 @@ func Reason(err error) string {
 		}
 	}
 	return "other"
+}
+
+// Explain says why err refused a payload, for people ("it has
+// expired"), or "it could not be verified" for an error that is not a
+// refusal reason.
+func Explain(err error) string {
+	for _, r := range reasons {
+		if errors.Is(err, r.err) {
+			return r.people
+		}
+	}
+	return "it could not be verified"
 }

@@ -6,12 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/cesivi/cesivi/internal/dataprotection"
+	"github.com/cesivi/cesivi/internal/backends"
+	"github.com/cesivi/cesivi/internal/logging"
 	"github.com/cesivi/cesivi/keyring"
 )
 
@@ -97,17 +97,23 @@ func keyringCmd(args []string, stdout, stderr io.Writer) int {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ring, closeRing, err := dataprotection.Open(ctx, settings, dataprotection.Options{
+	logs, err := logging.New(stderr, settings.Logging.Format, map[string]string{"Default": "Warning"})
+	if err != nil {
+		fmt.Fprintf(stderr, "cesivi-server keyring: %v\n", err)
+		return 1
+	}
+	b, err := backends.Open(ctx, settings, backends.Options{
+		Role: backends.Admin, Logs: logs,
 		// The command never creates keys by policy (servers do, coordinated);
 		// rotate inserts its own.
-		Logger: log, ReadOnly: true, NoBackground: true,
+		KeyRingReadOnly: true, KeyRingNoBackground: true,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "cesivi-server keyring: %v\n", err)
 		return 1
 	}
-	defer closeRing()
+	defer b.Close()
+	ring := b.KeyRing
 
 	switch action {
 	case "rotate":

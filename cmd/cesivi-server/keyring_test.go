@@ -14,7 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/cesivi/cesivi/internal/dataprotection"
+	"github.com/cesivi/cesivi/internal/backends"
 	"github.com/cesivi/cesivi/internal/testenv"
 	"github.com/cesivi/cesivi/keyring"
 	"github.com/cesivi/cesivi/keyring/redisstore"
@@ -208,11 +208,12 @@ func TestKeyringCLIPostgresWithRedisNotices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	server, closeServer, err := dataprotection.Open(context.Background(), settings, dataprotection.Options{})
+	b, err := backends.Open(context.Background(), settings, backends.Options{Role: backends.Server})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closeServer()
+	defer b.Close()
+	server := b.KeyRing
 	first, _ := server.Current()
 	cookie, _ := server.MintSessionCookie(keyring.NewSessionID(), time.Time{})
 	mustRun(t, "rotate")

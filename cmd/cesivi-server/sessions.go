@@ -9,9 +9,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/cesivi/cesivi/internal/backends"
 	"github.com/cesivi/cesivi/internal/config"
 	"github.com/cesivi/cesivi/internal/state"
-	"github.com/cesivi/cesivi/internal/state/provider"
 )
 
 func init() {
@@ -65,12 +65,13 @@ func sessionsCmd(args []string, stdout, stderr io.Writer) int {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	p, err := provider.Open(ctx, settings.DistributedState, nil, nil)
+	b, err := backends.Open(ctx, settings, backends.Options{Role: backends.Admin, NoKeyRing: true})
 	if err != nil {
 		fmt.Fprintf(stderr, "cesivi-server sessions: %v\n", err)
 		return 1
 	}
-	defer p.Close()
+	defer b.Close()
+	p := b.State
 
 	switch {
 	case action == "list":

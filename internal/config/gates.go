@@ -1,13 +1,10 @@
 package config
 
 import (
-	"crypto/tls"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/cesivi/cesivi/internal/connstr"
-	"github.com/cesivi/cesivi/internal/tlsfiles"
 )
 
 // Error is a configuration problem: the key to change and what is wrong with
@@ -30,7 +27,6 @@ func (s *Settings) Validate() error {
 		s.gateKeyRingMatchesStorage,
 		s.gateStateShared,
 		s.gateConnectionStrings,
-		s.gateRedisTLSFiles,
 	} {
 		if err := gate(); err != nil {
 			return err
@@ -112,66 +108,6 @@ func (s *Settings) gateConnectionStrings() error {
 		}
 	}
 	return nil
-}
-
-// gateRedisTLSFiles checks the Redis TLS files before the server listens, so
-// a missing or unreadable file is a start-up error rather than every request
-// failing with "store unavailable". Messages name the key and the file's
-// path, never its contents.
-func (s *Settings) gateRedisTLSFiles() error {
-	ds := s.DistributedState
-	if ds.Provider != ProviderRedis {
-		return nil
-	}
-	const (
-		caKey   = "Cesivi:DistributedState:TlsCaFile"
-		certKey = "Cesivi:DistributedState:TlsCertFile"
-		keyKey  = "Cesivi:DistributedState:TlsKeyFile"
-	)
-	set := map[string]bool{caKey: ds.TlsCaFile != "", certKey: ds.TlsCertFile != "", keyKey: ds.TlsKeyFile != ""}
-	if !set[caKey] && !set[certKey] && !set[keyKey] {
-		return nil
-	}
-	ro, err := connstr.ParseRedis(ds.ConnectionString)
-	if err != nil {
-		return &Error{Key: "Cesivi:DistributedState:ConnectionString", Problem: err.Error()}
-	}
-	if !ro.TLS {
-		for _, k := range []string{caKey, certKey, keyKey} {
-			if set[k] {
-				return &Error{Key: k, Problem: "is only used over TLS; add ssl=true to Cesivi:DistributedState:ConnectionString (or use a rediss:// URL)"}
-			}
-		}
-	}
-	switch {
-	case set[certKey] && !set[keyKey]:
-		return &Error{Key: keyKey, Problem: "required with " + certKey + " (the client certificate's private key)"}
-	case set[keyKey] && !set[certKey]:
-		return &Error{Key: certKey, Problem: "required with " + keyKey + " (the client certificate for the private key)"}
-	}
-	if set[caKey] {
-		if _, err := tlsfiles.LoadCAs(ds.TlsCaFile); err != nil {
-			return &Error{Key: caKey, Problem: oneLine(err)}
-		}
-	}
-	if set[certKey] {
-		for _, f := range []struct{ key, path string }{{certKey, ds.TlsCertFile}, {keyKey, ds.TlsKeyFile}} {
-			fh, err := os.Open(f.path)
-			if err != nil {
-				return &Error{Key: f.key, Problem: oneLine(err)}
-			}
-			fh.Close()
-		}
-		if _, err := tls.LoadX509KeyPair(ds.TlsCertFile, ds.TlsKeyFile); err != nil {
-			return &Error{Key: certKey, Problem: "with " + keyKey + " is not a usable client certificate and key: " + oneLine(err)}
-		}
-	}
-	return nil
-}
-
-// oneLine keeps an error message on one line.
-func oneLine(err error) string {
-	return strings.Join(strings.Fields(err.Error()), " ")
 }
 
 func (s *Settings) clusterReason() string {

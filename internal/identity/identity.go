@@ -8,11 +8,10 @@ package identity
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 
+	"github.com/cesivi/cesivi/internal/httperr"
 	"github.com/cesivi/cesivi/keyring"
 )
 
@@ -86,7 +85,7 @@ func (v *Verifier) Wrap(next http.Handler) http.Handler {
 		}
 		a, err := v.Ring.VerifyAssertion(token, aud)
 		if err != nil {
-			v.refuse(w, reason(err), "the identity assertion was refused: "+strings.TrimPrefix(err.Error(), "keyring: "))
+			v.refuse(w, keyring.Reason(err), "the identity assertion was refused: "+keyring.Explain(err))
 			return
 		}
 		u := &User{Subject: a.Subject, Name: a.Name, Email: a.Email, Groups: a.Groups, SessionID: a.SessionID}
@@ -107,30 +106,12 @@ func (v *Verifier) refuse(w http.ResponseWriter, reason, message string) {
 	if v.Refused != nil {
 		v.Refused(reason)
 	}
-	WriteError(w, http.StatusUnauthorized, "InvalidAssertion", message)
+	httperr.Write(w, httperr.New(http.StatusUnauthorized, "InvalidAssertion", message))
 }
 
-// reason names a refusal with a bounded vocabulary (metric label values).
-func reason(err error) string {
-	for _, c := range []struct {
-		err  error
-		name string
-	}{
-		{keyring.ErrExpired, "expired"}, {keyring.ErrRevoked, "revoked"}, {keyring.ErrUnknownKey, "unknown_key"},
-		{keyring.ErrWrongAudience, "audience"}, {keyring.ErrTampered, "tampered"}, {keyring.ErrNotYetValid, "not_yet_valid"},
-	} {
-		if errors.Is(err, c.err) {
-			return c.name
-		}
-	}
-	return "malformed"
-}
-
-// WriteError writes the JSON error body app servers and edges share:
-// {"error":{"code":"…","message":"…"}}.
+// WriteError writes the shared JSON error body.
+//
+// Deprecated: use httperr.Write.
 func WriteError(w http.ResponseWriter, status int, code, message string) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": message}})
+	httperr.Write(w, httperr.New(status, code, message))
 }

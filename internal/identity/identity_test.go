@@ -35,6 +35,7 @@ func TestVerifierPassesTheIdentityAndCountsRefusals(t *testing.T) {
 	tok, _ := ring.MintAssertion(keyring.Assertion{Subject: "u", Name: "N", Groups: []string{"g"}, SessionID: "s", Audience: DefaultAudience})
 	other, _ := ring.MintAssertion(keyring.Assertion{Subject: "u", Audience: "elsewhere"})
 
+	var body string
 	do := func(path, token string) int {
 		seen = nil
 		req := httptest.NewRequest(http.MethodGet, path, nil)
@@ -43,6 +44,7 @@ func TestVerifierPassesTheIdentityAndCountsRefusals(t *testing.T) {
 		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
+		body = rec.Body.String()
 		return rec.Code
 	}
 	if code := do("/x", tok); code != 200 || seen == nil || seen.Subject != "u" || seen.SessionID != "s" || !seen.Authenticated() || seen.Groups[0] != "g" {
@@ -56,7 +58,18 @@ func TestVerifierPassesTheIdentityAndCountsRefusals(t *testing.T) {
 			t.Errorf("%s with %q: %d, want 401", c.path, c.token, code)
 		}
 	}
-	if strings.Join(refused, ",") != "missing,audience,malformed" {
+	// A revoked key: the key ring's own reason name, and a message for
+	// people rather than the key ring's error text.
+	cur, _ := ring.Current()
+	if err := ring.Revoke(context.Background(), cur.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if code := do("/x", tok); code != 401 || !strings.Contains(body, "the key that signed it has been revoked") || strings.Contains(body, "keyring:") {
+		t.Errorf("revoked key: %d %s", code, body)
+	}
+	// One vocabulary: the key ring's metric labels and the verifier's are
+	// the same names.
+	if strings.Join(refused, ",") != "missing,wrong_audience,bad_version,revoked_key" {
 		t.Errorf("refusal reasons %v", refused)
 	}
 	if (*User)(nil).Authenticated() || (&User{SessionID: "s"}).Authenticated() {

@@ -54,7 +54,19 @@ type Factory struct {
 // with levels keyed by category prefix ("Default" is the fallback). Invalid
 // level names are an error.
 func New(w io.Writer, format string, levels map[string]string) (*Factory, error) {
-	f := &Factory{levels: map[string]slog.Level{}, def: slog.LevelInfo}
+	// The output handler accepts everything; each category handler filters.
+	opts := &slog.HandlerOptions{Level: LevelTrace, ReplaceAttr: levelNames}
+	if strings.EqualFold(format, "json") {
+		return NewHandler(slog.NewJSONHandler(w, opts), levels)
+	}
+	return NewHandler(slog.NewTextHandler(w, opts), levels)
+}
+
+// NewHandler returns a factory writing to out (which must accept every
+// level: the category loggers filter), with levels as in New. The edge
+// writes through Caddy's logger this way.
+func NewHandler(out slog.Handler, levels map[string]string) (*Factory, error) {
+	f := &Factory{levels: map[string]slog.Level{}, def: slog.LevelInfo, out: out}
 	for category, name := range levels {
 		lvl, err := ParseLevel(name)
 		if err != nil {
@@ -65,13 +77,6 @@ func New(w io.Writer, format string, levels map[string]string) (*Factory, error)
 			continue
 		}
 		f.levels[strings.ToLower(category)] = lvl
-	}
-	// The output handler accepts everything; each category handler filters.
-	opts := &slog.HandlerOptions{Level: LevelTrace, ReplaceAttr: levelNames}
-	if strings.EqualFold(format, "json") {
-		f.out = slog.NewJSONHandler(w, opts)
-	} else {
-		f.out = slog.NewTextHandler(w, opts)
 	}
 	return f, nil
 }

@@ -32,13 +32,6 @@ const (
 	DefaultTokenCacheMaxTTL = time.Minute
 )
 
-// Logger categories the seed names.
-const (
-	SessionLogCategory     = "Cesivi.Server.Services.DistributedSessionStateStore"
-	UserContextLogCategory = "Cesivi.Server.Authorization.DistributedUserContextCache"
-	TokenLogCategory       = "Cesivi.Server.Authentication.DistributedTokenCache"
-)
-
 // UserContextChannel is the channel invalidations are published on; the
 // payload is a user id, or "*" for every user.
 const UserContextChannel = "usercontext:invalidated"
@@ -59,6 +52,11 @@ type Options struct {
 	Now func() time.Time
 	// Registerer receives the provider's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
+	// Unused names the caches this process never consults, whose metrics
+	// are therefore not registered (they would read 0 forever and
+	// mislead): an app server validates no bearer token, an edge reads no
+	// user context. The caches themselves still work.
+	Unused Caches
 	// SessionLog, CacheLog and TokenLog default to a discarding logger.
 	SessionLog, CacheLog, TokenLog *slog.Logger
 }
@@ -90,6 +88,24 @@ func (o Options) WithDefaults() Options {
 		o.TokenLog = slog.New(slog.DiscardHandler)
 	}
 	return o
+}
+
+// Caches is a set of the provider's two-layer caches.
+type Caches uint8
+
+// The caches of a provider.
+const (
+	UserContextCacheSet Caches = 1 << iota
+	TokenCacheSet
+)
+
+// RegistererFor is the Registerer for cache c's metrics: nil when the
+// process does not use c.
+func (o Options) RegistererFor(c Caches) prometheus.Registerer {
+	if o.Unused&c != 0 {
+		return nil
+	}
+	return o.Registerer
 }
 
 // Provider bundles one provider's capabilities. Close releases its

@@ -53,14 +53,14 @@ const TokenChannel = "token:invalidated"
 // UserContextKind, opt.CacheMaxTTL and opt.CacheLog.
 func NewUserContextCache(ctx context.Context, shared UserContextShared, ps PubSub, opt Options) (UserContextCache, Subscription, error) {
 	opt = opt.WithDefaults()
-	return NewSharedCache(ctx, shared, ps, UserContextKind, opt.CacheMaxTTL, opt.CacheLog, opt.Registerer, opt.Now)
+	return NewSharedCache(ctx, shared, ps, UserContextKind, opt.CacheMaxTTL, opt.CacheLog, opt.RegistererFor(UserContextCacheSet), opt.Now)
 }
 
 // NewTokenCache builds the distributed token cache: NewSharedCache with
 // TokenKind, opt.TokenCacheMaxTTL and opt.TokenLog.
 func NewTokenCache(ctx context.Context, shared UserContextShared, ps PubSub, opt Options) (UserContextCache, Subscription, error) {
 	opt = opt.WithDefaults()
-	return NewSharedCache(ctx, shared, ps, TokenKind, opt.TokenCacheMaxTTL, opt.TokenLog, opt.Registerer, opt.Now)
+	return NewSharedCache(ctx, shared, ps, TokenKind, opt.TokenCacheMaxTTL, opt.TokenLog, opt.RegistererFor(TokenCacheSet), opt.Now)
 }
 
 // NewSharedCache builds the two-layer cache both providers use: a local

@@ -2,7 +2,6 @@ package redisstate
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,98 +9,16 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/cesivi/cesivi/internal/connstr"
+	"github.com/cesivi/cesivi/internal/redisconn"
 	"github.com/cesivi/cesivi/internal/state"
-	"github.com/cesivi/cesivi/internal/tlsfiles"
 )
 
-// NewClient builds a go-redis client from the seed's connection string
-// (StackExchange.Redis syntax or a redis:// URL). The timeouts are the
-// connection string's (connectTimeout, syncTimeout: 5 s each by default) so
-// an operator can tighten them; retries are limited to two with short
-// backoff so that a dead Redis fails a request within about a second of
-// refusals instead of stalling it (see the package doc for why retries are
-// safe here).
-func NewClient(connectionString string) (redis.UniversalClient, *connstr.RedisOptions, error) {
-	return NewClientTLS(connectionString, TLSFiles{})
-}
-
-// TLSFiles names PEM files for a TLS connection (Cesivi:DistributedState:
-// TlsCaFile, TlsCertFile, TlsKeyFile). Every field is optional; CertFile and
-// KeyFile go together.
-type TLSFiles struct {
-	// CAFile holds the certificates of the CAs trusted to sign the server's
-	// certificate, instead of the system roots.
-	CAFile string
-	// CertFile and KeyFile are the client certificate (with any
-	// intermediates) and its private key, for servers that require one
-	// (tls-auth-clients yes).
-	CertFile string
-	KeyFile  string
-}
-
-func (f TLSFiles) empty() bool { return f.CAFile == "" && f.CertFile == "" && f.KeyFile == "" }
-
-// NewClientTLS is NewClient with TLS files: the connection string must turn
-// TLS on (ssl=true or rediss://); the files add trusted CAs and a client
-// certificate to its TLS settings (minimum version and server name stay the
-// connection string's). The files are read once, here.
-func NewClientTLS(connectionString string, files TLSFiles) (redis.UniversalClient, *connstr.RedisOptions, error) {
-	ro, err := connstr.ParseRedis(connectionString)
-	if err != nil {
-		return nil, nil, err
-	}
-	u := *ro.Universal()
-	if !files.empty() {
-		if !ro.TLS || u.TLSConfig == nil {
-			return nil, nil, errors.New("redisstate: TLS files are given but the connection string does not turn TLS on (ssl=true or rediss://)")
-		}
-		if u.TLSConfig, err = withTLSFiles(u.TLSConfig, files); err != nil {
-			return nil, nil, err
-		}
-	}
-	u.MaxRetries = 2
-	u.MinRetryBackoff = 8 * time.Millisecond
-	u.MaxRetryBackoff = 256 * time.Millisecond
-	if u.PoolTimeout == 0 || u.PoolTimeout > u.ReadTimeout+time.Second {
-		u.PoolTimeout = u.ReadTimeout + time.Second
-	}
-	return redis.NewUniversalClient(&u), ro, nil
-}
-
-// withTLSFiles returns a copy of base that trusts files.CAFile's
-// certificates and presents files' client certificate.
-func withTLSFiles(base *tls.Config, files TLSFiles) (*tls.Config, error) {
-	c := base.Clone()
-	if files.CAFile != "" {
-		pool, err := tlsfiles.LoadCAs(files.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("redisstate: CA file: %w", err)
-		}
-		c.RootCAs = pool
-	}
-	if (files.CertFile == "") != (files.KeyFile == "") {
-		return nil, errors.New("redisstate: a client certificate needs both its certificate file and its key file")
-	}
-	if files.CertFile != "" {
-		pair, err := tls.LoadX509KeyPair(files.CertFile, files.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("redisstate: client certificate %s with key %s: %w", files.CertFile, files.KeyFile, err)
-		}
-		c.Certificates = []tls.Certificate{pair}
-	}
-	return c, nil
-}
-
-// Open connects to Redis and returns a provider that owns the client (its
-// Close closes the client).
+// Open returns a provider over a client of its own for connectionString
+// (its Close closes the client), for tests and tools that need the state
+// alone. A Cesivi process opens its one client with its other backends
+// (internal/backends) and hands it to New.
 func Open(ctx context.Context, connectionString, keyPrefix string, opt state.Options) (*state.Provider, error) {
-	return OpenTLS(ctx, connectionString, TLSFiles{}, keyPrefix, opt)
-}
-
-// OpenTLS is Open with TLS files (see NewClientTLS).
-func OpenTLS(ctx context.Context, connectionString string, files TLSFiles, keyPrefix string, opt state.Options) (*state.Provider, error) {
-	c, _, err := NewClientTLS(connectionString, files)
+	c, err := redisconn.NewFromConnectionString(connectionString)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cesivi/cesivi/internal/redisconn"
 	"github.com/cesivi/cesivi/internal/state"
 	"github.com/cesivi/cesivi/internal/state/redisstate"
 	"github.com/cesivi/cesivi/internal/state/statetest"
@@ -49,7 +50,7 @@ func TestSessionIDChangeStaysInOneClusterSlot(t *testing.T) {
 func TestSentinelFailoverLosesNoAcknowledgedSession(t *testing.T) {
 	s := testenv.RedisSentinel(t)
 	ctx := context.Background()
-	c, _, err := redisstate.NewClient(s.ConnectionString())
+	c, err := redisconn.NewFromConnectionString(s.ConnectionString())
 	if err != nil {
 		t.Fatal(err)
 	}
