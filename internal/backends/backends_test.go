@@ -256,3 +256,22 @@ func TestOpenRefusesWhatItCannotOpen(t *testing.T) {
 		})
 	}
 }
+
+// TestTheTLSFilesTravelFromTheSettingsToTheClient: a Redis that requires
+// a client certificate is reached with the configured files.
+func TestTheTLSFilesTravelFromTheSettingsToTheClient(t *testing.T) {
+	r := testenv.RedisTLS(t)
+	s := settings(t,
+		"Cesivi__DistributedState__Provider=Redis",
+		"Cesivi__DistributedState__ConnectionString="+r.Addr+",ssl=true",
+		"Cesivi__DistributedState__TlsCaFile="+r.Files.CAFile,
+		"Cesivi__DistributedState__TlsCertFile="+r.Files.ClientCertFile,
+		"Cesivi__DistributedState__TlsKeyFile="+r.Files.ClientKeyFile,
+		"Cesivi__DataProtection__Provider=Redis",
+		"Cesivi__DataProtection__MasterKey="+masterKey)
+	b := open(t, s, backends.Options{Role: backends.Server})
+	if b.State.Name != "Redis" {
+		t.Fatalf("state provider %q, want Redis", b.State.Name)
+	}
+	use(t, b)
+}
