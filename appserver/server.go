@@ -112,19 +112,24 @@ func (s *Server) routes() http.Handler {
 		// Which server answered, so a farm's balance can be seen from outside.
 		w.Header().Set("X-Cesivi-Server-Id", serverID)
 		verified.ServeHTTP(w, r)
-	}), routeOf)
+	}), func(r *http.Request) string {
+		// The mux sets Pattern on the request it passes on (a copy, once
+		// the verifier has added the identity), not on r: ask it.
+		_, pattern := mux.Handler(r)
+		return routeLabel(pattern)
+	})
 }
 
-// routeOf names the matched route for metrics; unmatched paths share one
-// label value so clients cannot create series at will.
-func routeOf(r *http.Request) string {
-	if r.Pattern == "" || r.Pattern == "/" {
+// routeLabel names a matched route pattern for metrics; unmatched paths
+// share one label value so clients cannot create series at will.
+func routeLabel(pattern string) string {
+	if pattern == "" || pattern == "/" {
 		return "unmatched"
 	}
-	if _, path, ok := strings.Cut(r.Pattern, " "); ok { // drop the method
+	if _, path, ok := strings.Cut(pattern, " "); ok { // drop the method
 		return path
 	}
-	return r.Pattern
+	return pattern
 }
 
 // serveHealth is the basic check (a liveness probe in the seed's Kubernetes

@@ -111,6 +111,15 @@ func TestInMemoryServerReportsHealthInTheSeedsShape(t *testing.T) {
 		t.Errorf("unknown path: %d %s (server id %q)", resp.StatusCode, body, resp.Header.Get("X-Cesivi-Server-Id"))
 	}
 
+	// A routed request that carries an assertion is labelled with its
+	// route (the mux sets the pattern on a copy of the request).
+	req, _ = http.NewRequest(http.MethodGet, ts.URL+"/api/session/get", nil)
+	req.Header.Set(identity.AssertionHeader, mint(t, srv.backends.KeyRing, keyring.Assertion{SessionID: "s1"}))
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+
 	resp, err = http.Get(ts.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +129,7 @@ func TestInMemoryServerReportsHealthInTheSeedsShape(t *testing.T) {
 	for _, want := range []string{
 		`http_requests_total{endpoint="/health",method="GET",status="200"} 1`,
 		`http_requests_total{endpoint="unmatched",method="GET",status="404"} 1`,
+		`http_requests_total{endpoint="/api/session/get",method="GET",status="200"} 1`,
 		`http_request_duration_seconds_bucket{endpoint="/health/ready",method="GET",le="+Inf"} 1`,
 		"go_goroutines",
 		// The seed's dashboards query these.
