@@ -94,6 +94,92 @@ func TestForgedKeyIDsDoNotFloodTheProvidersKeyEndpoint(t *testing.T) {
 	}
 }
 
+// forge returns good's claims under a header naming kid, with a
+// signature that is not the provider's.
+func forge(good, kid string) string {
+	_, payload, _ := strings.Cut(good, ".")
+	payload, _, _ = strings.Cut(payload, ".")
+	head := base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf(`{"alg":"RS256","kid":%q}`, kid)))
+	return head + "." + payload + "." + base64.RawURLEncoding.EncodeToString([]byte("not a signature"))
+}
+
+// On an edge that has just started, a forged token naming a made-up key
+// id comes first; the genuine token after it verifies (the forged one
+// must not use up the key fetch the genuine one needs).
+func TestAForgedKeyIDOnAFreshEdgeDoesNotRefuseTheGenuineToken(t *testing.T) {
+	p := newIdP(t, testenv.IdPOptions{})
+	f := newFlow(t, p.config(), memTickets(t))
+	ctx := context.Background()
+	good, err := p.LogoutToken("u-1", "sid-1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := f.VerifyLogoutToken(ctx, forge(good, fmt.Sprintf("made-up-%d", i))); !errors.Is(err, oidclogin.ErrLogoutToken) {
+			t.Fatalf("forged token: %v", err)
+		}
+	}
+	if _, err := f.VerifyLogoutToken(ctx, good); err != nil {
+		t.Fatalf("the genuine token after forged ones on a fresh flow: %v", err)
+	}
+	// ID tokens share the key set: a sign-in completes while forged
+	// tokens keep arriving, 10 a second.
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				_, _ = f.VerifyLogoutToken(ctx, forge(good, fmt.Sprintf("flood-%d", i)))
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	res, err := complete(f, ctx, p.begin(t, f, "/app", "b"), "b")
+	if err != nil {
+		t.Fatalf("a sign-in while forged tokens arrive: %v", err)
+	}
+	checkAlice(t, p, res, "/app")
+}
+
+// Forged tokens that name the provider's real key id but carry a bad
+// signature are refused against that key: they never cause a fetch.
+func TestForgedSignaturesUnderTheRealKeyIDDoNotFetchTheKeys(t *testing.T) {
+	p := newIdP(t, testenv.IdPOptions{})
+	f := newFlow(t, p.config(), memTickets(t))
+	ctx := context.Background()
+	good, err := p.LogoutToken("u-1", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.VerifyLogoutToken(ctx, good); err != nil {
+		t.Fatal(err)
+	}
+	head, _, _ := strings.Cut(good, ".")
+	raw, _ := base64.RawURLEncoding.DecodeString(head)
+	var h struct {
+		KID string `json:"kid"`
+	}
+	if err := json.Unmarshal(raw, &h); err != nil || h.KID == "" {
+		t.Fatalf("the provider's token names no key id: %s", raw)
+	}
+	jwks := jwksPath(t, p.Issuer)
+	before := p.Requests(jwks)
+	for range 200 {
+		if _, err := f.VerifyLogoutToken(ctx, forge(good, h.KID)); !errors.Is(err, oidclogin.ErrLogoutToken) {
+			t.Fatalf("forged signature: %v", err)
+		}
+	}
+	if n := p.Requests(jwks) - before; n != 0 {
+		t.Fatalf("200 forged signatures under the real key id made %d key fetches; want 0", n)
+	}
+}
+
 func jwksPath(t *testing.T, issuer string) string {
 	t.Helper()
 	resp, err := http.Get(issuer + ".well-known/openid-configuration")

@@ -200,9 +200,8 @@ func (f *Flow) discover(ctx context.Context) (*provider, error) {
 	if ep.AuthURL == "" || ep.TokenURL == "" || meta.JWKS == "" {
 		return nil, errors.New("discovery document lacks the authorization, token or JWKS endpoint")
 	}
-	// The key set outlives this call (its fetches use the client given
-	// here), so it gets a context of its own.
-	keys := newGuardedKeys(oidc.ClientContext(context.Background(), f.cfg.HTTPClient), meta.JWKS, f.cfg.Now)
+	keys := newKeySet(meta.JWKS, f.cfg.HTTPClient)
+	keys.prefetch()
 	return &provider{
 		oidc: op,
 		oauth: oauth2.Config{
