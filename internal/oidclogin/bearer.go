@@ -94,6 +94,10 @@ func (f *Flow) Introspect(ctx context.Context, token string, accepted []string) 
 		AZP      string     `json:"azp"`
 		Audience stringList `json:"aud"`
 		Expiry   int64      `json:"exp"`
+		// TokenType is RFC 7662's token_type; Typ is Keycloak's typ
+		// ("Bearer", "ID", "Refresh", ...).
+		TokenType string `json:"token_type"`
+		Typ       string `json:"typ"`
 		claims
 	}
 	if err := json.Unmarshal(body, &r); err != nil {
@@ -101,6 +105,9 @@ func (f *Flow) Introspect(ctx context.Context, token string, accepted []string) 
 	}
 	if !r.Active {
 		return nil, ErrTokenInvalid
+	}
+	if !isAccessToken(r.TokenType, r.Typ) {
+		return nil, fmt.Errorf("%w: not an access token", ErrTokenInvalid)
 	}
 	if !issuedFor(append([]string{f.cfg.ClientID}, accepted...), r.ClientID, r.AZP, r.Audience) {
 		return nil, fmt.Errorf("%w: issued to another client", ErrTokenInvalid)
@@ -119,6 +126,23 @@ func (f *Flow) Introspect(ctx context.Context, token string, accepted []string) 
 		id.Expires = time.Unix(r.Expiry, 0)
 	}
 	return id, nil
+}
+
+// isAccessToken reports whether an active token's introspection says it is
+// an access token. Some providers (Keycloak) answer "active" for ID and
+// refresh tokens too, with typ "ID" or "Refresh"; a client that holds one
+// of those must not use it as a bearer token. A provider that names no
+// type is taken at its word that it introspected an access token (the
+// request's token_type_hint says which kind is expected).
+func isAccessToken(tokenType, typ string) bool {
+	for _, v := range []string{tokenType, typ} {
+		switch strings.ToLower(v) {
+		case "", "bearer", "access_token", "urn:ietf:params:oauth:token-type:access_token", "at+jwt", "application/at+jwt":
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // issuedFor reports whether an introspected token was issued to one of the

@@ -36,3 +36,31 @@ func TestWellFormedToken(t *testing.T) {
 		}
 	}
 }
+
+func TestOnlyAccessTokensAreBearerTokens(t *testing.T) {
+	for _, c := range []struct {
+		tokenType, typ string
+		want           bool
+	}{
+		{"", "", true},
+		{"Bearer", "", true},
+		{"bearer", "Bearer", true},
+		{"", "Bearer", true},
+		{"access_token", "", true},
+		{"urn:ietf:params:oauth:token-type:access_token", "", true},
+		{"", "at+jwt", true},
+		// Keycloak introspects its other tokens as active, naming them.
+		{"", "ID", false},
+		{"", "Refresh", false},
+		{"", "Offline", false},
+		{"Bearer", "ID", false},
+		{"refresh_token", "", false},
+		{"id_token", "", false},
+		{"urn:ietf:params:oauth:token-type:refresh_token", "", false},
+		{"N_A", "", false},
+	} {
+		if got := isAccessToken(c.tokenType, c.typ); got != c.want {
+			t.Errorf("token_type %q typ %q: access token = %v, want %v", c.tokenType, c.typ, got, c.want)
+		}
+	}
+}
