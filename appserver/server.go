@@ -69,7 +69,7 @@ func New(s *config.Settings, logs *logging.Factory) (*Server, error) {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	srv.health = &health.Runner{Checks: b.Checks(), Timeout: 2 * time.Second}
+	srv.health = &health.Runner{Checks: b.Checks(), Timeout: 2 * time.Second, CacheFor: healthCacheFor}
 	srv.handler = srv.routes()
 	return srv, nil
 }
@@ -138,6 +138,22 @@ func routeLabel(pattern string) string {
 // server at once.
 func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 	rep := s.health.Run(r.Context(), true)
+	writeHealth(w, r, rep)
+}
+
+// healthCacheFor is how long a health report is served again: probes and
+// anonymous requests through the edges cost Redis and the database at
+// most one check per period.
+const healthCacheFor = time.Second
+
+// writeHealth writes rep; to a request that came through an edge (it
+// carries an assertion: anyone on the Internet may have sent it) only
+// the status. The details (providers, pool figures, key ids) are for the
+// server's own port, where load balancers and operators ask.
+func writeHealth(w http.ResponseWriter, r *http.Request, rep health.Report) {
+	if identity.FromContext(r.Context()) != nil {
+		rep = health.Report{Status: rep.Status, TotalDuration: rep.TotalDuration}
+	}
 	health.Write(w, rep)
 }
 
@@ -150,7 +166,7 @@ func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 		rep.Entries["Server"] = health.Entry{Status: health.Unhealthy, Description: "shutting down",
 			Data: map[string]any{"serverId": s.settings.Farm.ServerID}}
 	}
-	health.Write(w, rep)
+	writeHealth(w, r, rep)
 }
 
 // serveLive only says the process answers; it checks no dependency.

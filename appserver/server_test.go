@@ -111,6 +111,20 @@ func TestInMemoryServerReportsHealthInTheSeedsShape(t *testing.T) {
 		t.Errorf("unknown path: %d %s (server id %q)", resp.StatusCode, body, resp.Header.Get("X-Cesivi-Server-Id"))
 	}
 
+	// Through an edge (an assertion: anyone may have sent it), health
+	// says the status and nothing of the dependencies.
+	req, _ = http.NewRequest(http.MethodGet, ts.URL+"/health/ready", nil)
+	req.Header.Set(identity.AssertionHeader, mint(t, srv.backends.KeyRing, keyring.Assertion{}))
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"status":"Healthy"`) ||
+		strings.Contains(string(body), "provider") || strings.Contains(string(body), "currentKeyId") {
+		t.Errorf("health through an edge: %d %s; want the status only", resp.StatusCode, body)
+	}
+
 	// A routed request that carries an assertion is labelled with its
 	// route (the mux sets the pattern on a copy of the request).
 	req, _ = http.NewRequest(http.MethodGet, ts.URL+"/api/session/get", nil)
@@ -130,7 +144,7 @@ func TestInMemoryServerReportsHealthInTheSeedsShape(t *testing.T) {
 		`http_requests_total{endpoint="/health",method="GET",status="200"} 1`,
 		`http_requests_total{endpoint="unmatched",method="GET",status="404"} 1`,
 		`http_requests_total{endpoint="/api/session/get",method="GET",status="200"} 1`,
-		`http_request_duration_seconds_bucket{endpoint="/health/ready",method="GET",le="+Inf"} 1`,
+		`http_request_duration_seconds_bucket{endpoint="/health/ready",method="GET",le="+Inf"} 2`,
 		"go_goroutines",
 		// The seed's dashboards query these.
 		"redis_sessions_active",
@@ -159,7 +173,7 @@ func TestReadinessFailsWhileRedisIsDownAndRecovers(t *testing.T) {
 	if err := redis.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	code, b = getHealth(t, ts.URL, "/health/ready")
+	code, b = awaitHealth(t, ts.URL, "/health/ready", 503)
 	e := b.Entries["DistributedState"]
 	if code != 503 || b.Status != "Unhealthy" || e.Status != "Unhealthy" || e.Data["connected"] != false {
 		t.Fatalf("with Redis down, ready = %d %s %+v; want 503 Unhealthy, connected false", code, b.Status, e)
@@ -169,7 +183,7 @@ func TestReadinessFailsWhileRedisIsDownAndRecovers(t *testing.T) {
 	}
 	// The basic check degrades instead of failing, so a Redis outage does
 	// not get every server restarted by its liveness probe.
-	code, b = getHealth(t, ts.URL, "/health")
+	code, b = awaitHealth(t, ts.URL, "/health", 200)
 	if code != 200 || b.Status != "Degraded" {
 		t.Errorf("with Redis down, /health = %d %s; want 200 Degraded", code, b.Status)
 	}
@@ -208,9 +222,23 @@ func TestReadinessFailsWhilePostgresIsDown(t *testing.T) {
 	if err := pg.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	code, b = getHealth(t, ts.URL, "/health/ready")
+	code, b = awaitHealth(t, ts.URL, "/health/ready", 503)
 	if code != 503 || b.Entries["Storage"].Data["connected"] != false {
 		t.Fatalf("with PostgreSQL down: %d %+v; want 503, connected false", code, b.Entries["Storage"])
+	}
+}
+
+// awaitHealth asks path until it answers code (reports are cached for a
+// second) or 10 s pass, and returns the last answer.
+func awaitHealth(t *testing.T, base, path string, code int) (int, healthBody) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, b := getHealth(t, base, path)
+		if got == code || time.Now().After(deadline) {
+			return got, b
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

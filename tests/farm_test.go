@@ -80,21 +80,16 @@ func get(t *testing.T, url string) (*http.Response, []byte) {
 	return resp, body
 }
 
-func TestFarmAnswersHealthThroughEveryEdgeAndMetricsOnEveryServer(t *testing.T) {
+func TestFarmAnswersHealthThroughEveryEdgeAndDetailsOnEveryServer(t *testing.T) {
 	f := startFarm(t, farm.Options{})
 	for _, edge := range f.Edges {
+		// Through an edge, anyone may ask: the status, nothing of the
+		// dependencies.
 		for _, path := range []string{"/health", "/health/ready"} {
 			resp, body := get(t, edge+path)
 			var h healthBody
-			if err := json.Unmarshal(body, &h); err != nil || resp.StatusCode != 200 || h.Status != "Healthy" {
-				t.Fatalf("%s%s: %d %s", edge, path, resp.StatusCode, body)
-			}
-			state, storage := h.Entries["DistributedState"], h.Entries["Storage"]
-			if state.Data["provider"] != "Redis" || state.Data["connected"] != true {
-				t.Errorf("%s%s: DistributedState %+v", edge, path, state)
-			}
-			if storage.Data["provider"] != "PostgreSQL" || storage.Data["connected"] != true {
-				t.Errorf("%s%s: Storage %+v", edge, path, storage)
+			if err := json.Unmarshal(body, &h); err != nil || resp.StatusCode != 200 || h.Status != "Healthy" || len(h.Entries) != 0 {
+				t.Fatalf("%s%s: %d %s; want 200 Healthy and no entries", edge, path, resp.StatusCode, body)
 			}
 		}
 		if resp, body := get(t, edge+"/health/live"); resp.StatusCode != 200 {
@@ -107,6 +102,21 @@ func TestFarmAnswersHealthThroughEveryEdgeAndMetricsOnEveryServer(t *testing.T) 
 		}
 	}
 	for _, server := range f.Servers {
+		// On a server's own port, the seed's detailed report.
+		for _, path := range []string{"/health", "/health/ready"} {
+			resp, body := get(t, server+path)
+			var h healthBody
+			if err := json.Unmarshal(body, &h); err != nil || resp.StatusCode != 200 || h.Status != "Healthy" {
+				t.Fatalf("%s%s: %d %s", server, path, resp.StatusCode, body)
+			}
+			state, storage := h.Entries["DistributedState"], h.Entries["Storage"]
+			if state.Data["provider"] != "Redis" || state.Data["connected"] != true {
+				t.Errorf("%s%s: DistributedState %+v", server, path, state)
+			}
+			if storage.Data["provider"] != "PostgreSQL" || storage.Data["connected"] != true {
+				t.Errorf("%s%s: Storage %+v", server, path, storage)
+			}
+		}
 		if resp, body := get(t, server+"/metrics"); resp.StatusCode != 200 || !strings.Contains(string(body), "http_requests_total{") {
 			t.Errorf("%s/metrics: %d, http_requests_total missing", server, resp.StatusCode)
 		}

@@ -65,12 +65,58 @@ type Check struct {
 type Runner struct {
 	Checks  []Check
 	Timeout time.Duration // per check; default 2s
+	// CacheFor, when positive, serves the results of a run to every call
+	// for this long instead of running the checks again, and lets one run
+	// at a time: many probes (several load balancers, anonymous clients
+	// through the edges) then cost the dependencies one check per period.
+	CacheFor time.Duration
+
+	mu   sync.Mutex
+	last runResult
+}
+
+// runResult is one run of every check.
+type runResult struct {
+	at       time.Time
+	entries  []Entry
+	duration time.Duration
 }
 
 // Run executes every check and folds the statuses. When degradeOnly is
 // set, an Unhealthy dependency makes the report Degraded instead: the
 // process itself is fine, only what it depends on is not.
 func (r *Runner) Run(ctx context.Context, degradeOnly bool) Report {
+	res := r.results(ctx)
+	rep := Report{Status: Healthy, Entries: make(map[string]Entry, len(res.entries))}
+	for i, e := range res.entries {
+		if degradeOnly && e.Status == Unhealthy {
+			e.Status = Degraded
+		}
+		rep.Entries[r.Checks[i].Name] = e
+		if e.Status.worse(rep.Status) {
+			rep.Status = e.Status
+		}
+	}
+	rep.TotalDuration = FormatTimeSpan(res.duration)
+	return rep
+}
+
+// results runs the checks, or returns the last run while it is fresh.
+func (r *Runner) results(ctx context.Context) runResult {
+	if r.CacheFor <= 0 {
+		return r.runChecks(ctx)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.last.at.IsZero() || time.Since(r.last.at) >= r.CacheFor {
+		// Shared with other callers: the caller that happens to run it
+		// must not cut it short by going away.
+		r.last = r.runChecks(context.WithoutCancel(ctx))
+	}
+	return r.last
+}
+
+func (r *Runner) runChecks(ctx context.Context) runResult {
 	start := time.Now()
 	timeout := r.Timeout
 	if timeout <= 0 {
@@ -86,18 +132,7 @@ func (r *Runner) Run(ctx context.Context, degradeOnly bool) Report {
 		})
 	}
 	wg.Wait()
-	rep := Report{Status: Healthy, Entries: make(map[string]Entry, len(entries))}
-	for i, e := range entries {
-		if degradeOnly && e.Status == Unhealthy {
-			e.Status = Degraded
-		}
-		rep.Entries[r.Checks[i].Name] = e
-		if e.Status.worse(rep.Status) {
-			rep.Status = e.Status
-		}
-	}
-	rep.TotalDuration = FormatTimeSpan(time.Since(start))
-	return rep
+	return runResult{at: time.Now(), entries: entries, duration: time.Since(start)}
 }
 
 // runOne turns a panic or a check that ignores its deadline into an

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -87,5 +89,47 @@ func TestAHangingOrPanickingCheckIsUnhealthyNotAHang(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return: a hanging check blocked the endpoint")
+	}
+}
+
+func TestCachedRunsCostTheDependenciesOneCheckPerPeriod(t *testing.T) {
+	var runs atomic.Int32
+	r := &Runner{CacheFor: time.Hour, Checks: []Check{{Name: "Redis", Run: func(context.Context) Entry {
+		runs.Add(1)
+		return Entry{Status: Healthy}
+	}}}}
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			if rep := r.Run(context.Background(), false); rep.Status != Healthy {
+				t.Errorf("status %s", rep.Status)
+			}
+		})
+	}
+	wg.Wait()
+	if n := runs.Load(); n != 1 {
+		t.Fatalf("50 concurrent calls ran the check %d times; want 1", n)
+	}
+	// A caller that goes away does not cut the shared run short.
+	r2 := &Runner{CacheFor: time.Hour, Checks: []Check{{Name: "Slow", Run: func(ctx context.Context) Entry {
+		select {
+		case <-ctx.Done():
+			return Entry{Status: Unhealthy, Description: "cancelled"}
+		case <-time.After(20 * time.Millisecond):
+			return Entry{Status: Healthy}
+		}
+	}}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if rep := r2.Run(ctx, false); rep.Status != Healthy {
+		t.Fatalf("a cancelled caller's run: %+v", rep)
+	}
+	// Once the period is over, the checks run again.
+	r.mu.Lock()
+	r.last.at = time.Now().Add(-2 * time.Hour)
+	r.mu.Unlock()
+	r.Run(context.Background(), false)
+	if n := runs.Load(); n != 2 {
+		t.Fatalf("after the period the check ran %d times in all; want 2", n)
 	}
 }
