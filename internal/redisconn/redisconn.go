@@ -49,6 +49,11 @@ func New(s config.DistributedStateSettings) (redis.UniversalClient, error) {
 	if u.TLSConfig, err = withTLSFiles(s, ro.TLS, u.TLSConfig); err != nil {
 		return nil, err
 	}
+	// A caller's deadline bounds the whole command, retries included:
+	// without this go-redis waits out its own timeouts (3 attempts of up
+	// to syncTimeout each against a Redis that accepts and never answers)
+	// whatever the request's budget.
+	u.ContextTimeoutEnabled = true
 	u.MaxRetries = 2
 	u.MinRetryBackoff = 8 * time.Millisecond
 	u.MaxRetryBackoff = 256 * time.Millisecond

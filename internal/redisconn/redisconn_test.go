@@ -1,12 +1,16 @@
 package redisconn
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -164,5 +168,52 @@ func TestABadConnectionStringNamesItsKeyAndHidesThePassword(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "hunter2-secret") {
 		t.Fatalf("the message shows the password: %q", err)
+	}
+}
+
+// TestADeadlineBoundsACommandAgainstAHungRedis: a server that accepts
+// connections and never answers (a paused Redis) fails a command when the
+// caller's deadline passes, not after the client's own timeouts and
+// retries (about 30 s with the defaults).
+func TestADeadlineBoundsACommandAgainstAHungRedis(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c) // read nothing, answer nothing
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	c, err := NewFromConnectionString(ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = c.Get(ctx, "k").Err()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Get = %v after %v; want the caller's deadline to end it", err, time.Since(start))
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("the command failed after %v; want about the caller's 300 ms deadline", took)
 	}
 }
