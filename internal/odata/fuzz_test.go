@@ -92,3 +92,30 @@ func FuzzParsePath(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseSkipToken(f *testing.F) {
+	for _, s := range []string{
+		"Paged=TRUE&p_ID=3", "Paged=TRUE&p_Title=abc&p_ID=5", "paged=true&P_id=7",
+		"Paged=TRUE&p_Title=a%20%26%3Db&p_Modified=20260102%2003%3a04%3a05&p_ID=9", "Paged=TRUE&p_Due=&p_ID=1",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tok, err := ParseSkipToken(s)
+		if err != nil {
+			checkSyntaxError(t, s, err)
+			return
+		}
+		out := tok.String()
+		if len(out) > MaxSkipTokenLength {
+			return // escaping can make a token longer than it was sent
+		}
+		again, err := ParseSkipToken(out)
+		if err != nil {
+			t.Fatalf("%q printed as %q, which does not parse: %v", s, out, err)
+		}
+		if !reflect.DeepEqual(again, tok) {
+			t.Fatalf("%q printed as %q parses to another token: %+v", s, out, again)
+		}
+	})
+}
