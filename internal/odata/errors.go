@@ -43,6 +43,10 @@ const (
 	// CodeThrottled is SharePoint's throttling exception; Cesivi uses it
 	// for 429 with Retry-After (the research records no 429 body).
 	CodeThrottled = "-2147024860, Microsoft.SharePoint.SPQueryThrottledException"
+	// CodeFieldNotFound is a field (column) the list does not have:
+	// "Column 'X' does not exist. It may have been deleted by another
+	// user.", 400.
+	CodeFieldNotFound = "-2146232832, Microsoft.SharePoint.SPException"
 	// CodeNotAcceptable is Cesivi's refusal of Atom/XML: it answers JSON
 	// only. SharePoint would answer XML; there is no SharePoint code.
 	CodeNotAcceptable = "-1, Microsoft.SharePoint.Client.ClientServiceException"
@@ -199,9 +203,6 @@ func ErrorOf(err error) *Error {
 	return &Error{Status: http.StatusInternalServerError, Code: "-1, System.InvalidOperationException",
 		Message: "The server could not complete the request.", Cause: err}
 }
-
-// CodeFieldNotFound is a field (column) that the list does not have.
-const CodeFieldNotFound = "-2146232832, Microsoft.SharePoint.SPException"
 
 // FieldNotFound is SharePoint's 400 for a query or body naming a field
 // the list does not have.

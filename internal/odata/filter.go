@@ -399,10 +399,7 @@ func (p *parser) unary() (operand, error) {
 		return p.primary()
 	}
 	off := p.tok.off
-	if err := p.enter(off); err != nil {
-		return operand{}, err
-	}
-	if err := p.advance(); err != nil {
+	if err := p.enter(); err != nil {
 		return operand{}, err
 	}
 	x, err := p.unary()
@@ -420,13 +417,13 @@ func (p *parser) unary() (operand, error) {
 	return operand{node: &Not{X: n}, off: off}, nil
 }
 
-// enter counts one level of nesting.
-func (p *parser) enter(off int) error {
+// enter consumes a '(' or 'not', counting one level of nesting.
+func (p *parser) enter() error {
 	p.depth++
 	if p.depth > MaxFilterDepth {
-		return p.errAt(off, "parentheses and 'not' nest more than %d deep", MaxFilterDepth)
+		return p.errAt(p.tok.off, "parentheses and 'not' nest more than %d deep", MaxFilterDepth)
 	}
-	return nil
+	return p.advance()
 }
 
 // term counts one field reference or function call.
@@ -438,14 +435,25 @@ func (p *parser) term(off int) error {
 	return nil
 }
 
+// literal consumes the current token when it is a literal ('text', a
+// number, datetime'…', guid'…', true, false or null).
+func (p *parser) literal() (operand, bool, error) {
+	v, ok := literalOf(p.tok)
+	if !ok {
+		return operand{}, false, nil
+	}
+	lit := operand{lit: v, isLit: true, off: p.tok.off}
+	return lit, true, p.advance()
+}
+
 func (p *parser) primary() (operand, error) {
 	t := p.tok
+	if lit, ok, err := p.literal(); ok || err != nil {
+		return lit, err
+	}
 	switch t.kind {
 	case tokLParen:
-		if err := p.enter(t.off); err != nil {
-			return operand{}, err
-		}
-		if err := p.advance(); err != nil {
+		if err := p.enter(); err != nil {
 			return operand{}, err
 		}
 		e, err := p.or()
@@ -457,13 +465,7 @@ func (p *parser) primary() (operand, error) {
 		}
 		p.depth--
 		return e, p.advance()
-	case tokString, tokTyped, tokNumber:
-		v, _ := literalOf(t)
-		return operand{lit: v, isLit: true, off: t.off}, p.advance()
 	case tokIdent:
-		if v, ok := literalOf(t); ok {
-			return operand{lit: v, isLit: true, off: t.off}, p.advance()
-		}
 		if err := p.term(t.off); err != nil {
 			return operand{}, err
 		}
@@ -473,15 +475,20 @@ func (p *parser) primary() (operand, error) {
 		if p.tok.kind == tokLParen {
 			return p.call(t)
 		}
-		path, err := p.fieldPath(t)
-		if err != nil {
-			return operand{}, err
-		}
-		return operand{node: &Field{Path: path}, off: t.off}, nil
+		return p.field(t)
 	case tokEOF:
 		return operand{}, p.errAt(t.off, "the filter ends where a field, a literal or '(' was expected")
 	}
 	return operand{}, p.errAt(t.off, "expected a field, a literal or '(', found %s", p.describe())
+}
+
+// field returns the field whose first name, first, has been consumed.
+func (p *parser) field(first token) (operand, error) {
+	path, err := p.fieldPath(first)
+	if err != nil {
+		return operand{}, err
+	}
+	return operand{node: &Field{Path: path}, off: first.off}, nil
 }
 
 // fieldPath reads the rest of Name(/Name)* after first, which has been
@@ -561,22 +568,14 @@ func (p *parser) call(name token) (operand, error) {
 // argument reads one function argument: a field path or a literal.
 func (p *parser) argument() (operand, error) {
 	t := p.tok
-	switch t.kind {
-	case tokString, tokTyped, tokNumber:
-		v, _ := literalOf(t)
-		return operand{lit: v, isLit: true, off: t.off}, p.advance()
-	case tokIdent:
-		if v, ok := literalOf(t); ok {
-			return operand{lit: v, isLit: true, off: t.off}, p.advance()
-		}
-		if err := p.advance(); err != nil {
-			return operand{}, err
-		}
-		path, err := p.fieldPath(t)
-		if err != nil {
-			return operand{}, err
-		}
-		return operand{node: &Field{Path: path}, off: t.off}, nil
+	if lit, ok, err := p.literal(); ok || err != nil {
+		return lit, err
 	}
-	return operand{}, p.errAt(t.off, "expected a field or a literal as a function argument, found %s", p.describe())
+	if t.kind != tokIdent {
+		return operand{}, p.errAt(t.off, "expected a field or a literal as a function argument, found %s", p.describe())
+	}
+	if err := p.advance(); err != nil {
+		return operand{}, err
+	}
+	return p.field(t)
 }

@@ -26,96 +26,62 @@ func checkSyntaxError(t *testing.T, in string, err error) {
 	}
 }
 
+// The fuzz targets' seed corpora are in testdata/fuzz/<target>; the
+// f.Add seeds keep each target meaningful without them.
+
+// roundTrip checks that what parse accepts, print writes back in a form
+// parse reads to an equal value (unless printing made it longer than
+// max, as escaping or a long decimal can).
+func roundTrip[T any](t *testing.T, in string, parse func(string) (T, error), print func(T) string, max int) {
+	t.Helper()
+	v, err := parse(in)
+	if err != nil {
+		checkSyntaxError(t, in, err)
+		return
+	}
+	out := print(v)
+	if len(out) > max {
+		return
+	}
+	again, err := parse(out)
+	if err != nil {
+		t.Fatalf("%q printed as %q, which does not parse: %v", in, out, err)
+	}
+	if !reflect.DeepEqual(again, v) {
+		t.Fatalf("%q printed as %q parses to something else: %#v", in, out, again)
+	}
+	if print(again) != out {
+		t.Fatalf("%q: printing is not stable: %q then %q", in, out, print(again))
+	}
+}
+
 func FuzzParseFilter(f *testing.F) {
-	for _, s := range []string{
-		"Priority ge 2 and startswith(Title,'Task')",
-		"Status eq 'Open' and Priority gt 1",
-		"(A eq 1 or B ne 'x''y') and not (C lt 2.5)",
-		"not substringof('a',Author/Title) or endswith(T,'z') eq false",
-		"Modified gt datetime'2026-01-02T03:04:05Z' and UniqueId eq guid'0f8fad5b-d9cb-469f-a165-70867728950e'",
-		"Body eq null", "Done eq true", "2 lt X", "X eq -1e3",
-	} {
+	for _, s := range []string{"Priority ge 2 and startswith(Title,'Task')", "not (A eq 1 or B ne 'x''y')"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		n, err := ParseFilter(s)
-		if err != nil {
-			checkSyntaxError(t, s, err)
-			return
+		if n, err := ParseFilter(s); err == nil {
+			_ = Fields(n)
+			_, _ = Eval(n, func(string) (Value, bool) { return Null(), true })
 		}
-		_ = Fields(n)
-		_, _ = Eval(n, func(string) (Value, bool) { return Null(), true })
-		out := n.String()
-		if len(out) > MaxFilterLength {
-			return // a long decimal can print longer than it was written
-		}
-		again, err := ParseFilter(out)
-		if err != nil {
-			t.Fatalf("%q printed as %q, which does not parse: %v", s, out, err)
-		}
-		if !reflect.DeepEqual(again, n) {
-			t.Fatalf("%q printed as %q parses to another tree: %s", s, out, again)
-		}
-		if again.String() != out {
-			t.Fatalf("%q: String is not stable: %q then %q", s, out, again.String())
-		}
+		roundTrip(t, s, ParseFilter, Node.String, MaxFilterLength)
 	})
 }
 
 func FuzzParsePath(f *testing.F) {
-	for _, s := range []string{
-		"web/lists/getbytitle('My%20''quoted''%20list')/items(3)",
-		"web/getFolderByServerRelativePath(decodedUrl='/sites/a/Shared%20Documents/x%2Fy')/files/AddUsingPath(decodedurl='a.txt',Overwrite=true)",
-		"web/getFileByServerRelativePath(decodedUrl='%2Fsites%2Fdev%2Fa.txt')/$value",
-		"lists(guid'0f8fad5b-d9cb-469f-a165-70867728950e')/items",
-		"web/siteusers/getByLoginName('i:0%23.f%7Cmembership%7Ca@b.c')",
-		"f(null,-2,1.5,true)", "$batch", "web/",
-	} {
+	for _, s := range []string{"web/lists/getbytitle('My%20''quoted''%20list')/items(3)", "web/getFileByServerRelativePath(decodedUrl='%2Fa%2Fb')/$value"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		p, err := ParsePath(s)
-		if err != nil {
-			checkSyntaxError(t, s, err)
-			return
-		}
-		out := p.String()
-		if len(out) > MaxPathLength {
-			return // escaping can make a path longer than it was sent
-		}
-		again, err := ParsePath(out)
-		if err != nil {
-			t.Fatalf("%q printed as %q, which does not parse: %v", s, out, err)
-		}
-		if !reflect.DeepEqual(again, p) {
-			t.Fatalf("%q printed as %q parses to another path: %#v", s, out, again)
-		}
+		roundTrip(t, s, ParsePath, Path.String, MaxPathLength)
 	})
 }
 
 func FuzzParseSkipToken(f *testing.F) {
-	for _, s := range []string{
-		"Paged=TRUE&p_ID=3", "Paged=TRUE&p_Title=abc&p_ID=5", "paged=true&P_id=7",
-		"Paged=TRUE&p_Title=a%20%26%3Db&p_Modified=20260102%2003%3a04%3a05&p_ID=9", "Paged=TRUE&p_Due=&p_ID=1",
-	} {
+	for _, s := range []string{"Paged=TRUE&p_ID=3", "Paged=TRUE&p_Title=a%20b&p_ID=5"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		tok, err := ParseSkipToken(s)
-		if err != nil {
-			checkSyntaxError(t, s, err)
-			return
-		}
-		out := tok.String()
-		if len(out) > MaxSkipTokenLength {
-			return // escaping can make a token longer than it was sent
-		}
-		again, err := ParseSkipToken(out)
-		if err != nil {
-			t.Fatalf("%q printed as %q, which does not parse: %v", s, out, err)
-		}
-		if !reflect.DeepEqual(again, tok) {
-			t.Fatalf("%q printed as %q parses to another token: %+v", s, out, again)
-		}
+		roundTrip(t, s, ParseSkipToken, SkipToken.String, MaxSkipTokenLength)
 	})
 }

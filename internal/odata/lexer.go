@@ -106,7 +106,7 @@ func (l *lexer) next() (token, error) {
 	return token{}, l.errAt(start, "unexpected character %q", rune(c))
 }
 
-// quoted reads a '…' literal at l.pos, where ” stands for one quote.
+// quoted reads a '…' literal at l.pos, where a doubled quote stands for one.
 func (l *lexer) quoted() (string, error) {
 	start := l.pos
 	l.pos++ // opening quote

@@ -261,8 +261,9 @@ func literalOf(t token) (Value, bool) {
 }
 
 // String returns the path escaped, so that ParsePath reads it back to an
-// equal Path: segments joined by '/', string arguments with ” for ' and
-// percent-escapes for '/', '%' and everything outside RFC 3986's pchar.
+// equal Path: segments joined by '/', string arguments with quotes
+// doubled and percent-escapes for '/', '%' and everything outside RFC
+// 3986's pchar.
 func (p Path) String() string {
 	var b strings.Builder
 	for i, s := range p {

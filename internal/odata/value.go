@@ -88,8 +88,9 @@ func Guid(s string) (v Value, ok bool) {
 func (v Value) IsNull() bool { return v.Kind == KindNull }
 
 // String returns v as an OData literal, the way ParseFilter and ParsePath
-// read it back: 'it”s', 42, 1.5, true, null, datetime'2026-01-02T03:04:05Z',
-// guid'0f…'. Strings are not percent-encoded (see Path.String for that).
+// read it back: 'text' (quotes inside doubled), 42, 1.5, true, null,
+// datetime'2026-01-02T03:04:05Z', guid'0f…'. Strings are not
+// percent-encoded (see Path.String for that).
 func (v Value) String() string {
 	switch v.Kind {
 	case KindString:
