@@ -5,10 +5,11 @@
 // database. The REST handlers, the storage providers and the in-memory
 // provider build on it:
 //
-//   - ParsePath splits the escaped path after /_api/ into segments
-//     (web, lists, getByTitle('Tasks') with a quote inside doubled, items(3),
-//     lists(guid'…'), getFolderByServerRelativePath(decodedUrl='…'),
-//     $value, $batch) with typed arguments. Names match
+//   - SplitAPIPath finds /_api/ in the escaped request path, and
+//     ParsePath splits the escaped path after /_api/ into segments
+//     (web, lists, getByTitle('Tasks'), items(3), lists(guid'…'),
+//     getFolderByServerRelativePath(decodedUrl='…'), $value, $batch)
+//     with typed arguments; a quote inside a literal is doubled. Names match
 //     case-insensitively (Segment.Is); %2F inside a literal stays part of
 //     the value, which is why the handlers must pass
 //     url.URL.EscapedPath, never url.URL.Path.
@@ -30,6 +31,9 @@
 //     odata.error bodies in that format from a generic representation
 //     (Entity: type, id, edit link, etag and ordered properties), with
 //     absolute URLs built from the site's public address.
+//   - ETag writes an item version as SharePoint does ("3"), and
+//     ParseIfMatch reads If-Match in every form clients send (*, "3",
+//     W/"3", "<guid>,3").
 //   - Error is a SharePoint refusal (status, "<HRESULT>, <exception>" code,
 //     message); constructors cover the codes the research records (list
 //     or item not found, version conflict, security validation, invalid
@@ -55,6 +59,7 @@
 //	$orderby and $skiptoken    MaxOrderKeys 16, MaxSkipTokenLength 4 KiB
 //	$top                       DefaultTop 100, MaxTop 5000 (above: refused, as SharePoint does)
 //	Accept                     MaxAcceptLength 4 KiB read, the rest ignored
+//	If-Match                   MaxIfMatchLength 1 KiB
 //
 // Syntax errors are *SyntaxError values naming the input ("$filter",
 // "path"…), the byte offset and the problem; their text is what the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+	"time"
 )
 
 // Entity is the generic representation of one SharePoint object the
@@ -23,10 +24,11 @@ type Entity struct {
 	Props []Prop
 }
 
-// Prop is one property. Value is written with encoding/json, except for
-// *Entity (an expanded lookup or a nested object), []*Entity (a nested
-// collection) and Values (a multi-valued field), which follow the
-// format's shape.
+// Prop is one property. Value is written with encoding/json (a Value as
+// its MarshalJSON says, a time.Time as TimeLayout, as SharePoint does),
+// except for *Entity (an expanded lookup or a nested object), []*Entity
+// (a nested collection) and Values (a multi-valued field), which follow
+// the format's shape.
 type Prop struct {
 	Name  string
 	Value any
@@ -232,6 +234,8 @@ func (e Encoder) value(w *jsonWriter, v any) {
 			return
 		}
 		w.value(v.Items)
+	case time.Time:
+		w.value(v.UTC().Format(TimeLayout))
 	default:
 		w.value(v)
 	}

@@ -3,6 +3,7 @@ package odata
 import (
 	"encoding/json"
 	"testing"
+	"time"
 )
 
 const web = "https://host/sites/dev"
@@ -48,6 +49,11 @@ func TestEncoderWritesEachFormatsShape(t *testing.T) {
 			`{"odata.metadata":"https://host/sites/dev/_api/$metadata#SP.ContextWebInformation","odata.type":"SP.ContextWebInformation","FormDigestTimeoutSeconds":1800}`},
 		{"nested collections are arrays in light", Encoder{Format: NoMetadata}.Entity(&Entity{Props: []Prop{{"L", []*Entity{{Props: []Prop{{"Id", 1}}}}}, {"N", (*Entity)(nil)}}}, ""),
 			`{"L":[{"Id":1}],"N":null}`},
+		{"values and times are written as SharePoint writes them", Encoder{Format: NoMetadata}.Entity(&Entity{Props: []Prop{
+			{"S", String("a")}, {"I", Int(-2)}, {"D", Decimal(1.5)}, {"B", Bool(true)}, {"N", Null()},
+			{"T", DateTime(time.Date(2026, 11, 23, 20, 35, 9, 5e8, time.FixedZone("", 3600)))},
+			{"G", guid(t, "0F8FAD5B-D9CB-469F-A165-70867728950E")}, {"Modified", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
+		}}, ""), `{"S":"a","I":-2,"D":1.5,"B":true,"N":null,"T":"2026-11-23T19:35:09Z","G":"0f8fad5b-d9cb-469f-a165-70867728950e","Modified":"2026-01-02T03:04:05Z"}`},
 		{"nested collections have results in verbose", Encoder{Format: Verbose}.Entity(&Entity{Props: []Prop{{"L", []*Entity{{Props: []Prop{{"Id", 1}}}}}}}, ""),
 			`{"d":{"__metadata":{},"L":{"results":[{"__metadata":{},"Id":1}]}}}`},
 	}

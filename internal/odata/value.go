@@ -1,6 +1,7 @@
 package odata
 
 import (
+	"encoding/json"
 	"math"
 	"strconv"
 	"strings"
@@ -178,4 +179,27 @@ func parseDateTime(s string) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// TimeLayout is how SharePoint writes datetimes in JSON: UTC, to the
+// second (2026-11-23T19:35:09Z).
+const TimeLayout = "2006-01-02T15:04:05Z"
+
+// MarshalJSON writes v as a JSON value the way SharePoint does: null,
+// a string, a number, a boolean, a datetime as TimeLayout, a guid as its
+// string.
+func (v Value) MarshalJSON() ([]byte, error) {
+	switch v.Kind {
+	case KindString, KindGuid:
+		return json.Marshal(v.Str)
+	case KindInt:
+		return strconv.AppendInt(nil, v.Int, 10), nil
+	case KindDecimal:
+		return strconv.AppendFloat(nil, v.Num, 'g', -1, 64), nil
+	case KindBool:
+		return strconv.AppendBool(nil, v.Bool), nil
+	case KindDateTime:
+		return json.Marshal(v.Time.UTC().Format(TimeLayout))
+	}
+	return []byte("null"), nil
 }
