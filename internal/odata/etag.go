@@ -93,27 +93,3 @@ func (m IfMatch) Matches(version int64) bool {
 	}
 	return false
 }
-
-// SplitAPIPath splits an escaped request path (url.URL.EscapedPath) at
-// its first /_api/ segment, matched case-insensitively: web is the site's
-// path before it (/sites/dev, or "" for the root site) and rest the part
-// after it, for ParsePath. ok is false when the path has no /_api
-// segment. A path ending in /_api gives an empty rest.
-func SplitAPIPath(escaped string) (web, rest string, ok bool) {
-	lower := strings.ToLower(escaped)
-	for from := 0; ; {
-		i := strings.Index(lower[from:], "/_api")
-		if i < 0 {
-			return "", "", false
-		}
-		i += from
-		end := i + len("/_api")
-		switch {
-		case end == len(escaped):
-			return escaped[:i], "", true
-		case escaped[end] == '/':
-			return escaped[:i], escaped[end+1:], true
-		}
-		from = end
-	}
-}

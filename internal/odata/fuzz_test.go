@@ -3,6 +3,7 @@ package odata
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -83,5 +84,42 @@ func FuzzParseSkipToken(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		roundTrip(t, s, ParseSkipToken, SkipToken.String, MaxSkipTokenLength)
+	})
+}
+
+// FuzzParseQuery feeds the same text to the header parsers too: none may
+// panic, and a parsed query's NextLink must parse back to the same query.
+func FuzzParseQuery(f *testing.F) {
+	for _, s := range []string{"%24select=Id%2CTitle&%24filter=Priority+ge+2&%24top=2", `application/json;odata=verbose, */*;q=0.1`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, _ = Negotiate(s, "")
+		_, _ = Negotiate("", s)
+		if _, err := ParseIfMatch(s); err != nil {
+			checkSyntaxError(t, s, err)
+		}
+		q, err := ParseQuery(s)
+		if err != nil {
+			checkSyntaxError(t, s, err)
+			return
+		}
+		next := SkipToken{Keys: []SkipKey{{Field: "Title", Value: s}}, ID: 7}
+		link := q.NextLink("https://host/_api/items", next)
+		_, raw, _ := strings.Cut(link, "?")
+		again, err := ParseQuery(raw)
+		if err != nil {
+			if len(s) > MaxSkipTokenLength/4 {
+				return // the token holds s, escaped, and may exceed its limit
+			}
+			t.Fatalf("%q: NextLink %q does not parse: %v", s, link, err)
+		}
+		if again.SkipToken == nil || !reflect.DeepEqual(*again.SkipToken, next) {
+			t.Fatalf("%q: NextLink %q carries the token %+v", s, link, again.SkipToken)
+		}
+		q.SkipToken, again.SkipToken, q.Skip, q.raw, again.raw = nil, nil, 0, nil, nil
+		if !reflect.DeepEqual(again, q) {
+			t.Fatalf("%q: NextLink %q parses to %+v, want %+v", s, link, again, q)
+		}
 	})
 }

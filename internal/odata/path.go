@@ -62,6 +62,30 @@ func (s Segment) Single() (v Value, ok bool) {
 	return s.Args[0].Value, true
 }
 
+// SplitAPIPath splits an escaped request path (url.URL.EscapedPath) at
+// its first /_api/ segment, matched case-insensitively: web is the site's
+// path before it (/sites/dev, or "" for the root site) and rest the part
+// after it, for ParsePath. ok is false when the path has no /_api
+// segment. A path ending in /_api gives an empty rest.
+func SplitAPIPath(escaped string) (web, rest string, ok bool) {
+	const api = "/_api"
+	// Byte by byte rather than strings.ToLower: lower-casing can change
+	// the length of non-ASCII text, and the offsets must stay escaped's.
+	for i := 0; i+len(api) <= len(escaped); i++ {
+		if !strings.EqualFold(escaped[i:i+len(api)], api) {
+			continue
+		}
+		end := i + len(api)
+		switch {
+		case end == len(escaped):
+			return escaped[:i], "", true
+		case escaped[end] == '/':
+			return escaped[:i], escaped[end+1:], true
+		}
+	}
+	return "", "", false
+}
+
 // ParsePath parses escaped, the escaped path after /_api/ (as
 // url.URL.EscapedPath gives it, without the query), into segments.
 // Segments are separated by '/' outside string literals; percent-escapes

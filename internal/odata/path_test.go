@@ -150,3 +150,27 @@ func TestParsePathRefusesTooMuch(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitAPIPath(t *testing.T) {
+	tests := []struct {
+		name, in, web, rest string
+		ok                  bool
+	}{
+		{"a site's API path splits after _api", "/sites/dev/_api/web/lists", "/sites/dev", "web/lists", true},
+		{"the root site has an empty web", "/_api/web", "", "web", true},
+		{"_api matches in any case", "/sites/dev/_API/contextinfo", "/sites/dev", "contextinfo", true},
+		{"a bare _api has an empty rest", "/sites/dev/_api", "/sites/dev", "", true},
+		{"only a whole _api segment counts", "/sites/_apis/_api/web", "/sites/_apis", "web", true},
+		{"the first _api wins over one in a literal", "/s/_api/web/getFileByServerRelativePath(decodedUrl='/s/_api/x')", "/s", "web/getFileByServerRelativePath(decodedUrl='/s/_api/x')", true},
+		{"non-ASCII before _api keeps the offsets", "/sites/İİ/_API/web", "/sites/İİ", "web", true},
+		{"a path without _api does not split", "/sites/dev/Shared%20Documents", "", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			web, rest, ok := SplitAPIPath(tt.in)
+			if web != tt.web || rest != tt.rest || ok != tt.ok {
+				t.Fatalf("SplitAPIPath(%q) = %q, %q, %v", tt.in, web, rest, ok)
+			}
+		})
+	}
+}
