@@ -13,7 +13,7 @@ func (b *Backends) Checks() []health.Check {
 	return []health.Check{
 		{Name: "DistributedState", Run: b.checkState},
 		{Name: "Storage", Run: b.checkStorage},
-		{Name: "DataProtection", Run: b.checkKeyRing},
+		{Name: "DataProtection", Run: b.checkKeyRing, Local: true},
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 )
@@ -59,6 +60,10 @@ type Report struct {
 type Check struct {
 	Name string
 	Run  func(ctx context.Context) Entry
+	// Local marks a check that reads only the process's own memory: it
+	// runs on every call, never from the Runner's cache (it costs no
+	// dependency anything, and its news — a rotated key — is at once).
+	Local bool
 }
 
 // Runner runs checks concurrently, each bounded by Timeout.
@@ -87,6 +92,14 @@ type runResult struct {
 // process itself is fine, only what it depends on is not.
 func (r *Runner) Run(ctx context.Context, degradeOnly bool) Report {
 	res := r.results(ctx)
+	if r.CacheFor > 0 {
+		res.entries = slices.Clone(res.entries)
+		for i, c := range r.Checks {
+			if c.Local {
+				res.entries[i] = runOne(ctx, c)
+			}
+		}
+	}
 	rep := Report{Status: Healthy, Entries: make(map[string]Entry, len(res.entries))}
 	for i, e := range res.entries {
 		if degradeOnly && e.Status == Unhealthy {
@@ -104,19 +117,21 @@ func (r *Runner) Run(ctx context.Context, degradeOnly bool) Report {
 // results runs the checks, or returns the last run while it is fresh.
 func (r *Runner) results(ctx context.Context) runResult {
 	if r.CacheFor <= 0 {
-		return r.runChecks(ctx)
+		return r.runChecks(ctx, false)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.last.at.IsZero() || time.Since(r.last.at) >= r.CacheFor {
 		// Shared with other callers: the caller that happens to run it
 		// must not cut it short by going away.
-		r.last = r.runChecks(context.WithoutCancel(ctx))
+		r.last = r.runChecks(context.WithoutCancel(ctx), true)
 	}
 	return r.last
 }
 
-func (r *Runner) runChecks(ctx context.Context) runResult {
+// runChecks runs every check, but for local ones when skipLocal is set
+// (Run runs those on each call).
+func (r *Runner) runChecks(ctx context.Context, skipLocal bool) runResult {
 	start := time.Now()
 	timeout := r.Timeout
 	if timeout <= 0 {
@@ -125,6 +140,9 @@ func (r *Runner) runChecks(ctx context.Context) runResult {
 	entries := make([]Entry, len(r.Checks))
 	var wg sync.WaitGroup
 	for i, c := range r.Checks {
+		if skipLocal && c.Local {
+			continue
+		}
 		wg.Go(func() {
 			cctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()

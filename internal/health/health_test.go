@@ -124,6 +124,17 @@ func TestCachedRunsCostTheDependenciesOneCheckPerPeriod(t *testing.T) {
 	if rep := r2.Run(ctx, false); rep.Status != Healthy {
 		t.Fatalf("a cancelled caller's run: %+v", rep)
 	}
+	// A local check (memory only) runs on every call all the same.
+	var local atomic.Int32
+	r3 := &Runner{CacheFor: time.Hour, Checks: []Check{{Name: "KeyRing", Local: true, Run: func(context.Context) Entry {
+		local.Add(1)
+		return Entry{Status: Healthy}
+	}}}}
+	r3.Run(context.Background(), false)
+	r3.Run(context.Background(), false)
+	if n := local.Load(); n != 2 {
+		t.Fatalf("a local check ran %d times for 2 calls; want 2", n)
+	}
 	// Once the period is over, the checks run again.
 	r.mu.Lock()
 	r.last.at = time.Now().Add(-2 * time.Hour)
