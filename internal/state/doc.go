@@ -2,9 +2,22 @@
 // app server or edge needs to share with the rest of the farm, one small
 // interface each, and the sentinel errors callers test with errors.Is.
 //
-// Two providers implement it: memstate (InMemory, a single server) and
-// redisstate (Redis standalone, Sentinel or Cluster, a farm). Both pass the
-// shared suite in statetest; a provider is done when it passes the suite.
+// The package holds only the contract: the interfaces, their options and
+// model types, the sentinel errors, and the few values callers exchange
+// with each other through a provider (the id format, the revocation notice
+// vocabulary, ChangeNotices).
+//
+// # Who implements it
+//
+// Only the providers inside internal/state implement it: memstate
+// (InMemory, a single server) and redisstate (Redis standalone, Sentinel or
+// Cluster, a farm). What they share — the two-layer cache, the worker
+// loop, the lease renewal, the revocation-notice wrapper — is in
+// internal/state/internal/statekit, which nothing outside internal/state
+// can import. Both pass the shared suite in statetest; a provider is done
+// when it passes the suite. Everyone else consumes a *Provider (built by
+// internal/state/provider from the configuration) and never names a
+// provider's types.
 //
 // # Consistency model
 //

@@ -1,11 +1,6 @@
 package state
 
-import (
-	"context"
-	"errors"
-	"sync"
-	"time"
-)
+import "context"
 
 // Lease is a held lock. Token is its fencing token: it is strictly greater
 // than the token of every earlier lease on the same name, so a resource
@@ -22,78 +17,34 @@ type Lease struct {
 	Name  string
 	Token uint64
 
-	renew   func(ctx context.Context) error
-	release func(ctx context.Context) error
-	stop    chan struct{}
-	lost    chan struct{}
-	done    chan struct{}
-	once    sync.Once
-	lostErr error
-	mu      sync.Mutex
+	keeper LeaseKeeper
 }
 
-// NewLease is for providers: it starts renewing every ttl/3 with renew until
-// Release, and marks the lease lost when a renewal says it is no longer
-// held (ErrConflict or ErrNotFound) or when renewals fail for a whole ttl.
-func NewLease(name string, token uint64, ttl time.Duration, renew, release func(ctx context.Context) error) *Lease {
-	l := &Lease{Name: name, Token: token, renew: renew, release: release,
-		stop: make(chan struct{}), lost: make(chan struct{}), done: make(chan struct{})}
-	go l.keepAlive(ttl)
-	return l
+// LeaseKeeper keeps a Lease held: a provider's renewal loop and its
+// compare-and-delete. It is an interface so that the loop lives with the
+// providers while callers keep holding the plain Lease struct (its Name
+// and Token fields are read by callers such as the edge).
+type LeaseKeeper interface {
+	Lost() <-chan struct{}
+	Renew(ctx context.Context) error
+	Release(ctx context.Context) error
 }
 
-func (l *Lease) keepAlive(ttl time.Duration) {
-	defer close(l.done)
-	t := time.NewTicker(ttl / 3)
-	defer t.Stop()
-	lastOK := time.Now()
-	for {
-		select {
-		case <-l.stop:
-			return
-		case <-t.C:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), ttl/3)
-		err := l.renew(ctx)
-		cancel()
-		switch {
-		case err == nil:
-			lastOK = time.Now()
-			continue
-		case isNotHeld(err), time.Since(lastOK) >= ttl:
-			l.mu.Lock()
-			l.lostErr = err
-			l.mu.Unlock()
-			close(l.lost)
-			return
-		}
-	}
+// NewLease is for providers: it wraps the keeper that holds the lease.
+// Callers get leases from Locker.Acquire.
+func NewLease(name string, token uint64, k LeaseKeeper) *Lease {
+	return &Lease{Name: name, Token: token, keeper: k}
 }
 
-func isNotHeld(err error) bool {
-	return errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound)
-}
-
-// Lost is closed when the lease is known to be lost.
-func (l *Lease) Lost() <-chan struct{} { return l.lost }
+// Lost is closed when the lease is known to be lost: a renewal found it
+// held by someone else or gone, or renewals failed for a whole ttl.
+func (l *Lease) Lost() <-chan struct{} { return l.keeper.Lost() }
 
 // Renew extends the lease now; the background renewal makes calling it
 // optional. ErrConflict means it is no longer held.
-func (l *Lease) Renew(ctx context.Context) error { return l.renew(ctx) }
+func (l *Lease) Renew(ctx context.Context) error { return l.keeper.Renew(ctx) }
 
 // Release stops renewal and deletes the lock if this lease still holds it
 // (compare-and-delete: a lease that expired and was taken by someone else
 // is left alone). Releasing twice is harmless.
-func (l *Lease) Release(ctx context.Context) error {
-	first := false
-	l.once.Do(func() { first = true; close(l.stop) })
-	<-l.done
-	if !first {
-		return nil
-	}
-	err := l.release(ctx)
-	if isNotHeld(err) {
-		return nil
-	}
-	return err
-}
+func (l *Lease) Release(ctx context.Context) error { return l.keeper.Release(ctx) }

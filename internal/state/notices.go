@@ -7,6 +7,10 @@ import "context"
 // package importing the key ring. Every message and every reset of the
 // subscription (notices may have been missed) calls onChange, so a reader
 // that re-reads on each call never stays stale past a reconnect.
+//
+// It is part of the contract, not of the providers' kit, because consumers
+// build it over a provider's PubSub (dataprotection hands it to the key
+// ring as its Notifier).
 type ChangeNotices struct {
 	PubSub  PubSub
 	Channel string

@@ -39,10 +39,6 @@ const (
 	TokenLogCategory       = "Cesivi.Server.Authentication.DistributedTokenCache"
 )
 
-// UserContextChannel is the channel invalidations are published on; the
-// payload is a user id, or "*" for every user.
-const UserContextChannel = "usercontext:invalidated"
-
 // Options are shared by the providers. The zero value is useful.
 type Options struct {
 	// IdleTimeout is the sliding session timeout (default 20 min).
@@ -204,18 +200,12 @@ type Subscription interface {
 	Close() error
 }
 
-// NewID returns a random 256-bit id, URL-safe base64 without padding.
+// NewID returns a random 256-bit id, URL-safe base64 without padding. It
+// stays in the contract because it is the id format: session ids travel in
+// cookies and must stay cookie-safe whichever provider made them, and
+// WorkerOptions' default consumer name is one.
 func NewID() string {
 	var b [32]byte
 	rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-// ExpiresAt is the session expiry rule shared by the providers.
-func ExpiresAt(created, lastSeen time.Time, idle, absolute time.Duration) time.Time {
-	e := lastSeen.Add(idle)
-	if a := created.Add(absolute); a.Before(e) {
-		e = a
-	}
-	return e
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cesivi/cesivi/internal/state"
+	"github.com/cesivi/cesivi/internal/state/internal/statekit"
 )
 
 // Store is the shared backing state. Its zero value is not usable; call
@@ -71,17 +72,17 @@ func (s *Store) Provider(opt state.Options) (*state.Provider, error) {
 			return nil, fmt.Errorf("memstate: %w", err)
 		}
 	}
-	uc, sub, err := state.NewUserContextCache(context.Background(), &ucShared{s: s, ns: "usercontext", now: opt.Now}, ps, opt)
+	uc, sub, err := statekit.NewUserContextCache(context.Background(), &ucShared{s: s, ns: "usercontext", now: opt.Now}, ps, opt)
 	if err != nil {
 		return nil, err
 	}
-	tokens, tokenSub, err := state.NewTokenCache(context.Background(), &ucShared{s: s, ns: "token", now: opt.Now}, ps, opt)
+	tokens, tokenSub, err := statekit.NewTokenCache(context.Background(), &ucShared{s: s, ns: "token", now: opt.Now}, ps, opt)
 	if err != nil {
 		sub.Close()
 		return nil, err
 	}
 	return &state.Provider{
-		Name: "InMemory", Sessions: state.WithRevocationNotices(ss, ps), UserContexts: uc, Tokens: tokens, Locks: &locker{s: s, now: opt.Now}, PubSub: ps, Queue: &queue{s: s},
+		Name: "InMemory", Sessions: statekit.WithRevocationNotices(ss, ps), UserContexts: uc, Tokens: tokens, Locks: &locker{s: s, now: opt.Now}, PubSub: ps, Queue: &queue{s: s},
 		Tickets: &tickets{s: s, now: opt.Now},
 		Ping:    func(context.Context) error { return nil },
 		Close:   func() error { return errors.Join(tokenSub.Close(), sub.Close()) },
@@ -96,7 +97,7 @@ type sessions struct {
 }
 
 func (m *sessions) expires(se *state.Session) time.Time {
-	return state.ExpiresAt(se.Created, se.LastSeen, m.opt.IdleTimeout, m.opt.AbsoluteLifetime)
+	return expiresAt(se.Created, se.LastSeen, m.opt.IdleTimeout, m.opt.AbsoluteLifetime)
 }
 
 // live returns the session if it has not expired, deleting it otherwise.
@@ -133,7 +134,7 @@ func copySession(se *state.Session, idle, abs time.Duration) *state.Session {
 	if c.Data == nil {
 		c.Data = map[string]string{}
 	}
-	c.Expires = state.ExpiresAt(c.Created, c.LastSeen, idle, abs)
+	c.Expires = expiresAt(c.Created, c.LastSeen, idle, abs)
 	return &c
 }
 
@@ -353,7 +354,7 @@ func (l *locker) Acquire(ctx context.Context, name string, ttl time.Duration) (*
 	release := func(context.Context) error {
 		return held(func() { delete(l.s.locks, name) })
 	}
-	return state.NewLease(name, tok, ttl, renew, release), nil
+	return statekit.NewLease(name, tok, ttl, renew, release), nil
 }
 
 // ---- pub/sub ----
@@ -421,4 +422,14 @@ func (s *memSub) Close() error {
 	})
 	<-s.done
 	return nil
+}
+
+// expiresAt is the session expiry rule: the earlier of the idle timeout
+// after the last refresh and the absolute lifetime after creation.
+func expiresAt(created, lastSeen time.Time, idle, absolute time.Duration) time.Time {
+	e := lastSeen.Add(idle)
+	if a := created.Add(absolute); a.Before(e) {
+		e = a
+	}
+	return e
 }

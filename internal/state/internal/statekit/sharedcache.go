@@ -1,4 +1,4 @@
-package state
+package statekit
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cesivi/cesivi/internal/state"
 )
 
 // UserContextShared is the shared layer of the user-context cache, provided
@@ -46,19 +48,24 @@ var TokenKind = CacheKind{
 	RequestsMetric: "token_cache_requests_total", RequestsHelp: "Bearer-token validations.",
 }
 
-// TokenChannel carries token-cache invalidations: a token hash, or "*".
-const TokenChannel = "token:invalidated"
+// The invalidation channels. Only the providers' caches publish and
+// subscribe on them, so they are the kit's, not the contract's; the payload
+// is a user id (a token hash), or "*" for every entry.
+const (
+	UserContextChannel = "usercontext:invalidated"
+	TokenChannel       = "token:invalidated"
+)
 
 // NewUserContextCache builds the permission cache: NewSharedCache with
 // UserContextKind, opt.CacheMaxTTL and opt.CacheLog.
-func NewUserContextCache(ctx context.Context, shared UserContextShared, ps PubSub, opt Options) (UserContextCache, Subscription, error) {
+func NewUserContextCache(ctx context.Context, shared UserContextShared, ps state.PubSub, opt state.Options) (state.UserContextCache, state.Subscription, error) {
 	opt = opt.WithDefaults()
 	return NewSharedCache(ctx, shared, ps, UserContextKind, opt.CacheMaxTTL, opt.CacheLog, opt.Registerer, opt.Now)
 }
 
 // NewTokenCache builds the distributed token cache: NewSharedCache with
 // TokenKind, opt.TokenCacheMaxTTL and opt.TokenLog.
-func NewTokenCache(ctx context.Context, shared UserContextShared, ps PubSub, opt Options) (UserContextCache, Subscription, error) {
+func NewTokenCache(ctx context.Context, shared UserContextShared, ps state.PubSub, opt state.Options) (state.UserContextCache, state.Subscription, error) {
 	opt = opt.WithDefaults()
 	return NewSharedCache(ctx, shared, ps, TokenKind, opt.TokenCacheMaxTTL, opt.TokenLog, opt.Registerer, opt.Now)
 }
@@ -67,15 +74,15 @@ func NewTokenCache(ctx context.Context, shared UserContextShared, ps PubSub, opt
 // map per server in front of shared, kept coherent by messages on
 // kind.Channel. It subscribes at once; close the returned Subscription
 // when done.
-func NewSharedCache(ctx context.Context, shared UserContextShared, ps PubSub, kind CacheKind, maxTTL time.Duration,
-	log *slog.Logger, reg prometheus.Registerer, now func() time.Time) (UserContextCache, Subscription, error) {
+func NewSharedCache(ctx context.Context, shared UserContextShared, ps state.PubSub, kind CacheKind, maxTTL time.Duration,
+	log *slog.Logger, reg prometheus.Registerer, now func() time.Time) (state.UserContextCache, state.Subscription, error) {
 	c := &userContextCache{
 		shared: shared, ps: ps, channel: kind.Channel, maxTTL: maxTTL, now: now, log: log,
 		entries: map[string]localEntry{},
 		hits:    counter(reg, kind.HitsMetric, kind.HitsHelp),
 		reqs:    counter(reg, kind.RequestsMetric, kind.RequestsHelp),
 	}
-	sub, err := ps.Subscribe(ctx, kind.Channel, Handler{OnMessage: c.onMessage, OnReset: c.onReset})
+	sub, err := ps.Subscribe(ctx, kind.Channel, state.Handler{OnMessage: c.onMessage, OnReset: c.onReset})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -92,7 +99,7 @@ type localEntry struct {
 
 type userContextCache struct {
 	shared  UserContextShared
-	ps      PubSub
+	ps      state.PubSub
 	channel string
 	maxTTL  time.Duration
 	now     func() time.Time
@@ -103,7 +110,7 @@ type userContextCache struct {
 	mu      sync.Mutex
 	gen     uint64 // bumped by every invalidation and reset
 	entries map[string]localEntry
-	sub     Subscription
+	sub     state.Subscription
 }
 
 func (c *userContextCache) Get(ctx context.Context, userID string, load func(context.Context) ([]byte, error)) ([]byte, error) {
