@@ -22,10 +22,11 @@
 // # Consistency model
 //
 //   - Sessions are linearizable per session id (one Redis key, changed only
-//     by single-key commands or scripts). The per-user and per-sid indexes
-//     are hints: they may briefly name a session that is gone, and every
-//     reader checks the session itself and prunes what is dead. They never
-//     rely on keyspace notifications.
+//     by single-key commands or scripts). A session id never changes:
+//     sign-in creates a new session and deletes the one the browser had.
+//     The per-user and per-sid indexes are hints: they may briefly name a
+//     session that is gone, and every reader checks the session itself and
+//     prunes what is dead. They never rely on keyspace notifications.
 //   - The user-context cache is a read-through cache with two layers, a
 //     local map per server and a shared value in the store. An entry lives
 //     at most MaxTTL; invalidations are published to every server and also

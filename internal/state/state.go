@@ -143,10 +143,6 @@ type SessionStore interface {
 	Update(ctx context.Context, id string, upd SessionUpdate) error
 	// Delete removes a session; a missing one is not an error.
 	Delete(ctx context.Context, id string) error
-	// ChangeID moves a session to a new random id atomically (login,
-	// privilege change) and returns the new id. The old id stops working
-	// in the same step.
-	ChangeID(ctx context.Context, id string) (string, error)
 	// ListUser returns the user's live sessions, pruning dead index entries.
 	ListUser(ctx context.Context, userID string) ([]*Session, error)
 	// RevokeUser deletes every session of the user and returns how many.

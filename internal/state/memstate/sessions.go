@@ -119,21 +119,6 @@ func (m *sessions) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
-func (m *sessions) ChangeID(ctx context.Context, id string) (string, error) {
-	now := m.opt.Now()
-	m.s.mu.Lock()
-	defer m.s.mu.Unlock()
-	se := m.live(id, now)
-	if se == nil {
-		return "", fmt.Errorf("memstate: change session id: %w", state.ErrNotFound)
-	}
-	nid := state.NewID()
-	delete(m.s.sessions, id)
-	se.ID = nid
-	m.s.sessions[nid] = se
-	return nid, nil
-}
-
 func (m *sessions) match(pred func(*state.Session) bool) []*state.Session {
 	now := m.opt.Now()
 	var out []*state.Session

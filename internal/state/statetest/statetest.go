@@ -173,8 +173,6 @@ var sessionCases = []testCase{
 		_, err := p.Sessions.Load(ctx(t), "nope")
 		wantErr(t, err, state.ErrNotFound, "Load")
 		wantErr(t, p.Sessions.Update(ctx(t), "nope", state.SessionUpdate{Set: map[string]string{"a": "b"}}), state.ErrNotFound, "Update")
-		_, err = p.Sessions.ChangeID(ctx(t), "nope")
-		wantErr(t, err, state.ErrNotFound, "ChangeID")
 		if err := p.Sessions.Delete(ctx(t), "nope"); err != nil {
 			t.Fatalf("Delete of a missing session: %v", err)
 		}
@@ -252,29 +250,6 @@ var sessionCases = []testCase{
 		wantErr(t, err, state.ErrNotFound, "Load after Delete")
 		if l, err := a.Sessions.ListUser(ctx(t), "u"); err != nil || len(l) != 0 {
 			t.Fatalf("ListUser after Delete = %v, %v", l, err)
-		}
-	}},
-	{"changing the id moves the session and retires the old id", func(t *testing.T, e *env) {
-		p := e.server(state.Options{})
-		s := mustCreate(t, p, &state.Session{UserID: "u", SID: "x", Data: map[string]string{"a": "b"}})
-		nid, err := p.Sessions.ChangeID(ctx(t), s.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if nid == s.ID || nid == "" {
-			t.Fatalf("new id %q", nid)
-		}
-		_, err = p.Sessions.Load(ctx(t), s.ID)
-		wantErr(t, err, state.ErrNotFound, "Load of the old id")
-		if got := mustLoad(t, p, nid); got.Data["a"] != "b" || got.UserID != "u" || got.ID != nid {
-			t.Fatalf("moved session = %+v", got)
-		}
-		l, err := p.Sessions.ListUser(ctx(t), "u")
-		if err != nil || len(l) != 1 || l[0].ID != nid {
-			t.Fatalf("ListUser = %v, %v; want only the new id", l, err)
-		}
-		if n, err := p.Sessions.RevokeSID(ctx(t), "x"); err != nil || n != 1 {
-			t.Fatalf("RevokeSID after ChangeID = %d, %v", n, err)
 		}
 	}},
 	{"a user's sessions are listed and revoked together, and no one else's", func(t *testing.T, e *env) {
@@ -567,11 +542,7 @@ var pubsubCases = []testCase{
 			t.Fatal(err)
 		}
 		want(state.RevokedSession, s1.ID)
-		s2 := mustCreate(t, a, &state.Session{UserID: "u-rev", SID: "sid-rev"})
-		if _, err := a.Sessions.ChangeID(ctx(t), s2.ID); err != nil {
-			t.Fatal(err)
-		}
-		want(state.RevokedSession, s2.ID)
+		mustCreate(t, a, &state.Session{UserID: "u-rev", SID: "sid-rev"})
 		if _, err := a.Sessions.RevokeUser(ctx(t), "u-rev"); err != nil {
 			t.Fatal(err)
 		}

@@ -8,7 +8,7 @@ import (
 
 // WithRevocationNotices returns s publishing a notice on
 // state.SessionRevokedChannel after every deletion that succeeded (Delete,
-// ChangeID's retired id, RevokeUser, RevokeSID). When the notice cannot be
+// RevokeUser, RevokeSID). When the notice cannot be
 // published the call fails with the publish error although the deletion
 // happened: the caller may retry (deletions are idempotent), and a cache
 // that missed the notice still drops the session at its own TTL.
@@ -30,14 +30,6 @@ func (n *noticingSessions) Delete(ctx context.Context, id string) error {
 		return err
 	}
 	return n.notify(ctx, state.RevokedSession, id)
-}
-
-func (n *noticingSessions) ChangeID(ctx context.Context, id string) (string, error) {
-	newID, err := n.SessionStore.ChangeID(ctx, id)
-	if err != nil {
-		return "", err
-	}
-	return newID, n.notify(ctx, state.RevokedSession, id)
 }
 
 func (n *noticingSessions) RevokeUser(ctx context.Context, userID string) (int, error) {
