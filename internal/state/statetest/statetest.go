@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cesivi/cesivi/internal/fakeclock"
 	"github.com/cesivi/cesivi/internal/state"
 )
 
@@ -25,25 +26,13 @@ import (
 // closes it at the end of the subtest.
 type NewServer func(opt state.Options) (*state.Provider, error)
 
-// Clock is a fake clock safe for concurrent use.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// NewClock returns a clock set to the current time (so that Redis TTLs
-// computed from it stay sensible).
-func NewClock() *Clock { return &Clock{t: time.Now().Truncate(time.Millisecond)} }
-
-// Now returns the fake time.
-func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-// Advance moves the clock forward.
-func (c *Clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+// newClock returns a clock standing at the current time (so that Redis
+// TTLs computed from it stay sensible).
+func newClock() *fakeclock.Clock { return fakeclock.New(time.Now().Truncate(time.Millisecond)) }
 
 type env struct {
 	t     *testing.T
-	clock *Clock
+	clock *fakeclock.Clock
 	newS  NewServer
 }
 
@@ -70,7 +59,7 @@ func Exercise(t *testing.T, newBackend func(t *testing.T) NewServer) {
 	run := func(name string, f func(t *testing.T, e *env)) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			f(t, &env{t: t, clock: NewClock(), newS: newBackend(t)})
+			f(t, &env{t: t, clock: newClock(), newS: newBackend(t)})
 		})
 	}
 	for _, c := range sessionCases {
