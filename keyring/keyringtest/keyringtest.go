@@ -43,11 +43,15 @@ func NewRing(t testing.TB, store keyring.Store, clock *fakeclock.Clock, opts ...
 
 // Exercise runs the backend contract against stores from newStore, which
 // must return a new, empty store on every call (safe to share between
-// goroutines, as a farm's nodes share it).
+// goroutines, as a farm's nodes share it). The subtests run in parallel,
+// each on a store of its own, so every store newStore returns must be
+// isolated from the others: its own database, directory or key prefix,
+// and its own change-notice channel where the backend has one.
 func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 	ctx := context.Background()
 
 	t.Run("EmptyStore", func(t *testing.T) {
+		t.Parallel()
 		recs, err := newStore(t).Load(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -58,6 +62,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 	})
 
 	t.Run("KeyRecordRoundTrip", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		rec := keyring.KeyRecord{
 			ID:         0x01020304,
@@ -86,6 +91,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 	})
 
 	t.Run("InsertKeyOncePerSlotAndID", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		base := keyring.KeyRecord{ID: 7, Created: Epoch, Activation: Epoch, Expiration: Epoch.Add(time.Hour), Material: []byte{1}, Slot: "s1"}
 		if ok, err := s.InsertKey(ctx, base); err != nil || !ok {
@@ -108,6 +114,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 	})
 
 	t.Run("ConcurrentInsertsOneWinner", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		var wins atomic.Int32
 		var wg sync.WaitGroup
@@ -130,6 +137,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 	})
 
 	t.Run("Revocations", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		rv1 := keyring.Revocation{ID: "key-00000007", KeyID: 7, Reason: "compromised laptop", Revoked: Epoch}
 		rv2 := keyring.Revocation{ID: "before-1", Before: Epoch.Add(-time.Hour), Reason: "", Revoked: Epoch.Add(time.Second)}
@@ -158,6 +166,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 	})
 
 	t.Run("ConcurrentRingsOnEmptyStore", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		clock := fakeclock.New(Epoch)
 		rings := startRings(t, s, clock)
@@ -170,6 +179,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 	})
 
 	t.Run("ConcurrentRingsWhenCurrentKeyExpires", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		clock := fakeclock.New(Epoch)
 		rings := startRings(t, s, clock)
@@ -194,6 +204,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 	})
 
 	t.Run("ConcurrentRingsCreateOneSuccessor", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		clock := fakeclock.New(Epoch)
 		rings := startRings(t, s, clock)
@@ -234,6 +245,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 	})
 
 	t.Run("RevokeOneKeyAndBefore", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		clock := fakeclock.New(Epoch)
 		a := NewRing(t, s, clock)
@@ -289,6 +301,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 	})
 
 	t.Run("MasterKey", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		clock := fakeclock.New(Epoch)
 		a := NewRing(t, s, clock)
@@ -315,6 +328,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 	})
 
 	t.Run("NotifierWhenImplemented", func(t *testing.T) {
+		t.Parallel()
 		n, ok := newStore(t).(keyring.Notifier)
 		if !ok {
 			t.Skip("the store carries no change notices")
@@ -337,6 +351,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 	})
 
 	t.Run("CrossRingFormats", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		clock := fakeclock.New(Epoch)
 		a := NewRing(t, s, clock)
