@@ -5,7 +5,10 @@
 // The package holds only the contract: the interfaces, their options and
 // model types, the sentinel errors, and the few values callers exchange
 // with each other through a provider (the id format, the revocation notice
-// vocabulary, ChangeNotices).
+// vocabulary, ChangeNotices). It has one file per capability, as each
+// provider has: sessions.go (its revocation notices in revocations.go),
+// usercontext.go, locks.go, pubsub.go, queue.go, tickets.go; state.go
+// holds Options and Provider, errors.go the sentinels.
 //
 // # Who implements it
 //

@@ -1,6 +1,16 @@
 package state
 
-import "context"
+import (
+	"context"
+	"time"
+)
+
+// Locker hands out leases.
+type Locker interface {
+	// Acquire takes the named lease for ttl, renewing it in the background
+	// at ttl/3 until Release. A lease held by someone else is ErrConflict.
+	Acquire(ctx context.Context, name string, ttl time.Duration) (*Lease, error)
+}
 
 // Lease is a held lock. Token is its fencing token: it is strictly greater
 // than the token of every earlier lease on the same name, so a resource
