@@ -41,7 +41,7 @@ func TestSessionCookieRoundTripAndSize(t *testing.T) {
 		}
 	}
 	v, _ := r.MintSessionCookie(keyring.NewSessionID(), clock.Now().Add(time.Minute))
-	clock.Add(time.Minute)
+	clock.Advance(time.Minute)
 	if _, err := r.VerifySessionCookie(v); !errors.Is(err, keyring.ErrExpired) {
 		t.Fatalf("expired cookie: %v", err)
 	}
@@ -68,7 +68,7 @@ func TestAssertionRoundTrip(t *testing.T) {
 	if _, err := r.VerifyAssertion(tok, "other"); !errors.Is(err, keyring.ErrWrongAudience) {
 		t.Fatalf("other audience: %v", err)
 	}
-	clock.Add(keyring.DefaultAssertionTTL + keyring.AssertionLeeway)
+	clock.Advance(keyring.DefaultAssertionTTL + keyring.AssertionLeeway)
 	if _, err := r.VerifyAssertion(tok, "cesivi-server"); !errors.Is(err, keyring.ErrExpired) {
 		t.Fatalf("expired assertion: %v", err)
 	}
@@ -105,11 +105,11 @@ func TestFormDigest(t *testing.T) {
 	if err := r.VerifyFormDigest(strings.ToLower(d[:10])+d[10:], sampleUser, sampleScope); err == nil {
 		t.Fatal("lower-case variant accepted")
 	}
-	clock.Add(keyring.FormDigestTimeout - time.Second)
+	clock.Advance(keyring.FormDigestTimeout - time.Second)
 	if err := r.VerifyFormDigest(d, sampleUser, sampleScope); err != nil {
 		t.Fatalf("digest 1799 s old: %v", err)
 	}
-	clock.Add(time.Second)
+	clock.Advance(time.Second)
 	if err := r.VerifyFormDigest(d, sampleUser, sampleScope); !errors.Is(err, keyring.ErrExpired) {
 		t.Fatalf("digest 1800 s old: %v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cesivi/cesivi/internal/fakeclock"
 	"github.com/cesivi/cesivi/keyring"
 	"github.com/cesivi/cesivi/keyring/keyringtest"
 )
@@ -18,7 +19,7 @@ var fixedMaterial = bytes.Repeat([]byte{0x42}, 32)
 
 // fixedRing is a ring on a memory store holding one plain key with known
 // material, at keyringtest.Epoch, with no master key.
-func fixedRing(tb testing.TB) (*keyring.Ring, *keyringtest.Clock, *keyring.MemoryStore) {
+func fixedRing(tb testing.TB) (*keyring.Ring, *fakeclock.Clock, *keyring.MemoryStore) {
 	tb.Helper()
 	s := keyring.NewMemoryStore()
 	_, err := s.InsertKey(context.Background(), keyring.KeyRecord{
@@ -30,7 +31,7 @@ func fixedRing(tb testing.TB) (*keyring.Ring, *keyringtest.Clock, *keyring.Memor
 	if err != nil {
 		tb.Fatal(err)
 	}
-	clock := keyringtest.NewClock(keyringtest.Epoch)
+	clock := fakeclock.New(keyringtest.Epoch)
 	r, err := keyring.New(context.Background(), keyring.Options{Store: s, Now: clock.Now, NoBackground: true})
 	if err != nil {
 		tb.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/cesivi/cesivi/internal/fakeclock"
 	"github.com/cesivi/cesivi/keyring"
 	"github.com/cesivi/cesivi/keyring/keyringtest"
 )
@@ -42,7 +43,7 @@ func TestNoMasterKeyWarnsOnceAndLogsNoSecrets(t *testing.T) {
 	var logs syncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s := keyring.NewMemoryStore()
-	clock := keyringtest.NewClock(keyringtest.Epoch)
+	clock := fakeclock.New(keyringtest.Epoch)
 	r := keyringtest.NewRing(t, s, clock, func(o *keyring.Options) { o.MasterKey, o.Logger = nil, log })
 	ctx := context.Background()
 	cur, _ := r.Current()
@@ -77,7 +78,7 @@ func TestNoMasterKeyWarnsOnceAndLogsNoSecrets(t *testing.T) {
 
 func TestUnknownKeyRefreshIsRateLimited(t *testing.T) {
 	s := keyring.NewMemoryStore()
-	clock := keyringtest.NewClock(keyringtest.Epoch)
+	clock := fakeclock.New(keyringtest.Epoch)
 	reg := prometheus.NewRegistry()
 	a := keyringtest.NewRing(t, s, clock)
 	b := keyringtest.NewRing(t, s, clock, func(o *keyring.Options) { o.Registerer = reg })
@@ -109,11 +110,11 @@ func TestUnknownKeyRefreshIsRateLimited(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	clock := keyringtest.NewClock(keyringtest.Epoch)
+	clock := fakeclock.New(keyringtest.Epoch)
 	r := keyringtest.NewRing(t, keyring.NewMemoryStore(), clock, func(o *keyring.Options) { o.Registerer = reg })
 	// A second ring on the same registry is not an error.
 	keyringtest.NewRing(t, keyring.NewMemoryStore(), clock, func(o *keyring.Options) { o.Registerer = reg })
-	clock.Add(time.Hour)
+	clock.Advance(time.Hour)
 	r.VerifySessionCookie("AAAA")
 	tok, _ := r.MintAssertion(keyring.Assertion{Subject: "x", Audience: "a"})
 	r.VerifyAssertion(tok, "b")
@@ -221,8 +222,8 @@ func TestNoticeRefreshesInBackground(t *testing.T) {
 // A node whose clock lags the revoker's does not create keys born revoked.
 func TestRevokeBeforeWithLaggingClock(t *testing.T) {
 	s := keyring.NewMemoryStore()
-	ahead := keyringtest.NewClock(keyringtest.Epoch)
-	behind := keyringtest.NewClock(keyringtest.Epoch.Add(-3 * time.Second))
+	ahead := fakeclock.New(keyringtest.Epoch)
+	behind := fakeclock.New(keyringtest.Epoch.Add(-3 * time.Second))
 	a := keyringtest.NewRing(t, s, ahead)
 	b := keyringtest.NewRing(t, s, behind)
 	if err := a.RevokeBefore(context.Background(), ahead.Now(), "all"); err != nil {
@@ -282,7 +283,7 @@ func TestOptionsChecked(t *testing.T) {
 // Different application names never accept each other's payloads.
 func TestApplicationNameIsRootPurpose(t *testing.T) {
 	s := keyring.NewMemoryStore()
-	clock := keyringtest.NewClock(keyringtest.Epoch)
+	clock := fakeclock.New(keyringtest.Epoch)
 	a := keyringtest.NewRing(t, s, clock)
 	b := keyringtest.NewRing(t, s, clock, func(o *keyring.Options) { o.ApplicationName = "other-app" })
 	c, _ := a.MintSessionCookie(keyring.NewSessionID(), time.Time{})

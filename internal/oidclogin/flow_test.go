@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cesivi/cesivi/internal/fakeclock"
 	"github.com/cesivi/cesivi/internal/oidclogin"
 	"github.com/cesivi/cesivi/internal/state"
 	"github.com/cesivi/cesivi/internal/testenv"
@@ -247,7 +248,9 @@ func TestProviderDownAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	clk := &clock{}
+	// The provider's tokens carry real times: the clock follows the real
+	// one until the test moves it.
+	clk := fakeclock.Real()
 	f := newFlow(t, oidclogin.Config{Issuer: "http://" + addr + "/", ClientID: "web", ClientSecret: "s3cret", Now: clk.Now}, memTickets(t))
 	redirect := "http://127.0.0.1:1/oauth2/callback"
 	begin := func() error {

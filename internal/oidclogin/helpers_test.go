@@ -132,25 +132,6 @@ func (c *countingTickets) Take(ctx context.Context, key string) ([]byte, error) 
 	return c.Tickets.Take(ctx, key)
 }
 
-// clock is a settable clock that otherwise follows the real one (the
-// provider's tokens carry real times).
-type clock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.off)
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.off += d
-	c.mu.Unlock()
-}
-
 // assertNoSecret fails if err's message contains one of the secrets.
 func assertNoSecret(t *testing.T, err error, secrets ...string) {
 	t.Helper()

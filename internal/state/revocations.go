@@ -6,6 +6,11 @@ import (
 	"strings"
 )
 
+// The notice vocabulary is part of the contract, not of the providers' kit:
+// the edge reads it (websession's cache) and writes it (the back-channel
+// logout), while the providers' session stores publish it (see
+// SessionStore).
+
 // SessionRevokedChannel carries session revocations, so a server that keeps
 // sessions in a local cache (the edge, to save a Redis round trip per
 // request) drops a revoked session at once instead of at its cache TTL.
@@ -38,56 +43,6 @@ func ParseSessionRevocation(payload string) (SessionRevocation, error) {
 		return SessionRevocation{}, fmt.Errorf("state: session revocation %q: unknown kind", payload)
 	}
 	return SessionRevocation{Kind: kind, Value: value}, nil
-}
-
-// WithRevocationNotices returns s publishing a notice on
-// SessionRevokedChannel after every deletion that succeeded (Delete,
-// ChangeID's retired id, RevokeUser, RevokeSID). When the notice cannot be
-// published the call fails with the publish error although the deletion
-// happened: the caller may retry (deletions are idempotent), and a cache
-// that missed the notice still drops the session at its own TTL.
-func WithRevocationNotices(s SessionStore, ps PubSub) SessionStore {
-	return &noticingSessions{SessionStore: s, ps: ps}
-}
-
-type noticingSessions struct {
-	SessionStore
-	ps PubSub
-}
-
-func (n *noticingSessions) notify(ctx context.Context, kind, value string) error {
-	return n.ps.Publish(ctx, SessionRevokedChannel, SessionRevocation{Kind: kind, Value: value}.String())
-}
-
-func (n *noticingSessions) Delete(ctx context.Context, id string) error {
-	if err := n.SessionStore.Delete(ctx, id); err != nil {
-		return err
-	}
-	return n.notify(ctx, RevokedSession, id)
-}
-
-func (n *noticingSessions) ChangeID(ctx context.Context, id string) (string, error) {
-	newID, err := n.SessionStore.ChangeID(ctx, id)
-	if err != nil {
-		return "", err
-	}
-	return newID, n.notify(ctx, RevokedSession, id)
-}
-
-func (n *noticingSessions) RevokeUser(ctx context.Context, userID string) (int, error) {
-	count, err := n.SessionStore.RevokeUser(ctx, userID)
-	if err != nil {
-		return count, err
-	}
-	return count, n.notify(ctx, RevokedUser, userID)
-}
-
-func (n *noticingSessions) RevokeSID(ctx context.Context, sid string) (int, error) {
-	count, err := n.SessionStore.RevokeSID(ctx, sid)
-	if err != nil {
-		return count, err
-	}
-	return count, n.notify(ctx, RevokedSID, sid)
 }
 
 // SubscribeSessionRevocations calls onRevoke for every notice and onReset

@@ -4,24 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-)
-
-// Sentinel errors. Providers wrap them with %w and callers test with
-// errors.Is.
-var (
-	// ErrNotFound: the session, entry or lock does not exist (or expired).
-	ErrNotFound = errors.New("state: not found")
-	// ErrConflict: the operation lost a race or the caller does not hold
-	// what it claims to (a lock held by someone else, a session id taken).
-	ErrConflict = errors.New("state: conflict")
-	// ErrStoreUnavailable: the store could not be reached or did not answer
-	// in time. It never means "not found".
-	ErrStoreUnavailable = errors.New("state: store unavailable")
 )
 
 // Defaults for Options.
@@ -31,10 +17,6 @@ const (
 	DefaultCacheMaxTTL      = 5 * time.Minute
 	DefaultTokenCacheMaxTTL = time.Minute
 )
-
-// UserContextChannel is the channel invalidations are published on; the
-// payload is a user id, or "*" for every user.
-const UserContextChannel = "usercontext:invalidated"
 
 // Options are shared by the providers. The zero value is useful.
 type Options struct {
@@ -128,110 +110,12 @@ type Provider struct {
 	Close func() error
 }
 
-// Session is one login session. Tokens are opaque: the caller encrypts them
-// with the key ring before storing and decrypts after loading, so the store
-// never holds a usable token.
-type Session struct {
-	ID       string
-	UserID   string
-	SID      string // OpenID Connect session id ("sid" claim), may be empty
-	Tokens   []byte
-	Data     map[string]string
-	Created  time.Time
-	LastSeen time.Time // as of the last TTL refresh (at most IdleTimeout/4 old)
-	Expires  time.Time // the earlier of LastSeen+IdleTimeout and Created+AbsoluteLifetime
-}
-
-// SessionUpdate names what changed; only that is written.
-type SessionUpdate struct {
-	Tokens *[]byte           // nil: unchanged
-	Set    map[string]string // data entries to set
-	Delete []string          // data entries to remove
-}
-
-// SessionStore keeps sessions with a sliding idle timeout and an absolute
-// lifetime.
-type SessionStore interface {
-	// Create stores a new session. An empty s.ID gets a fresh random id;
-	// Created and LastSeen are set from the clock. An existing id is
-	// ErrConflict.
-	Create(ctx context.Context, s *Session) error
-	// Load returns the session and slides its expiry, in one round trip.
-	// The expiry is refreshed at most every IdleTimeout/4.
-	Load(ctx context.Context, id string) (*Session, error)
-	// Update writes only what upd names.
-	Update(ctx context.Context, id string, upd SessionUpdate) error
-	// Delete removes a session; a missing one is not an error.
-	Delete(ctx context.Context, id string) error
-	// ChangeID moves a session to a new random id atomically (login,
-	// privilege change) and returns the new id. The old id stops working
-	// in the same step.
-	ChangeID(ctx context.Context, id string) (string, error)
-	// ListUser returns the user's live sessions, pruning dead index entries.
-	ListUser(ctx context.Context, userID string) ([]*Session, error)
-	// RevokeUser deletes every session of the user and returns how many.
-	RevokeUser(ctx context.Context, userID string) (int, error)
-	// RevokeSID deletes every session with the OpenID Connect sid.
-	RevokeSID(ctx context.Context, sid string) (int, error)
-}
-
-// UserContextCache caches what a user may do, per server and shared,
-// invalidated across the farm.
-type UserContextCache interface {
-	// Get returns the user's cached context, calling load on a miss. A
-	// value loaded while an invalidation for the user raced it is returned
-	// to this caller but not cached.
-	Get(ctx context.Context, userID string, load func(context.Context) ([]byte, error)) ([]byte, error)
-	// Invalidate drops the user's entry on every server; "*" drops all.
-	Invalidate(ctx context.Context, userID string) error
-}
-
-// Locker hands out leases.
-type Locker interface {
-	// Acquire takes the named lease for ttl, renewing it in the background
-	// at ttl/3 until Release. A lease held by someone else is ErrConflict.
-	Acquire(ctx context.Context, name string, ttl time.Duration) (*Lease, error)
-}
-
-// PubSub is a small facade over publish/subscribe. Delivery is at most
-// once: a subscriber that was disconnected has missed messages, which is
-// what Handler.OnReset is for.
-type PubSub interface {
-	Publish(ctx context.Context, channel, payload string) error
-	// Subscribe calls h.OnMessage for each message until the subscription
-	// is closed. It returns once the first subscription is in place.
-	Subscribe(ctx context.Context, channel string, h Handler) (Subscription, error)
-}
-
-// Handler receives a subscription's events. Both functions run on the
-// subscription's goroutine.
-type Handler struct {
-	OnMessage func(payload string)
-	// OnReset is called when the subscription is (re)established and when
-	// its connection is lost: messages may have been missed, so anything
-	// derived from them must be dropped. connected tells which.
-	OnReset func(connected bool)
-}
-
-// Subscription is an active subscription.
-type Subscription interface {
-	// Connected reports whether the subscription is currently in place.
-	Connected() bool
-	Close() error
-}
-
-// NewID returns a random 256-bit id, URL-safe base64 without padding.
+// NewID returns a random 256-bit id, URL-safe base64 without padding. It
+// stays in the contract because it is the id format: session ids travel in
+// cookies and must stay cookie-safe whichever provider made them, and
+// WorkerOptions' default consumer name is one.
 func NewID() string {
 	var b [32]byte
 	rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-// ExpiresAt is the session expiry rule shared by the providers.
-func ExpiresAt(created, lastSeen time.Time, idle, absolute time.Duration) time.Time {
-	e := lastSeen.Add(idle)
-	if a := created.Add(absolute); a.Before(e) {
-		e = a
-	}
-	return e
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cesivi/cesivi/internal/fakeclock"
 	"github.com/cesivi/cesivi/keyring"
 	"github.com/cesivi/cesivi/keyring/dirstore"
 	"github.com/cesivi/cesivi/keyring/keyringtest"
@@ -43,7 +44,7 @@ func eightStoresOneKey(t *testing.T, open func(dir string) (*dirstore.Store, err
 
 func TestFilesAreAtomicAndPrivate(t *testing.T) {
 	s := newStore(t).(*dirstore.Store)
-	keyringtest.NewRing(t, s, keyringtest.NewClock(keyringtest.Epoch))
+	keyringtest.NewRing(t, s, fakeclock.New(keyringtest.Epoch))
 	entries, _ := os.ReadDir(s.Dir())
 	if len(entries) != 1 {
 		t.Fatalf("entries: %v", entries)

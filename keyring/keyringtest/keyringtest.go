@@ -12,30 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cesivi/cesivi/internal/fakeclock"
 	"github.com/cesivi/cesivi/keyring"
 )
 
 // Concurrency is how many rings the concurrent tests start at once.
 const Concurrency = 8
-
-// Clock is a fake clock safe for concurrent use.
-type Clock struct{ ns atomic.Int64 }
-
-// NewClock returns a clock at t.
-func NewClock(t time.Time) *Clock {
-	c := &Clock{}
-	c.Set(t)
-	return c
-}
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time { return time.Unix(0, c.ns.Load()).UTC() }
-
-// Set moves the clock to t.
-func (c *Clock) Set(t time.Time) { c.ns.Store(t.UnixNano()) }
-
-// Add moves the clock by d.
-func (c *Clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
 
 // Epoch is the fake clocks' starting time.
 var Epoch = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
@@ -45,7 +27,7 @@ var MasterKey = bytes.Repeat([]byte{0x5a}, keyring.MasterKeySize)
 
 // NewRing opens a ring on store with a fake clock, no background work and
 // MasterKey, failing the test on error; opts may adjust the options.
-func NewRing(t testing.TB, store keyring.Store, clock *Clock, opts ...func(*keyring.Options)) *keyring.Ring {
+func NewRing(t testing.TB, store keyring.Store, clock *fakeclock.Clock, opts ...func(*keyring.Options)) *keyring.Ring {
 	t.Helper()
 	o := keyring.Options{Store: store, Now: clock.Now, MasterKey: MasterKey, NoBackground: true}
 	for _, f := range opts {
@@ -61,11 +43,15 @@ func NewRing(t testing.TB, store keyring.Store, clock *Clock, opts ...func(*keyr
 
 // Exercise runs the backend contract against stores from newStore, which
 // must return a new, empty store on every call (safe to share between
-// goroutines, as a farm's nodes share it).
+// goroutines, as a farm's nodes share it). The subtests run in parallel,
+// each on a store of its own, so every store newStore returns must be
+// isolated from the others: its own database, directory or key prefix,
+// and its own change-notice channel where the backend has one.
 func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 	ctx := context.Background()
 
 	t.Run("EmptyStore", func(t *testing.T) {
+		t.Parallel()
 		recs, err := newStore(t).Load(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -76,6 +62,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 	})
 
 	t.Run("KeyRecordRoundTrip", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		rec := keyring.KeyRecord{
 			ID:         0x01020304,
@@ -104,6 +91,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 	})
 
 	t.Run("InsertKeyOncePerSlotAndID", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		base := keyring.KeyRecord{ID: 7, Created: Epoch, Activation: Epoch, Expiration: Epoch.Add(time.Hour), Material: []byte{1}, Slot: "s1"}
 		if ok, err := s.InsertKey(ctx, base); err != nil || !ok {
@@ -126,6 +114,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 	})
 
 	t.Run("ConcurrentInsertsOneWinner", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		var wins atomic.Int32
 		var wg sync.WaitGroup
@@ -148,6 +137,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 	})
 
 	t.Run("Revocations", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
 		rv1 := keyring.Revocation{ID: "key-00000007", KeyID: 7, Reason: "compromised laptop", Revoked: Epoch}
 		rv2 := keyring.Revocation{ID: "before-1", Before: Epoch.Add(-time.Hour), Reason: "", Revoked: Epoch.Add(time.Second)}
@@ -176,8 +166,9 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 	})
 
 	t.Run("ConcurrentRingsOnEmptyStore", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
-		clock := NewClock(Epoch)
+		clock := fakeclock.New(Epoch)
 		rings := startRings(t, s, clock)
 		ids := currentIDs(t, rings)
 		recs, _ := s.Load(ctx)
@@ -188,8 +179,9 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 	})
 
 	t.Run("ConcurrentRingsWhenCurrentKeyExpires", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
-		clock := NewClock(Epoch)
+		clock := fakeclock.New(Epoch)
 		rings := startRings(t, s, clock)
 		old, err := rings[0].MintSessionCookie(keyring.NewSessionID(), time.Time{})
 		if err != nil {
@@ -197,7 +189,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 		}
 		// Every node slept through the successor window: the current key
 		// is expired when they all refresh at once.
-		clock.Add(keyring.DefaultKeyLifetime + time.Hour)
+		clock.Advance(keyring.DefaultKeyLifetime + time.Hour)
 		refreshAll(t, rings)
 		// Expired keys still verify (and are never deleted).
 		if _, err := rings[5].VerifySessionCookie(old); err != nil {
@@ -212,8 +204,9 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 	})
 
 	t.Run("ConcurrentRingsCreateOneSuccessor", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
-		clock := NewClock(Epoch)
+		clock := fakeclock.New(Epoch)
 		rings := startRings(t, s, clock)
 		first, _ := rings[0].Current()
 		// 60 h before expiry: inside propagation window + refresh period.
@@ -252,13 +245,14 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 	})
 
 	t.Run("RevokeOneKeyAndBefore", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
-		clock := NewClock(Epoch)
+		clock := fakeclock.New(Epoch)
 		a := NewRing(t, s, clock)
 		b := NewRing(t, s, clock)
 		first, _ := a.Current()
 		cookie, _ := a.MintSessionCookie(keyring.NewSessionID(), time.Time{})
-		clock.Add(time.Minute)
+		clock.Advance(time.Minute)
 		rotated, err := a.Rotate(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -287,7 +281,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 			t.Fatalf("revoking an unknown key: %v", err)
 		}
 		// Revoke everything created until now: a fresh key appears once.
-		clock.Add(time.Minute)
+		clock.Advance(time.Minute)
 		cookie2, _ := b.MintSessionCookie(keyring.NewSessionID(), time.Time{})
 		if err := a.RevokeBefore(ctx, clock.Now(), "all"); err != nil {
 			t.Fatal(err)
@@ -307,8 +301,9 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 	})
 
 	t.Run("MasterKey", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
-		clock := NewClock(Epoch)
+		clock := fakeclock.New(Epoch)
 		a := NewRing(t, s, clock)
 		for _, k := range a.Keys() {
 			if !k.Encrypted {
@@ -333,6 +328,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 	})
 
 	t.Run("NotifierWhenImplemented", func(t *testing.T) {
+		t.Parallel()
 		n, ok := newStore(t).(keyring.Notifier)
 		if !ok {
 			t.Skip("the store carries no change notices")
@@ -355,8 +351,9 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 	})
 
 	t.Run("CrossRingFormats", func(t *testing.T) {
+		t.Parallel()
 		s := newStore(t)
-		clock := NewClock(Epoch)
+		clock := fakeclock.New(Epoch)
 		a := NewRing(t, s, clock)
 		b := NewRing(t, s, clock)
 		tok, err := a.MintAssertion(keyring.Assertion{Subject: "u1", Name: "User One", Email: "u1@example.org", Groups: []string{"g1"}, SessionID: "s", Audience: "app"})
@@ -378,7 +375,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 }
 
 // startRings opens Concurrency rings on s at the same moment.
-func startRings(t *testing.T, s keyring.Store, clock *Clock) []*keyring.Ring {
+func startRings(t *testing.T, s keyring.Store, clock *fakeclock.Clock) []*keyring.Ring {
 	t.Helper()
 	rings := make([]*keyring.Ring, Concurrency)
 	errs := make([]error, Concurrency)
@@ -468,7 +465,7 @@ func crossVerify(t *testing.T, rings []*keyring.Ring) {
 // distinct current key ids the nodes ended with.
 func StartTogether(t *testing.T, n int, open func(i int) (keyring.Store, error)) map[keyring.KeyID]bool {
 	t.Helper()
-	clock := NewClock(Epoch)
+	clock := fakeclock.New(Epoch)
 	rings := make([]*keyring.Ring, n)
 	errs := make([]error, n)
 	start := make(chan struct{})

@@ -3,6 +3,8 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,17 +25,22 @@ func client(t *testing.T, addr string, db int) redis.UniversalClient {
 	return c
 }
 
+// Each store of the suite gets a database of its own; pub/sub ignores
+// databases, so each also gets a channel of its own (the suite's subtests
+// run in parallel and must not hear each other's notices).
 func TestExercise(t *testing.T) {
+	var n atomic.Int64
 	keyringtest.Exercise(t, func(t *testing.T) keyring.Store {
 		addr, db := testenv.RedisDB(t)
-		return redisstore.New(client(t, addr, db), redisstore.Options{})
+		return redisstore.New(client(t, addr, db), redisstore.Options{Channel: fmt.Sprintf("%s:t%d", redisstore.DefaultChannel, n.Add(1))})
 	})
 }
 
 func TestExerciseWithPrefix(t *testing.T) {
+	var n atomic.Int64
 	keyringtest.Exercise(t, func(t *testing.T) keyring.Store {
 		addr, db := testenv.RedisDB(t)
-		return redisstore.New(client(t, addr, db), redisstore.Options{Prefix: "farm1:"})
+		return redisstore.New(client(t, addr, db), redisstore.Options{Prefix: fmt.Sprintf("farm%d:", n.Add(1))})
 	})
 }
 

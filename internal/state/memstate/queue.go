@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/cesivi/cesivi/internal/state"
+	"github.com/cesivi/cesivi/internal/state/internal/statekit"
 )
 
 type memQueue struct {
-	ready    []*state.Delivery
+	ready    []*statekit.Delivery
 	inflight map[string]*memFlight
 	retry    []memRetry
 	dead     []state.DeadJob
@@ -43,13 +44,13 @@ func (q *memQueue) remember(key string, now time.Time) {
 }
 
 type memFlight struct {
-	d        *state.Delivery
+	d        *statekit.Delivery
 	consumer string
 	beat     time.Time
 }
 
 type memRetry struct {
-	d   *state.Delivery
+	d   *statekit.Delivery
 	due time.Time
 }
 
@@ -81,13 +82,13 @@ func (m *queue) Enqueue(ctx context.Context, jobType, key string, payload []byte
 	}
 	q.remember(key, now)
 	q.seq++
-	q.ready = append(q.ready, &state.Delivery{Ref: strconv.Itoa(q.seq),
+	q.ready = append(q.ready, &statekit.Delivery{Ref: strconv.Itoa(q.seq),
 		Job: state.Job{Type: jobType, Key: key, Payload: slices.Clone(payload), Attempt: 1}})
 	return true, nil
 }
 
 func (m *queue) Work(ctx context.Context, jobType string, h func(context.Context, state.Job) error, opt state.WorkerOptions) error {
-	return state.RunWorker(ctx, m, jobType, h, opt)
+	return statekit.RunWorker(ctx, m, jobType, h, opt)
 }
 
 func (m *queue) DeadLetters(ctx context.Context, jobType string) ([]state.DeadJob, error) {
@@ -98,7 +99,7 @@ func (m *queue) DeadLetters(ctx context.Context, jobType string) ([]state.DeadJo
 	return d, nil
 }
 
-func (m *queue) Fetch(ctx context.Context, jobType string, opt state.WorkerOptions) (*state.Delivery, error) {
+func (m *queue) Fetch(ctx context.Context, jobType string, opt state.WorkerOptions) (*statekit.Delivery, error) {
 	deadline := time.Now().Add(100 * time.Millisecond)
 	for {
 		if d := m.take(jobType, opt); d != nil {
@@ -115,7 +116,7 @@ func (m *queue) Fetch(ctx context.Context, jobType string, opt state.WorkerOptio
 	}
 }
 
-func (m *queue) take(jobType string, opt state.WorkerOptions) *state.Delivery {
+func (m *queue) take(jobType string, opt state.WorkerOptions) *statekit.Delivery {
 	m.s.mu.Lock()
 	defer m.s.mu.Unlock()
 	q := m.s.q(jobType)
@@ -155,7 +156,7 @@ func (m *queue) take(jobType string, opt state.WorkerOptions) *state.Delivery {
 }
 
 // owned runs f if consumer still owns the delivery.
-func (m *queue) owned(jobType string, d *state.Delivery, f func(q *memQueue)) error {
+func (m *queue) owned(jobType string, d *statekit.Delivery, f func(q *memQueue)) error {
 	m.s.mu.Lock()
 	defer m.s.mu.Unlock()
 	q := m.s.q(jobType)
@@ -166,25 +167,25 @@ func (m *queue) owned(jobType string, d *state.Delivery, f func(q *memQueue)) er
 	return nil
 }
 
-func (m *queue) Heartbeat(ctx context.Context, jobType string, d *state.Delivery, opt state.WorkerOptions) error {
+func (m *queue) Heartbeat(ctx context.Context, jobType string, d *statekit.Delivery, opt state.WorkerOptions) error {
 	return m.owned(jobType, d, func(q *memQueue) { q.inflight[d.Ref].beat = time.Now() })
 }
 
-func (m *queue) Ack(ctx context.Context, jobType string, d *state.Delivery) error {
+func (m *queue) Ack(ctx context.Context, jobType string, d *statekit.Delivery) error {
 	return m.owned(jobType, d, func(q *memQueue) { delete(q.inflight, d.Ref) })
 }
 
-func (m *queue) Retry(ctx context.Context, jobType string, d *state.Delivery, due time.Time) error {
+func (m *queue) Retry(ctx context.Context, jobType string, d *statekit.Delivery, due time.Time) error {
 	return m.owned(jobType, d, func(q *memQueue) {
 		delete(q.inflight, d.Ref)
 		q.seq++
-		next := &state.Delivery{Ref: strconv.Itoa(q.seq), Job: d.Job}
+		next := &statekit.Delivery{Ref: strconv.Itoa(q.seq), Job: d.Job}
 		next.Attempt++
 		q.retry = append(q.retry, memRetry{d: next, due: due})
 	})
 }
 
-func (m *queue) Dead(ctx context.Context, jobType string, d *state.Delivery, reason string, maxDead int) error {
+func (m *queue) Dead(ctx context.Context, jobType string, d *statekit.Delivery, reason string, maxDead int) error {
 	return m.owned(jobType, d, func(q *memQueue) {
 		delete(q.inflight, d.Ref)
 		q.dead = append(q.dead, state.DeadJob{Job: d.Job, Error: reason, At: time.Now()})

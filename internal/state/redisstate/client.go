@@ -11,6 +11,7 @@ import (
 
 	"github.com/cesivi/cesivi/internal/redisconn"
 	"github.com/cesivi/cesivi/internal/state"
+	"github.com/cesivi/cesivi/internal/state/internal/statekit"
 )
 
 // Open returns a provider over a client of its own for connectionString
@@ -56,18 +57,18 @@ func New(ctx context.Context, c redis.UniversalClient, keyPrefix string, opt sta
 	if err := ss.register(opt); err != nil {
 		return nil, err
 	}
-	uc, sub, err := state.NewUserContextCache(ctx, &ucShared{c: c, k: k, ns: "usercontext", now: opt.Now}, ps, opt)
+	uc, sub, err := statekit.NewUserContextCache(ctx, &ucShared{c: c, k: k, ns: "usercontext", now: opt.Now}, ps, opt)
 	if err != nil {
 		return nil, err
 	}
-	tokens, tokenSub, err := state.NewTokenCache(ctx, &ucShared{c: c, k: k, ns: "token", now: opt.Now}, ps, opt)
+	tokens, tokenSub, err := statekit.NewTokenCache(ctx, &ucShared{c: c, k: k, ns: "token", now: opt.Now}, ps, opt)
 	if err != nil {
 		sub.Close()
 		return nil, err
 	}
 	return &state.Provider{
 		Name:         "Redis",
-		Sessions:     state.WithRevocationNotices(ss, ps),
+		Sessions:     statekit.WithRevocationNotices(ss, ps),
 		UserContexts: uc,
 		Tokens:       tokens,
 		Locks:        &locker{c: c, k: k},

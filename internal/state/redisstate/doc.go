@@ -27,16 +27,15 @@
 // # Atomicity on Cluster
 //
 // Every script touches a single slot: session scripts touch only
-// session:<id>; a session id change renames session:<old> to session:<new>
-// in one script, and in Cluster mode the new id is drawn until it hashes to
-// the old id's slot (about 16k draws of a 256-bit id, a few milliseconds at
-// login, leaving more than 240 random bits). The indexes live in other
-// slots and are written with pipelines, never in the same atomic step, so
-// they are treated as hints: an index entry is written before the session
-// it names (so a revocation never misses a session that exists), dangling
-// entries are pruned whenever an index is read, and every listed session is
-// read back from its own key. Scores are the session's expiry, so entries
-// of sessions Redis expired are pruned by score.
+// session:<id>. A session id never changes (sign-in creates a new session
+// and deletes the old one), so no script moves a session between keys.
+// The indexes live in other slots and are written with pipelines, never in
+// the same atomic step, so they are treated as hints: an index entry is
+// written before the session it names (so a revocation never misses a
+// session that exists), dangling entries are pruned whenever an index is
+// read, and every listed session is read back from its own key. Scores
+// are the session's expiry, so entries of sessions Redis expired are
+// pruned by score.
 //
 // Known limit: a session being created while RevokeUser (or RevokeSID)
 // runs for the same user can survive it, when the revocation reads the
@@ -47,9 +46,8 @@
 // # Retries
 //
 // go-redis retries a command whose connection failed, which can apply it
-// twice. Each write here is safe under that: session creation and the
-// session id change recognise their own earlier success (a creation nonce;
-// the new id exists and the old does not), lock acquisition recognises its
+// twice. Each write here is safe under that: session creation recognises
+// its own earlier success (a creation nonce), lock acquisition recognises its
 // own holder id, INCR of a fencing counter only skips a number, and a
 // repeated invalidation or PUBLISH is idempotent.
 //

@@ -24,25 +24,6 @@ func TestContractOnCluster(t *testing.T) {
 	})
 }
 
-func TestSessionIDChangeStaysInOneClusterSlot(t *testing.T) {
-	c := testenv.RedisCluster(t)
-	p := open(t, c.ConnectionString(), state.Options{})
-	ctx := context.Background()
-	for i := range 5 {
-		s := &state.Session{UserID: fmt.Sprint("u", i)}
-		if err := p.Sessions.Create(ctx, s); err != nil {
-			t.Fatal(err)
-		}
-		nid, err := p.Sessions.ChangeID(ctx, s.ID)
-		if err != nil {
-			t.Fatalf("ChangeID on Cluster: %v", err)
-		}
-		if _, err := p.Sessions.Load(ctx, nid); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // TestSentinelFailoverLosesNoAcknowledgedSession writes sessions, waits for
 // the replica to acknowledge them (WAIT 1), forces a failover while a
 // second writer keeps going, and checks that every acknowledged session is

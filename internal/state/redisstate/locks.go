@@ -8,6 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cesivi/cesivi/internal/state"
+	"github.com/cesivi/cesivi/internal/state/internal/statekit"
 )
 
 // acquireScript: KEYS lock, fence; ARGV holder, ttl ms, fence retention ms.
@@ -86,5 +87,5 @@ func (l *locker) Acquire(ctx context.Context, name string, ttl time.Duration) (*
 	}
 	renew := func(ctx context.Context) error { return held(ctx, renewScript, ttl.Milliseconds()) }
 	release := func(ctx context.Context) error { return held(ctx, releaseScript) }
-	return state.NewLease(name, uint64(tok), ttl, renew, release), nil
+	return statekit.NewLease(name, uint64(tok), ttl, renew, release), nil
 }

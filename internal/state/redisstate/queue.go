@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cesivi/cesivi/internal/state"
+	"github.com/cesivi/cesivi/internal/state/internal/statekit"
 )
 
 // Job queue keys, one hash tag per job type so each script stays in one
@@ -84,7 +85,7 @@ func (q *queue) Enqueue(ctx context.Context, jobType, key string, payload []byte
 }
 
 func (q *queue) Work(ctx context.Context, jobType string, h func(context.Context, state.Job) error, opt state.WorkerOptions) error {
-	return state.RunWorker(ctx, q, jobType, h, opt)
+	return statekit.RunWorker(ctx, q, jobType, h, opt)
 }
 
 func (q *queue) ensureGroup(ctx context.Context, jobType string) error {
@@ -122,7 +123,7 @@ func (q *queue) due(consumer string) bool {
 	return true
 }
 
-func (q *queue) Fetch(ctx context.Context, jobType string, opt state.WorkerOptions) (*state.Delivery, error) {
+func (q *queue) Fetch(ctx context.Context, jobType string, opt state.WorkerOptions) (*statekit.Delivery, error) {
 	if err := q.ensureGroup(ctx, jobType); err != nil {
 		return nil, err
 	}
@@ -165,7 +166,7 @@ func (q *queue) Fetch(ctx context.Context, jobType string, opt state.WorkerOptio
 // be retried forever and never reach the dead-letter set. The stream
 // entry's delivery count (XPENDING) says how many workers got it; heartbeats
 // claim with JUSTID, which does not count.
-func (q *queue) takeOver(ctx context.Context, jobType string, d *state.Delivery, opt state.WorkerOptions) (*state.Delivery, error) {
+func (q *queue) takeOver(ctx context.Context, jobType string, d *statekit.Delivery, opt state.WorkerOptions) (*statekit.Delivery, error) {
 	pend, err := q.c.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: q.k.queue(jobType, "jobs"), Group: group,
 		Start: d.Ref, End: d.Ref, Count: 1}).Result()
 	if err != nil {
@@ -184,14 +185,14 @@ func (q *queue) takeOver(ctx context.Context, jobType string, d *state.Delivery,
 	return d, nil
 }
 
-func decodeJob(jobType string, m redis.XMessage) *state.Delivery {
+func decodeJob(jobType string, m redis.XMessage) *statekit.Delivery {
 	str := func(k string) string { s, _ := m.Values[k].(string); return s }
 	payload, _ := base64.StdEncoding.DecodeString(str("p"))
 	a, _ := strconv.Atoi(str("a"))
-	return &state.Delivery{Ref: m.ID, Job: state.Job{Type: jobType, Key: str("k"), Payload: payload, Attempt: max(a, 1)}}
+	return &statekit.Delivery{Ref: m.ID, Job: state.Job{Type: jobType, Key: str("k"), Payload: payload, Attempt: max(a, 1)}}
 }
 
-func (q *queue) Heartbeat(ctx context.Context, jobType string, d *state.Delivery, opt state.WorkerOptions) error {
+func (q *queue) Heartbeat(ctx context.Context, jobType string, d *statekit.Delivery, opt state.WorkerOptions) error {
 	ids, err := q.c.XClaimJustID(ctx, &redis.XClaimArgs{Stream: q.k.queue(jobType, "jobs"), Group: group,
 		Consumer: opt.Consumer, MinIdle: 0, Messages: []string{d.Ref}}).Result()
 	if err != nil {
@@ -203,7 +204,7 @@ func (q *queue) Heartbeat(ctx context.Context, jobType string, d *state.Delivery
 	return nil
 }
 
-func (q *queue) Ack(ctx context.Context, jobType string, d *state.Delivery) error {
+func (q *queue) Ack(ctx context.Context, jobType string, d *statekit.Delivery) error {
 	stream := q.k.queue(jobType, "jobs")
 	_, err := q.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.XAck(ctx, stream, group, d.Ref)
@@ -216,7 +217,7 @@ func (q *queue) Ack(ctx context.Context, jobType string, d *state.Delivery) erro
 	return nil
 }
 
-func (q *queue) Retry(ctx context.Context, jobType string, d *state.Delivery, due time.Time) error {
+func (q *queue) Retry(ctx context.Context, jobType string, d *statekit.Delivery, due time.Time) error {
 	member := fmt.Sprintf("%d\n%s\n%s\n%s", d.Attempt+1, state.NewID()[:8], base64.StdEncoding.EncodeToString(d.Payload), d.Key)
 	err := retryScript.Run(ctx, q.c, []string{q.k.queue(jobType, "jobs"), q.k.queue(jobType, "retry")},
 		d.Ref, due.UnixMilli(), member).Err()
@@ -234,7 +235,7 @@ type deadRecord struct {
 	At      time.Time `json:"at"`
 }
 
-func (q *queue) Dead(ctx context.Context, jobType string, d *state.Delivery, reason string, maxDead int) error {
+func (q *queue) Dead(ctx context.Context, jobType string, d *statekit.Delivery, reason string, maxDead int) error {
 	rec, _ := json.Marshal(deadRecord{Key: d.Key, Payload: d.Payload, Attempt: d.Attempt, Error: reason, At: time.Now().UTC()})
 	err := deadScript.Run(ctx, q.c, []string{q.k.queue(jobType, "jobs"), q.k.queue(jobType, "dead")},
 		d.Ref, rec, maxDead).Err()

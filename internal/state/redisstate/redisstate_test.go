@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cesivi/cesivi/internal/state"
+	"github.com/cesivi/cesivi/internal/state/internal/statekit"
 	"github.com/cesivi/cesivi/internal/state/redisstate"
 	"github.com/cesivi/cesivi/internal/state/statetest"
 	"github.com/cesivi/cesivi/internal/testenv"
@@ -174,8 +175,8 @@ func TestKillingTheSubscriberConnectionFlushesTheLocalCache(t *testing.T) {
 	waitLoads(t, p, "u", &loads, 2, "")
 	deadline := time.Now().Add(time.Second)
 	for {
-		n, err := rc.PubSubNumSub(context.Background(), state.UserContextChannel).Result()
-		if err == nil && n[state.UserContextChannel] == 1 {
+		n, err := rc.PubSubNumSub(context.Background(), statekit.UserContextChannel).Result()
+		if err == nil && n[statekit.UserContextChannel] == 1 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -184,7 +185,7 @@ func TestKillingTheSubscriberConnectionFlushesTheLocalCache(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	silentChange(t, rc, "u")
-	if err := rc.Publish(context.Background(), state.UserContextChannel, "u").Err(); err != nil {
+	if err := rc.Publish(context.Background(), statekit.UserContextChannel, "u").Err(); err != nil {
 		t.Fatal(err)
 	}
 	waitLoads(t, p, "u", &loads, 3, "a hand-made PUBLISH after resubscribing invalidates")

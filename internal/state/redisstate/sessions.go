@@ -76,18 +76,6 @@ end
 return 1
 `)
 
-// renameScript moves KEYS[1] to KEYS[2] (one slot, see the package doc).
-// Old gone and new present is a retry of our own success: the new id is
-// random and nobody else knows it.
-var renameScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  return redis.call('EXISTS', KEYS[2])
-end
-if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
-redis.call('RENAME', KEYS[1], KEYS[2])
-return 1
-`)
-
 type sessions struct {
 	c   redis.UniversalClient
 	k   keys
@@ -300,59 +288,6 @@ func (s *sessions) Delete(ctx context.Context, id string) error {
 		return unavailable("delete session", err)
 	}
 	return nil
-}
-
-// newIDLike returns a fresh id whose session key is in the same Cluster
-// slot as old's (any fresh id outside Cluster).
-func (s *sessions) newIDLike(old string) string {
-	if !s.k.cluster {
-		return state.NewID()
-	}
-	want := slot(s.k.session(old))
-	for {
-		if id := state.NewID(); slot(s.k.session(id)) == want {
-			return id
-		}
-	}
-}
-
-func (s *sessions) ChangeID(ctx context.Context, id string) (string, error) {
-	p := s.c.Pipeline()
-	who := p.HMGet(ctx, s.k.session(id), "u", "s")
-	ttl := p.PTTL(ctx, s.k.session(id))
-	if _, err := p.Exec(ctx); err != nil {
-		return "", unavailable("change session id", err)
-	}
-	u, _ := who.Val()[0].(string)
-	sid, _ := who.Val()[1].(string)
-	if ttl.Val() <= 0 || who.Val()[0] == nil {
-		return "", fmt.Errorf("redisstate: change session id: %w", state.ErrNotFound)
-	}
-	nid := s.newIDLike(id)
-	now := ms(s.opt.Now())
-	p = s.c.Pipeline()
-	s.indexAdd(p, nid, u, sid, now+ttl.Val().Milliseconds(), now)
-	if _, err := p.Exec(ctx); err != nil {
-		return "", unavailable("change session id", err)
-	}
-	r, err := renameScript.Run(ctx, s.c, []string{s.k.session(id), s.k.session(nid)}).Int()
-	if err != nil {
-		return "", unavailable("change session id", err)
-	}
-	switch r {
-	case 0:
-		return "", fmt.Errorf("redisstate: change session id: %w", state.ErrNotFound)
-	case -1:
-		return "", fmt.Errorf("redisstate: change session id: %w", state.ErrConflict)
-	}
-	p = s.c.Pipeline()
-	for _, key := range []string{s.k.userIndex(u), s.k.sidIndex(sid), s.k.active()} {
-		p.ZRem(ctx, key, id)
-	}
-	if _, err := p.Exec(ctx); err != nil {
-		s.opt.SessionLog.Warn("old session id left in the index", "error", err)
-	}
-	return nid, nil
 }
 
 // indexed reads the live sessions an index names, pruning dead entries.

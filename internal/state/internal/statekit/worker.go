@@ -1,15 +1,17 @@
-package state
+package statekit
 
 import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/cesivi/cesivi/internal/state"
 )
 
 // Delivery is a job handed to one worker; Ref is the provider's handle on
 // it (a stream entry id).
 type Delivery struct {
-	Job
+	state.Job
 	Ref string
 }
 
@@ -18,9 +20,9 @@ type QueueBackend interface {
 	// Fetch returns the next job for this consumer: first one abandoned by
 	// a worker silent for opt.Visibility, then a due retry or a new one.
 	// It may block briefly and returns nil when there is none.
-	Fetch(ctx context.Context, jobType string, opt WorkerOptions) (*Delivery, error)
+	Fetch(ctx context.Context, jobType string, opt state.WorkerOptions) (*Delivery, error)
 	// Heartbeat tells the others the job is still being worked on.
-	Heartbeat(ctx context.Context, jobType string, d *Delivery, opt WorkerOptions) error
+	Heartbeat(ctx context.Context, jobType string, d *Delivery, opt state.WorkerOptions) error
 	// Ack removes a finished job.
 	Ack(ctx context.Context, jobType string, d *Delivery) error
 	// Retry removes the job and schedules attempt d.Attempt+1 at due.
@@ -29,8 +31,8 @@ type QueueBackend interface {
 	Dead(ctx context.Context, jobType string, d *Delivery, reason string, maxDead int) error
 }
 
-// RunWorker is Queue.Work over a backend, shared by the providers.
-func RunWorker(ctx context.Context, b QueueBackend, jobType string, h func(context.Context, Job) error, opt WorkerOptions) error {
+// RunWorker is state.Queue.Work over a backend, shared by the providers.
+func RunWorker(ctx context.Context, b QueueBackend, jobType string, h func(context.Context, state.Job) error, opt state.WorkerOptions) error {
 	opt = opt.WithDefaults()
 	// Handlers get a context of their own, cancelled only when draining
 	// takes too long: shutting down must not interrupt work that can end.
@@ -74,7 +76,7 @@ func RunWorker(ctx context.Context, b QueueBackend, jobType string, h func(conte
 	return nil
 }
 
-func runOne(hctx context.Context, b QueueBackend, jobType string, d *Delivery, h func(context.Context, Job) error, opt WorkerOptions) {
+func runOne(hctx context.Context, b QueueBackend, jobType string, d *Delivery, h func(context.Context, state.Job) error, opt state.WorkerOptions) {
 	stop := make(chan struct{})
 	beat := make(chan struct{})
 	go func() {

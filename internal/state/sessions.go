@@ -1,0 +1,49 @@
+package state
+
+import (
+	"context"
+	"time"
+)
+
+// Session is one login session. Tokens are opaque: the caller encrypts them
+// with the key ring before storing and decrypts after loading, so the store
+// never holds a usable token.
+type Session struct {
+	ID       string
+	UserID   string
+	SID      string // OpenID Connect session id ("sid" claim), may be empty
+	Tokens   []byte
+	Data     map[string]string
+	Created  time.Time
+	LastSeen time.Time // as of the last TTL refresh (at most IdleTimeout/4 old)
+	Expires  time.Time // the earlier of LastSeen+IdleTimeout and Created+AbsoluteLifetime
+}
+
+// SessionUpdate names what changed; only that is written.
+type SessionUpdate struct {
+	Tokens *[]byte           // nil: unchanged
+	Set    map[string]string // data entries to set
+	Delete []string          // data entries to remove
+}
+
+// SessionStore keeps sessions with a sliding idle timeout and an absolute
+// lifetime.
+type SessionStore interface {
+	// Create stores a new session. An empty s.ID gets a fresh random id;
+	// Created and LastSeen are set from the clock. An existing id is
+	// ErrConflict.
+	Create(ctx context.Context, s *Session) error
+	// Load returns the session and slides its expiry, in one round trip.
+	// The expiry is refreshed at most every IdleTimeout/4.
+	Load(ctx context.Context, id string) (*Session, error)
+	// Update writes only what upd names.
+	Update(ctx context.Context, id string, upd SessionUpdate) error
+	// Delete removes a session; a missing one is not an error.
+	Delete(ctx context.Context, id string) error
+	// ListUser returns the user's live sessions, pruning dead index entries.
+	ListUser(ctx context.Context, userID string) ([]*Session, error)
+	// RevokeUser deletes every session of the user and returns how many.
+	RevokeUser(ctx context.Context, userID string) (int, error)
+	// RevokeSID deletes every session with the OpenID Connect sid.
+	RevokeSID(ctx context.Context, sid string) (int, error)
+}
