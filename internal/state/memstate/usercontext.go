@@ -25,16 +25,16 @@ type ucVersion struct{ ver, epo uint64 }
 
 func (u *ucShared) key(id string) string { return u.ns + "\x00" + id }
 
-func (u *ucShared) Read(ctx context.Context, userID string) ([]byte, bool, any, error) {
+func (u *ucShared) Read(ctx context.Context, userID string) ([]byte, time.Time, bool, any, error) {
 	u.s.mu.Lock()
 	defer u.s.mu.Unlock()
 	k := u.key(userID)
 	v := ucVersion{u.s.ucVer[k], u.s.ucEpoch[u.ns]}
 	e, ok := u.s.uc[k]
 	if ok && e.ver == v.ver && e.epo == v.epo && u.now().Before(e.exp) {
-		return append([]byte(nil), e.val...), true, v, nil
+		return append([]byte(nil), e.val...), e.exp, true, v, nil
 	}
-	return nil, false, v, nil
+	return nil, time.Time{}, false, v, nil
 }
 
 func (u *ucShared) Write(ctx context.Context, userID string, version any, val []byte, ttl time.Duration) (bool, error) {

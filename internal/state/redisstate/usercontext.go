@@ -41,12 +41,12 @@ type ucShared struct {
 
 type ucVersion struct{ ver, epo string }
 
-func (u *ucShared) Read(ctx context.Context, userID string) ([]byte, bool, any, error) {
+func (u *ucShared) Read(ctx context.Context, userID string) ([]byte, time.Time, bool, any, error) {
 	p := u.c.Pipeline()
 	epo := p.Get(ctx, u.k.cacheEpoch(u.ns))
 	h := p.HMGet(ctx, u.k.cacheEntry(u.ns, userID), "ver", "data", "dver", "depo", "dexp")
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, false, nil, unavailable("read user context", err)
+		return nil, time.Time{}, false, nil, unavailable("read user context", err)
 	}
 	str := func(v any) string { s, _ := v.(string); return s }
 	vals := h.Val()
@@ -55,9 +55,9 @@ func (u *ucShared) Read(ctx context.Context, userID string) ([]byte, bool, any, 
 	// wall-clock backstop that frees the memory.
 	exp, _ := strconv.ParseInt(str(vals[4]), 10, 64)
 	if vals[1] != nil && str(vals[2]) == v.ver && str(vals[3]) == v.epo && u.now().UnixMilli() < exp {
-		return []byte(str(vals[1])), true, v, nil
+		return []byte(str(vals[1])), time.UnixMilli(exp), true, v, nil
 	}
-	return nil, false, v, nil
+	return nil, time.Time{}, false, v, nil
 }
 
 func (u *ucShared) Write(ctx context.Context, userID string, version any, val []byte, ttl time.Duration) (bool, error) {

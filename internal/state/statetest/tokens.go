@@ -40,6 +40,18 @@ var tokenCases = []testCase{
 			t.Fatalf("validated %d times, want 2 (the first entry expired)", n)
 		}
 	}},
+	{"a server's copy of a shared token expires with the shared entry", func(t *testing.T, e *env) {
+		a, b := e.server(state.Options{TokenCacheMaxTTL: time.Minute}), e.server(state.Options{TokenCacheMaxTTL: time.Minute})
+		l := newLoader("alice")
+		getToken(t, a, "h3", l) // validated and shared at t0
+		e.clock.Advance(50 * time.Second)
+		getToken(t, b, "h3", l) // b copies the shared entry, 10 s left
+		e.clock.Advance(20 * time.Second)
+		getToken(t, b, "h3", l)
+		if n := l.n.Load(); n != 2 {
+			t.Fatalf("validated %d times by t0+70s, want 2: b's copy outlived the shared entry's minute", n)
+		}
+	}},
 	{"the token cache and the user-context cache do not share entries or invalidations", func(t *testing.T, e *env) {
 		a := e.server(state.Options{})
 		lu, lt := newLoader("permissions"), newLoader("identity")

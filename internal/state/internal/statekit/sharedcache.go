@@ -17,7 +17,9 @@ import (
 // which must not store the value if an Invalidate for the user (or "*")
 // happened in between.
 type UserContextShared interface {
-	Read(ctx context.Context, userID string) (val []byte, ok bool, version any, err error)
+	// Read returns the shared value (ok) and when it expires, so a local
+	// copy never outlives it.
+	Read(ctx context.Context, userID string) (val []byte, exp time.Time, ok bool, version any, err error)
 	// Write reports whether it stored the value.
 	Write(ctx context.Context, userID string, version any, val []byte, ttl time.Duration) (bool, error)
 	// Invalidate bumps the user's version ("*": every user's) and drops
@@ -78,9 +80,9 @@ func NewSharedCache(ctx context.Context, shared UserContextShared, ps state.PubS
 	log *slog.Logger, reg prometheus.Registerer, now func() time.Time) (state.UserContextCache, state.Subscription, error) {
 	c := &userContextCache{
 		shared: shared, ps: ps, channel: kind.Channel, maxTTL: maxTTL, now: now, log: log,
-		entries: map[string]localEntry{},
-		hits:    counter(reg, kind.HitsMetric, kind.HitsHelp),
-		reqs:    counter(reg, kind.RequestsMetric, kind.RequestsHelp),
+		entries: map[string]localEntry{}, maxEntries: MaxLocalEntries,
+		hits: counter(reg, kind.HitsMetric, kind.HitsHelp),
+		reqs: counter(reg, kind.RequestsMetric, kind.RequestsHelp),
 	}
 	sub, err := ps.Subscribe(ctx, kind.Channel, state.Handler{OnMessage: c.onMessage, OnReset: c.onReset})
 	if err != nil {
@@ -107,10 +109,11 @@ type userContextCache struct {
 	hits    prometheus.Counter
 	reqs    prometheus.Counter
 
-	mu      sync.Mutex
-	gen     uint64 // bumped by every invalidation and reset
-	entries map[string]localEntry
-	sub     state.Subscription
+	mu         sync.Mutex
+	gen        uint64 // bumped by every invalidation and reset
+	entries    map[string]localEntry
+	maxEntries int
+	sub        state.Subscription
 }
 
 func (c *userContextCache) Get(ctx context.Context, userID string, load func(context.Context) ([]byte, error)) ([]byte, error) {
@@ -128,13 +131,14 @@ func (c *userContextCache) Get(ctx context.Context, userID string, load func(con
 	gen := c.gen
 	c.mu.Unlock()
 
-	val, ok, ver, err := c.shared.Read(ctx, userID)
+	val, exp, ok, ver, err := c.shared.Read(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
 	if ok {
 		c.hits.Inc()
 	} else {
+		exp = now.Add(c.maxTTL)
 		if val, err = load(ctx); err != nil {
 			return nil, err
 		}
@@ -150,12 +154,53 @@ func (c *userContextCache) Get(ctx context.Context, userID string, load func(con
 			return val, nil
 		}
 	}
+	// The local copy lives no longer than the shared entry (a bearer
+	// token revoked at the provider is trusted at most maxTTL after its
+	// validation, on every server), and never longer than maxTTL.
+	if limit := now.Add(c.maxTTL); exp.IsZero() || exp.After(limit) {
+		exp = limit
+	}
 	c.mu.Lock()
-	if c.gen == gen && live {
-		c.entries[userID] = localEntry{val: clone(val), exp: now.Add(c.maxTTL)}
+	if c.gen == gen && live && now.Before(exp) {
+		c.makeRoomLocked(now)
+		c.entries[userID] = localEntry{val: clone(val), exp: exp}
 	}
 	c.mu.Unlock()
 	return val, nil
+}
+
+// MaxLocalEntries bounds each server's local layer: a server that sees a
+// new bearer token on every request must not grow without end.
+const MaxLocalEntries = 10_000
+
+// makeRoomLocked keeps the local layer under MaxLocalEntries: at the
+// bound it drops every expired entry and, if that frees less than a tenth,
+// a tenth of the others (the shared layer still holds them: a dropped
+// entry costs one read). Amortised, each insert pays O(1).
+func (c *userContextCache) makeRoomLocked(now time.Time) {
+	if len(c.entries) < c.maxEntries {
+		return
+	}
+	for k, e := range c.entries {
+		if !now.Before(e.exp) {
+			delete(c.entries, k)
+		}
+	}
+	excess := len(c.entries) - c.maxEntries*9/10
+	for k := range c.entries { // map order: an arbitrary choice
+		if excess <= 0 {
+			break
+		}
+		delete(c.entries, k)
+		excess--
+	}
+}
+
+// LocalLen is the number of entries in this server's local layer.
+func (c *userContextCache) LocalLen() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
 }
 
 func (c *userContextCache) Invalidate(ctx context.Context, userID string) error {
