@@ -41,11 +41,13 @@ func New(ctx context.Context, c redis.UniversalClient, keyPrefix string, opt sta
 	if strings.ContainsAny(keyPrefix, "{}") {
 		return nil, fmt.Errorf("redisstate: key prefix %q: braces would break the keys' hash tags", keyPrefix)
 	}
+	injected := opt.Now != nil
 	opt = opt.WithDefaults()
 	_, cluster := c.(*redis.ClusterClient)
 	k := keys{prefix: keyPrefix, cluster: cluster}
 	ps := &pubSub{c: c, k: k}
-	ss := &sessions{c: c, k: k, opt: opt, loads: c}
+	clock := newStoreClock(opt.Now, injected)
+	ss := &sessions{c: c, k: k, opt: opt, loads: c, clock: clock}
 	if ap, ok := c.(interface {
 		AutoPipeline() (*redis.AutoPipeliner, error)
 	}); ok {
@@ -66,6 +68,7 @@ func New(ctx context.Context, c redis.UniversalClient, keyPrefix string, opt sta
 		sub.Close()
 		return nil, err
 	}
+	clock.start(c)
 	return &state.Provider{
 		Name:         "Redis",
 		Sessions:     statekit.WithRevocationNotices(ss, ps),
@@ -81,7 +84,7 @@ func New(ctx context.Context, c redis.UniversalClient, keyPrefix string, opt sta
 			}
 			return nil
 		},
-		Close: func() error { return errors.Join(tokenSub.Close(), sub.Close()) },
+		Close: func() error { clock.close(); return errors.Join(tokenSub.Close(), sub.Close()) },
 	}, nil
 }
 

@@ -33,8 +33,11 @@ return 1
 `)
 
 // loadScript reads a session and slides its expiry when the last refresh is
-// at least idle/4 old, in one round trip. ARGV: now, idle, absolute (ms).
-// The refresh time is appended as field '!r' when it happened.
+// at least idle/4 old, in one round trip. ARGV: now, idle, absolute (ms),
+// and "1" to judge by Redis's own clock (TIME) instead of now: a node
+// whose clock is off must neither delete a live session nor store a
+// last-seen time in the future. The refresh time is appended as field
+// '!r' when it happened.
 var loadScript = redis.NewScript(`
 local h = redis.call('HGETALL', KEYS[1])
 if #h == 0 then return false end
@@ -43,6 +46,10 @@ for i = 1, #h, 2 do
   if h[i] == 'c' then c = tonumber(h[i+1]) elseif h[i] == 'l' then l = tonumber(h[i+1]) end
 end
 local now, idle, abs = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if ARGV[4] == '1' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 if not c or not l then return false end
 local exp = math.min(l + idle, c + abs)
 if now >= exp then
@@ -50,11 +57,11 @@ if now >= exp then
   return false
 end
 if now - l >= idle / 4 then
-  redis.call('HSET', KEYS[1], 'l', ARGV[1])
+  redis.call('HSET', KEYS[1], 'l', now)
   exp = math.min(now + idle, c + abs)
   redis.call('PEXPIRE', KEYS[1], exp - now)
   h[#h+1] = '!r'
-  h[#h+1] = ARGV[1]
+  h[#h+1] = tostring(now)
 end
 return h
 `)
@@ -77,9 +84,10 @@ return 1
 `)
 
 type sessions struct {
-	c   redis.UniversalClient
-	k   keys
-	opt state.Options
+	c     redis.UniversalClient
+	k     keys
+	opt   state.Options
+	clock *storeClock
 	// loads runs Load's script. Loads are the hot path (one per request
 	// that misses an edge's cache), so when the client offers it they go
 	// through go-redis' auto-pipeliner, which batches concurrent callers'
@@ -111,7 +119,7 @@ func (s *sessions) register(opt state.Options) error {
 func (s *sessions) activeCount() float64 {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	n, err := s.c.ZCount(ctx, s.k.active(), strconv.FormatInt(ms(s.opt.Now()), 10), "+inf").Result()
+	n, err := s.c.ZCount(ctx, s.k.active(), strconv.FormatInt(s.clock.nowMS(), 10), "+inf").Result()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err == nil {
@@ -148,8 +156,8 @@ func (s *sessions) Create(ctx context.Context, se *state.Session) error {
 	if se.ID == "" {
 		se.ID = state.NewID()
 	}
-	now := s.opt.Now().Truncate(time.Millisecond)
-	created := ms(now)
+	created := s.clock.nowMS()
+	now := time.UnixMilli(created)
 	exp := s.expiry(created, created)
 	p := s.c.Pipeline()
 	s.indexAdd(p, se.ID, se.UserID, se.SID, exp, created)
@@ -173,7 +181,7 @@ func (s *sessions) Create(ctx context.Context, se *state.Session) error {
 }
 
 func (s *sessions) Load(ctx context.Context, id string) (*state.Session, error) {
-	now := ms(s.opt.Now())
+	now := s.clock.nowMS()
 	// The common case is one HGETALL, the cheapest read Redis has: the
 	// key's TTL already ends the session on time. Only when the TTL must
 	// slide (at most every IdleTimeout/4) or this clock says the session
@@ -189,7 +197,7 @@ func (s *sessions) Load(ctx context.Context, id string) (*state.Session, error) 
 		return s.decodeFields(id, fields, c, l), nil
 	}
 	res, err := loadScript.Run(ctx, s.loads, []string{s.k.session(id)}, now,
-		s.opt.IdleTimeout.Milliseconds(), s.opt.AbsoluteLifetime.Milliseconds()).StringSlice()
+		s.opt.IdleTimeout.Milliseconds(), s.opt.AbsoluteLifetime.Milliseconds(), s.clock.serverFlag()).StringSlice()
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("redisstate: load session: %w", state.ErrNotFound)
 	}
@@ -295,7 +303,7 @@ func (s *sessions) Delete(ctx context.Context, id string) error {
 // and a session id reused by a failed Create must not show up under the
 // wrong user.
 func (s *sessions) indexed(ctx context.Context, index string, belongs func(*state.Session) bool) ([]*state.Session, error) {
-	now := ms(s.opt.Now())
+	now := s.clock.nowMS()
 	ids, err := s.c.ZRangeByScore(ctx, index, &redis.ZRangeBy{Min: "(" + strconv.FormatInt(now, 10), Max: "+inf"}).Result()
 	if err != nil {
 		return nil, unavailable("list sessions", err)
