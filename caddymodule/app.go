@@ -227,7 +227,7 @@ type resources struct {
 	closeRing func()
 	sessions  *websession.Resolver
 	counters  edgeCounters
-	refresher refresher
+	refresher *websession.Refresher
 	bearer    *bearerGuard
 	logins    loginLimiter
 }
@@ -266,6 +266,7 @@ func openResources(s *config.Settings, cacheTTL time.Duration, log *slog.Logger)
 		r.Destruct()
 		return nil, fmt.Errorf("cesivi: sessions: %w", err)
 	}
+	r.refresher = websession.NewRefresher(r.sessions, r.provider.Locks, log)
 	return r, nil
 }
 

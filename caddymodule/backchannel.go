@@ -52,7 +52,7 @@ func (h *Session) serveBackChannelLogout(w http.ResponseWriter, r *http.Request)
 	case err != nil:
 		return h.backChannelUnavailable(w, err)
 	}
-	n, err := h.endSessions(r.Context(), claims)
+	n, err := res.sessions.EndSessions(r.Context(), claims.Subject, claims.SID)
 	if err != nil {
 		// Forget the token so the provider's retry is not taken for a
 		// replay (ending sessions is idempotent).
@@ -63,37 +63,6 @@ func (h *Session) serveBackChannelLogout(w http.ResponseWriter, r *http.Request)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	return nil
-}
-
-// endSessions ends what a logout token names: with a sid, the sessions of
-// that sid — and, when the token also names the subject, that subject's
-// sessions that carry no sid at all (the provider left the sid out of
-// their ID tokens), but never the subject's other sessions; without a sid,
-// every session of the subject.
-func (h *Session) endSessions(ctx context.Context, c *oidclogin.LogoutClaims) (int, error) {
-	sessions := h.app.res.provider.Sessions
-	if c.SID == "" {
-		defer h.app.res.sessions.Revoked(state.SessionRevocation{Kind: state.RevokedUser, Value: c.Subject})
-		return sessions.RevokeUser(ctx, c.Subject)
-	}
-	defer h.app.res.sessions.Revoked(state.SessionRevocation{Kind: state.RevokedSID, Value: c.SID})
-	n, err := sessions.RevokeSID(ctx, c.SID)
-	if err != nil || c.Subject == "" {
-		return n, err
-	}
-	list, err := sessions.ListUser(ctx, c.Subject)
-	if err != nil {
-		return n, err
-	}
-	for _, s := range list {
-		if s.SID == "" {
-			if err := h.app.res.sessions.Delete(ctx, s.ID); err != nil {
-				return n, err
-			}
-			n++
-		}
-	}
-	return n, nil
 }
 
 func (h *Session) backChannelUnavailable(w http.ResponseWriter, err error) error {

@@ -3,7 +3,6 @@ package caddymodule
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
@@ -49,18 +48,6 @@ func (h *Session) bindingCookieName(r *http.Request) (name, path string) {
 		return hostPrefix + bindingCookie, "/"
 	}
 	return bindingCookie, "/oauth2/"
-}
-
-// tokensPurpose is the key ring purpose of the tokens kept in a session.
-const tokensPurpose = "session-tokens"
-
-// sessionTokens are the provider's tokens, kept server-side, encrypted
-// with the key ring, in the session (state.Session.Tokens).
-type sessionTokens struct {
-	IDToken      string    `json:"id_token,omitempty"`
-	AccessToken  string    `json:"access_token,omitempty"`
-	RefreshToken string    `json:"refresh_token,omitempty"`
-	Expiry       time.Time `json:"expiry,omitzero"`
 }
 
 func (h *Session) serveLogin(w http.ResponseWriter, r *http.Request) error {
@@ -144,31 +131,23 @@ func (h *Session) serveCallback(w http.ResponseWriter, r *http.Request) error {
 		return h.loginPage(w, http.StatusBadRequest, userMessage(err))
 	}
 
-	tokens, _ := json.Marshal(sessionTokens{IDToken: res.IDToken, AccessToken: res.AccessToken, RefreshToken: res.RefreshToken, Expiry: res.Expiry})
-	sealed, err := h.app.res.ring.Protect(tokensPurpose, tokens)
-	if err != nil {
+	previous := ""
+	if c, err := r.Cookie(h.cookieName(r)); err == nil {
+		previous = c.Value
+	}
+	sess, cookie, err := h.app.res.sessions.SignIn(r.Context(), websession.SignIn{
+		UserID: res.Subject, SID: res.SID, Name: res.Name, Email: res.Email, Groups: res.Groups,
+		Tokens: websession.Tokens{IDToken: res.IDToken, AccessToken: res.AccessToken, RefreshToken: res.RefreshToken, Expiry: res.Expiry},
+	}, previous)
+	switch {
+	case errors.Is(err, websession.ErrSealing):
+		h.logger.Error("session tokens not sealed at sign-in", "error", err)
 		return h.loginPage(w, http.StatusInternalServerError, "the session could not be sealed")
-	}
-	data := map[string]string{websession.DataName: res.Name, websession.DataEmail: res.Email}
-	if len(res.Groups) > 0 {
-		data[websession.DataGroups] = strings.Join(res.Groups, "\n")
-	}
-	if res.RefreshToken != "" && !res.Expiry.IsZero() {
-		data[dataTokenExpiry] = strconv.FormatInt(res.Expiry.Unix(), 10)
-	}
-	sess, cookie, err := h.app.res.sessions.Create(r.Context(), &state.Session{UserID: res.Subject, SID: res.SID, Tokens: sealed, Data: data})
-	if err != nil {
+	case err != nil:
 		counters.loginUnavailable.Add(1)
 		h.logger.Warn("session store unavailable at sign-in", "error", err)
 		w.Header().Set("Retry-After", "5")
 		return h.loginPage(w, http.StatusServiceUnavailable, "sign-in is temporarily unavailable; start again in a moment")
-	}
-	// The session the browser had before (anonymous, or another user's)
-	// ends: a new id at every sign-in.
-	if c, err := r.Cookie(h.cookieName(r)); err == nil {
-		if old, err := h.app.res.ring.VerifySessionCookie(c.Value); err == nil {
-			_ = h.app.res.sessions.Delete(r.Context(), old.SessionID.String())
-		}
 	}
 	counters.loginOK.Add(1)
 	h.setCookie(w, r, cookie, sess)
@@ -192,18 +171,9 @@ func (h *Session) serveLogout(w http.ResponseWriter, r *http.Request) error {
 	}
 	var idToken string
 	if c, err := r.Cookie(h.cookieName(r)); err == nil {
-		if sess, err := h.app.res.sessions.Resolve(r.Context(), c.Value); err == nil {
-			if plain, err := h.app.res.ring.Unprotect(tokensPurpose, sess.Tokens); err == nil {
-				var t sessionTokens
-				if json.Unmarshal(plain, &t) == nil {
-					idToken = t.IDToken
-				}
-			}
-			if err := h.app.res.sessions.Delete(r.Context(), sess.ID); err != nil {
-				// Not deleted: say so rather than pretend the user is out.
-				return h.unavailable(w, err)
-			}
-		} else if !errors.Is(err, websession.ErrInvalid) {
+		idToken, err = h.app.res.sessions.Logout(r.Context(), c.Value)
+		if err != nil && !errors.Is(err, websession.ErrInvalid) {
+			// Not ended: say so rather than pretend the user is out.
 			return h.unavailable(w, err)
 		}
 	}

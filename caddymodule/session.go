@@ -190,8 +190,8 @@ func (h *Session) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.loginRequired(w, r)
 	}
 
-	if sess != nil && sess.UserID != "" {
-		h.maybeRefresh(sess)
+	if sess != nil && sess.UserID != "" && a.flow != nil {
+		a.res.refresher.Maybe(sess, a.flow)
 	}
 	assertion := keyring.Assertion{Audience: a.AssertionAudience, Expires: time.Now().Add(time.Duration(a.AssertionTTL))}
 	if sess != nil {
