@@ -2,12 +2,11 @@ package caddymodule
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
+	"github.com/cesivi/cesivi/internal/httperr"
 	"github.com/cesivi/cesivi/internal/oidclogin"
 	"github.com/cesivi/cesivi/internal/state"
 )
@@ -35,11 +34,11 @@ func (h *Session) serveBackChannelLogout(w http.ResponseWriter, r *http.Request)
 	claims, err := h.app.flow.VerifyLogoutToken(r.Context(), r.PostForm.Get("logout_token"))
 	switch {
 	case errors.Is(err, oidclogin.ErrProviderUnavailable):
-		w.Header().Set("Retry-After", "5")
-		return backChannelError(w, http.StatusServiceUnavailable, "the provider's keys cannot be fetched")
+		h.logger.Warn("back-channel logout: identity provider unavailable", "error", err)
+		return backChannelRetry(w, "the provider's keys cannot be fetched")
 	case err != nil:
 		h.logger.Warn("back-channel logout refused", "error", err)
-		return backChannelError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "oidclogin: "))
+		return backChannelError(w, http.StatusBadRequest, "the logout token is not valid; the edge's log says why")
 	}
 	ttl := time.Until(claims.Expires)
 	if ttl < time.Minute {
@@ -67,14 +66,18 @@ func (h *Session) serveBackChannelLogout(w http.ResponseWriter, r *http.Request)
 
 func (h *Session) backChannelUnavailable(w http.ResponseWriter, err error) error {
 	h.logger.Warn("back-channel logout: session store unavailable", "error", err)
-	w.Header().Set("Retry-After", "5")
-	return backChannelError(w, http.StatusServiceUnavailable, "sessions are temporarily unavailable")
+	return backChannelRetry(w, "sessions are temporarily unavailable")
 }
 
-// backChannelError answers in the shape of the specification (section 2.8).
+// backChannelError refuses a logout token in the shape of the
+// specification (section 2.8): the provider must not retry it.
 func backChannelError(w http.ResponseWriter, status int, description string) error {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request", "error_description": description})
+	httperr.WriteOAuth(w, status, "invalid_request", description, 0)
+	return nil
+}
+
+// backChannelRetry answers 503: the provider may send the token again.
+func backChannelRetry(w http.ResponseWriter, description string) error {
+	httperr.WriteOAuth(w, http.StatusServiceUnavailable, "invalid_request", description, 5*time.Second)
+	return nil
 }

@@ -80,7 +80,7 @@ func (h *Session) beginLogin(w http.ResponseWriter, r *http.Request, returnTo st
 	authURL, err := h.app.flow.Begin(r.Context(), oidclogin.BeginRequest{ReturnTo: returnTo, RedirectURL: redirect, Binding: binding})
 	switch {
 	case errors.Is(err, oidclogin.ErrBadReturnTo):
-		return h.loginPage(w, http.StatusBadRequest, userMessage(err))
+		return h.loginPage(w, http.StatusBadRequest, signInMessage(err))
 	case errors.Is(err, state.ErrStoreUnavailable) || errors.Is(err, oidclogin.ErrProviderUnavailable):
 		h.logger.Warn("sign-in cannot start", "error", err)
 		w.Header().Set("Retry-After", "5")
@@ -124,11 +124,11 @@ func (h *Session) serveCallback(w http.ResponseWriter, r *http.Request) error {
 	case errors.Is(err, oidclogin.ErrExchange) || errors.Is(err, oidclogin.ErrIDToken):
 		counters.loginRefused.Add(1)
 		h.logger.Warn("sign-in refused", "error", err)
-		return h.loginPage(w, http.StatusBadGateway, userMessage(err))
+		return h.loginPage(w, http.StatusBadGateway, signInMessage(err))
 	case err != nil:
 		counters.loginRefused.Add(1)
 		h.logger.Info("sign-in callback refused", "error", err)
-		return h.loginPage(w, http.StatusBadRequest, userMessage(err))
+		return h.loginPage(w, http.StatusBadRequest, signInMessage(err))
 	}
 
 	previous := ""
@@ -174,7 +174,7 @@ func (h *Session) serveLogout(w http.ResponseWriter, r *http.Request) error {
 		idToken, err = h.app.res.sessions.Logout(r.Context(), c.Value)
 		if err != nil && !errors.Is(err, websession.ErrInvalid) {
 			// Not ended: say so rather than pretend the user is out.
-			return h.unavailable(w, err)
+			return h.refuse(w, storeUnavailable(err))
 		}
 	}
 	h.clearCookie(w, r)
@@ -213,23 +213,9 @@ func (h *Session) clearCookie(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// userMessage is what a person is told about a failed sign-in: the
-// sentinel's own words, never the wrapped details (addresses, provider
-// answers), which go to the log.
-func userMessage(err error) string {
-	for _, s := range []error{oidclogin.ErrStateUnknown, oidclogin.ErrBindingMismatch, oidclogin.ErrProvider,
-		oidclogin.ErrBadCallback, oidclogin.ErrExchange, oidclogin.ErrIDToken, oidclogin.ErrBadReturnTo} {
-		if errors.Is(err, s) {
-			return s.Error()
-		}
-	}
-	return "the sign-in could not be completed; start again"
-}
-
 // loginPage answers a sign-in endpoint with a short page that says what
 // happened and how to start again.
 func (h *Session) loginPage(w http.ResponseWriter, status int, message string) error {
-	message = strings.TrimPrefix(message, "oidclogin: ")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)

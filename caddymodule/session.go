@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -107,8 +106,7 @@ func (h *Session) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if hasDotSegment(r.URL.Path) {
 		// "/health/../admin" would match an anonymous prefix here and be
 		// resolved to /admin by an upstream that normalises paths.
-		identity.WriteError(w, http.StatusBadRequest, "BadPath", "the path contains . or .. segments")
-		return nil
+		return h.refuse(w, errBadPath)
 	}
 	switch r.URL.Path {
 	case LoginPath:
@@ -146,7 +144,7 @@ func (h *Session) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			// The store is unreachable: the session may well be valid,
 			// so keep the cookie and ask the client to come back.
 			if !anonymous {
-				return h.unavailable(w, err)
+				return h.refuse(w, storeUnavailable(err))
 			}
 			sess, storeErr = nil, err
 		}
@@ -163,11 +161,9 @@ func (h *Session) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			case errors.Is(err, oidclogin.ErrTokenInvalid):
 				a.res.counters.bearerInvalid.Add(1)
 				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-				identity.WriteError(w, http.StatusUnauthorized, "InvalidToken",
-					"the bearer token is not valid (expired, revoked, or not issued for this site)")
-				return nil
+				return h.refuse(w, errInvalidToken)
 			case err != nil:
-				return h.providerUnavailable(w, err)
+				return h.refuse(w, providerUnavailable(err))
 			}
 			a.res.counters.bearerValid.Add(1)
 			bearer = id
@@ -177,11 +173,11 @@ func (h *Session) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		if storeErr != nil {
 			// The client may hold a valid session the store could not
 			// load: a new anonymous one would replace its cookie.
-			return h.unavailable(w, storeErr)
+			return h.refuse(w, storeUnavailable(storeErr))
 		}
 		created, cookie, err := a.res.sessions.Create(r.Context(), &state.Session{})
 		if err != nil {
-			return h.unavailable(w, err)
+			return h.refuse(w, storeUnavailable(err))
 		}
 		h.setCookie(w, r, cookie, created)
 		sess = created
@@ -221,25 +217,6 @@ func (h *Session) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	return next.ServeHTTP(w, r)
 }
 
-// providerUnavailable answers 503 when the identity provider could not
-// tell whether a bearer token is valid.
-func (h *Session) providerUnavailable(w http.ResponseWriter, err error) error {
-	h.logger.Warn("identity provider unavailable", "error", err)
-	w.Header().Set("Retry-After", "5")
-	identity.WriteError(w, http.StatusServiceUnavailable, "IdentityProviderUnavailable",
-		"the identity provider cannot validate the bearer token right now; retry in a moment")
-	return nil
-}
-
-// unavailable answers 503 with Retry-After: the store did not answer.
-func (h *Session) unavailable(w http.ResponseWriter, err error) error {
-	h.logger.Warn("session store unavailable", "error", err)
-	w.Header().Set("Retry-After", "1")
-	identity.WriteError(w, http.StatusServiceUnavailable, "SessionStoreUnavailable",
-		"sessions are temporarily unavailable; retry in a moment (you are still signed in)")
-	return nil
-}
-
 // loginRequired sends a browser navigation to the identity provider and
 // answers anything else (scripts, API clients, non-GET) 401 with a JSON
 // body that names the login URL.
@@ -248,16 +225,7 @@ func (h *Session) loginRequired(w http.ResponseWriter, r *http.Request) error {
 	if h.app.flow != nil && isNavigation(r) {
 		return h.beginLogin(w, r, r.URL.RequestURI())
 	}
-	msg := "sign in first"
-	if h.app.flow == nil {
-		msg = "this path needs a signed-in user, and sign-in is not configured on this edge"
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusUnauthorized)
-	loginURL := LoginPath + "?rd=" + url.QueryEscape(r.URL.RequestURI())
-	_, err := fmt.Fprintf(w, `{"error":{"code":"LoginRequired","message":%q,"loginUrl":%q}}`+"\n", msg, loginURL)
-	return err
+	return h.refuse(w, loginRequired(r.URL.RequestURI(), h.app.flow != nil))
 }
 
 // hasDotSegment reports whether the (decoded) path has a "." or ".."
