@@ -24,10 +24,6 @@ import (
 	"github.com/cesivi/cesivi/keyring"
 )
 
-func init() {
-	caddy.RegisterModule(App{})
-}
-
 // App is the cesivi app: what every Cesivi handler of an edge shares — the
 // farm's key ring, its distributed state (sessions, login state, revocation
 // notices) and the OpenID Connect client.

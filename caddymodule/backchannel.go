@@ -11,15 +11,10 @@ import (
 	"github.com/cesivi/cesivi/internal/state"
 )
 
-// BackChannelLogoutPath receives the provider's logout tokens (OpenID
-// Connect Back-Channel Logout 1.0): register it as the client's
-// backchannel_logout_uri.
-const BackChannelLogoutPath = "/oauth2/backchannel-logout"
-
 // serveBackChannelLogout ends the sessions a verified logout token names,
 // on every edge at once (the store publishes the revocation notices). A
 // token is accepted once: its jti is remembered until it expires.
-func (h *Session) serveBackChannelLogout(w http.ResponseWriter, r *http.Request) error {
+func (h *SessionGate) serveBackChannelLogout(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		return backChannelError(w, http.StatusMethodNotAllowed, "back-channel logout takes a POST with logout_token")
@@ -64,7 +59,7 @@ func (h *Session) serveBackChannelLogout(w http.ResponseWriter, r *http.Request)
 	return nil
 }
 
-func (h *Session) backChannelUnavailable(w http.ResponseWriter, err error) error {
+func (h *SessionGate) backChannelUnavailable(w http.ResponseWriter, err error) error {
 	h.logger.Warn("back-channel logout: session store unavailable", "error", err)
 	return backChannelRetry(w, "sessions are temporarily unavailable")
 }

@@ -47,16 +47,6 @@ func loginRequired(requestURI string, signInConfigured bool) *httperr.Error {
 	return e
 }
 
-// refuse writes e and logs its cause, if any. It returns nil: the refusal
-// is the response.
-func (h *Session) refuse(w http.ResponseWriter, e *httperr.Error) error {
-	if e.Cause != nil {
-		h.logger.Warn("request refused", "code", e.Code, "error", e.Cause)
-	}
-	httperr.Write(w, e)
-	return nil
-}
-
 // signInMessages are what a person is told about a failed sign-in, by the
 // flow's sentinel; the wrapped details (addresses, provider answers) go to
 // the log.
