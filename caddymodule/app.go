@@ -24,10 +24,6 @@ import (
 	"github.com/cesivi/cesivi/keyring"
 )
 
-func init() {
-	caddy.RegisterModule(App{})
-}
-
 // App is the cesivi app: what every Cesivi handler of an edge shares — the
 // farm's key ring, its distributed state (sessions, login state, revocation
 // notices) and the OpenID Connect client.
@@ -232,7 +228,7 @@ type resources struct {
 	collectors collectorSet
 	sessions   *websession.Resolver
 	counters   edgeCounters
-	refresher  refresher
+	refresher  *websession.Refresher
 	bearer     *bearerGuard
 	logins     loginLimiter
 }
@@ -271,6 +267,7 @@ func openResources(s *config.Settings, cacheTTL time.Duration, log *slog.Logger)
 		r.Destruct()
 		return nil, fmt.Errorf("cesivi: sessions: %w", err)
 	}
+	r.refresher = websession.NewRefresher(r.sessions, r.provider.Locks, log)
 	return r, nil
 }
 

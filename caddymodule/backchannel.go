@@ -2,25 +2,19 @@ package caddymodule
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
+	"github.com/cesivi/cesivi/internal/httperr"
 	"github.com/cesivi/cesivi/internal/oidclogin"
 	"github.com/cesivi/cesivi/internal/state"
 )
 
-// BackChannelLogoutPath receives the provider's logout tokens (OpenID
-// Connect Back-Channel Logout 1.0): register it as the client's
-// backchannel_logout_uri.
-const BackChannelLogoutPath = "/oauth2/backchannel-logout"
-
 // serveBackChannelLogout ends the sessions a verified logout token names,
 // on every edge at once (the store publishes the revocation notices). A
 // token is accepted once: its jti is remembered until it expires.
-func (h *Session) serveBackChannelLogout(w http.ResponseWriter, r *http.Request) error {
+func (h *SessionGate) serveBackChannelLogout(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		return backChannelError(w, http.StatusMethodNotAllowed, "back-channel logout takes a POST with logout_token")
@@ -35,11 +29,11 @@ func (h *Session) serveBackChannelLogout(w http.ResponseWriter, r *http.Request)
 	claims, err := h.app.flow.VerifyLogoutToken(r.Context(), r.PostForm.Get("logout_token"))
 	switch {
 	case errors.Is(err, oidclogin.ErrProviderUnavailable):
-		w.Header().Set("Retry-After", "5")
-		return backChannelError(w, http.StatusServiceUnavailable, "the provider's keys cannot be fetched")
+		h.logger.Warn("back-channel logout: identity provider unavailable", "error", err)
+		return backChannelRetry(w, "the provider's keys cannot be fetched")
 	case err != nil:
 		h.logger.Warn("back-channel logout refused", "error", err)
-		return backChannelError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "oidclogin: "))
+		return backChannelError(w, http.StatusBadRequest, "the logout token is not valid; the edge's log says why")
 	}
 	ttl := time.Until(claims.Expires)
 	if ttl < time.Minute {
@@ -52,7 +46,7 @@ func (h *Session) serveBackChannelLogout(w http.ResponseWriter, r *http.Request)
 	case err != nil:
 		return h.backChannelUnavailable(w, err)
 	}
-	n, err := h.endSessions(r.Context(), claims)
+	n, err := res.sessions.EndSessions(r.Context(), claims.Subject, claims.SID)
 	if err != nil {
 		// Forget the token so the provider's retry is not taken for a
 		// replay (ending sessions is idempotent).
@@ -65,47 +59,20 @@ func (h *Session) serveBackChannelLogout(w http.ResponseWriter, r *http.Request)
 	return nil
 }
 
-// endSessions ends what a logout token names: with a sid, the sessions of
-// that sid — and, when the token also names the subject, that subject's
-// sessions that carry no sid at all (the provider left the sid out of
-// their ID tokens), but never the subject's other sessions; without a sid,
-// every session of the subject.
-func (h *Session) endSessions(ctx context.Context, c *oidclogin.LogoutClaims) (int, error) {
-	sessions := h.app.res.provider.Sessions
-	if c.SID == "" {
-		defer h.app.res.sessions.Revoked(state.SessionRevocation{Kind: state.RevokedUser, Value: c.Subject})
-		return sessions.RevokeUser(ctx, c.Subject)
-	}
-	defer h.app.res.sessions.Revoked(state.SessionRevocation{Kind: state.RevokedSID, Value: c.SID})
-	n, err := sessions.RevokeSID(ctx, c.SID)
-	if err != nil || c.Subject == "" {
-		return n, err
-	}
-	list, err := sessions.ListUser(ctx, c.Subject)
-	if err != nil {
-		return n, err
-	}
-	for _, s := range list {
-		if s.SID == "" {
-			if err := h.app.res.sessions.Delete(ctx, s.ID); err != nil {
-				return n, err
-			}
-			n++
-		}
-	}
-	return n, nil
-}
-
-func (h *Session) backChannelUnavailable(w http.ResponseWriter, err error) error {
+func (h *SessionGate) backChannelUnavailable(w http.ResponseWriter, err error) error {
 	h.logger.Warn("back-channel logout: session store unavailable", "error", err)
-	w.Header().Set("Retry-After", "5")
-	return backChannelError(w, http.StatusServiceUnavailable, "sessions are temporarily unavailable")
+	return backChannelRetry(w, "sessions are temporarily unavailable")
 }
 
-// backChannelError answers in the shape of the specification (section 2.8).
+// backChannelError refuses a logout token in the shape of the
+// specification (section 2.8): the provider must not retry it.
 func backChannelError(w http.ResponseWriter, status int, description string) error {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request", "error_description": description})
+	httperr.WriteOAuth(w, status, "invalid_request", description, 0)
+	return nil
+}
+
+// backChannelRetry answers 503: the provider may send the token again.
+func backChannelRetry(w http.ResponseWriter, description string) error {
+	httperr.WriteOAuth(w, http.StatusServiceUnavailable, "invalid_request", description, 5*time.Second)
+	return nil
 }

@@ -71,7 +71,7 @@ func (g *bearerGuard) refuse(hash string) {
 // never holds a usable token. Malformed tokens never leave the edge,
 // refused ones are refused locally for a while, and at most a few
 // introspections per edge run at once.
-func (h *Session) validateBearer(ctx context.Context, token string) (*oidclogin.TokenIdentity, error) {
+func (h *SessionGate) validateBearer(ctx context.Context, token string) (*oidclogin.TokenIdentity, error) {
 	if !oidclogin.WellFormedToken(token) {
 		return nil, oidclogin.ErrTokenInvalid
 	}

@@ -8,51 +8,20 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
+// init registers the package's modules, its global option and its
+// directives (doc.go lists them).
 func init() {
-	httpcaddyfile.RegisterHandlerDirective("cesivi_strip_identity", parseStripIdentity)
-	// Before every auth directive, so nothing downstream sees a spoofed header.
-	httpcaddyfile.RegisterDirectiveOrder("cesivi_strip_identity", httpcaddyfile.Before, "basic_auth")
-}
-
-// parseStripIdentity reads
-//
-//	cesivi_strip_identity [<header>...] {
-//		header <name>...
-//	}
-func parseStripIdentity(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	s := new(StripIdentity)
-	if err := s.UnmarshalCaddyfile(h.Dispenser); err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-// UnmarshalCaddyfile implements caddyfile.Unmarshaler.
-func (s *StripIdentity) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	d.Next() // directive name
-	s.Headers = append(s.Headers, d.RemainingArgs()...)
-	for d.NextBlock(0) {
-		switch d.Val() {
-		case "header":
-			args := d.RemainingArgs()
-			if len(args) == 0 {
-				return d.ArgErr()
-			}
-			s.Headers = append(s.Headers, args...)
-		default:
-			return d.Errf("unknown subdirective %q (expected header)", d.Val())
-		}
-	}
-	return nil
-}
-
-var _ caddyfile.Unmarshaler = (*StripIdentity)(nil)
-
-func init() {
+	caddy.RegisterModule(App{})
+	caddy.RegisterModule(StripIdentity{})
+	caddy.RegisterModule(SessionGate{})
 	httpcaddyfile.RegisterGlobalOption("cesivi", parseApp)
-	httpcaddyfile.RegisterHandlerDirective("cesivi_session", parseSession)
-	// After cesivi_strip_identity (registered first, also before
-	// basic_auth), before anything that could answer for the user.
+	// Both directly before basic_auth, strip_identity first: each
+	// registration lands right before basic_auth, so cesivi_session comes
+	// after cesivi_strip_identity and before anything that could answer
+	// for the user, and nothing downstream sees a spoofed header.
+	httpcaddyfile.RegisterHandlerDirective("cesivi_strip_identity", parseHandler[StripIdentity])
+	httpcaddyfile.RegisterDirectiveOrder("cesivi_strip_identity", httpcaddyfile.Before, "basic_auth")
+	httpcaddyfile.RegisterHandlerDirective("cesivi_session", parseHandler[SessionGate])
 	httpcaddyfile.RegisterDirectiveOrder("cesivi_session", httpcaddyfile.Before, "basic_auth")
 }
 
@@ -88,126 +57,168 @@ func parseApp(d *caddyfile.Dispenser, existing any) (any, error) {
 		return nil, d.ArgErr()
 	}
 	for d.NextBlock(0) {
-		opt := d.Val()
-		switch opt {
-		case "settings_dir", "cookie_name", "cookie_secure", "assertion_audience":
-			v, err := oneArg(d)
-			if err != nil {
-				return nil, err
-			}
-			switch opt {
-			case "settings_dir":
-				app.SettingsDir = v
-			case "cookie_name":
-				app.CookieName = v
-			case "cookie_secure":
-				app.CookieSecure = v
-			default:
-				app.AssertionAudience = v
-			}
-		case "session_cache_ttl", "assertion_ttl":
-			v, err := oneArg(d)
-			if err != nil {
-				return nil, err
-			}
-			dur, err := caddy.ParseDuration(v)
-			if err != nil {
-				return nil, d.Errf("%s: %v", opt, err)
-			}
-			if opt == "session_cache_ttl" {
-				app.SessionCacheTTL = caddy.Duration(dur)
-			} else {
-				app.AssertionTTL = caddy.Duration(dur)
-			}
+		var err error
+		switch d.Val() {
+		case "settings_dir":
+			err = stringArg(d, &app.SettingsDir)
+		case "cookie_name":
+			err = stringArg(d, &app.CookieName)
+		case "cookie_secure":
+			err = stringArg(d, &app.CookieSecure)
+		case "session_cache_ttl":
+			err = durationArg(d, &app.SessionCacheTTL)
+		case "assertion_audience":
+			err = stringArg(d, &app.AssertionAudience)
+		case "assertion_ttl":
+			err = durationArg(d, &app.AssertionTTL)
 		case "oidc":
-			if app.OIDC != nil {
-				return nil, d.Err("oidc may appear only once")
-			}
-			app.OIDC = new(OIDC)
-			if d.NextArg() {
-				return nil, d.ArgErr()
-			}
-			for nesting := d.Nesting(); d.NextBlock(nesting); {
-				sub := d.Val()
-				if sub == "scopes" || sub == "bearer_clients" {
-					args := d.RemainingArgs()
-					if len(args) == 0 {
-						return nil, d.ArgErr()
-					}
-					if sub == "scopes" {
-						app.OIDC.Scopes = args
-					} else {
-						app.OIDC.BearerClients = args
-					}
-					continue
-				}
-				v, err := oneArg(d)
-				if err != nil {
-					return nil, err
-				}
-				switch sub {
-				case "issuer":
-					app.OIDC.Issuer = v
-				case "client_id":
-					app.OIDC.ClientID = v
-				case "client_secret":
-					app.OIDC.ClientSecret = v
-				case "redirect_url":
-					app.OIDC.RedirectURL = v
-				case "post_logout_redirect_url":
-					app.OIDC.PostLogoutRedirectURL = v
-				default:
-					return nil, d.Errf("oidc: unrecognized subdirective %q", sub)
-				}
-			}
+			err = parseOIDC(d, app)
 		default:
-			return nil, d.Errf("cesivi: unrecognized subdirective %q", opt)
+			err = d.Errf("cesivi: unrecognized subdirective %q", d.Val())
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	return httpcaddyfile.App{Name: "cesivi", Value: caddyconfig.JSON(app, nil)}, nil
 }
 
-func oneArg(d *caddyfile.Dispenser) (string, error) {
-	opt := d.Val()
-	args := d.RemainingArgs()
-	if len(args) != 1 {
-		return "", d.Errf("%s takes exactly one value", opt)
+// parseOIDC reads the oidc block of the cesivi global option.
+func parseOIDC(d *caddyfile.Dispenser, app *App) error {
+	if app.OIDC != nil {
+		return d.Err("oidc may appear only once")
 	}
-	return args[0], nil
-}
-
-// parseSession reads
-//
-//	cesivi_session {
-//		anonymous <path...>
-//	}
-func parseSession(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	s := new(Session)
-	if err := s.UnmarshalCaddyfile(h.Dispenser); err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-// UnmarshalCaddyfile implements caddyfile.Unmarshaler.
-func (s *Session) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	d.Next() // directive name
+	app.OIDC = new(OIDC)
+	o := app.OIDC
 	if d.NextArg() {
 		return d.ArgErr()
 	}
-	for d.NextBlock(0) {
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
 		switch d.Val() {
-		case "anonymous":
-			args := d.RemainingArgs()
-			if len(args) == 0 {
-				return d.ArgErr()
-			}
-			s.Anonymous = append(s.Anonymous, args...)
+		case "issuer":
+			err = stringArg(d, &o.Issuer)
+		case "client_id":
+			err = stringArg(d, &o.ClientID)
+		case "client_secret":
+			err = stringArg(d, &o.ClientSecret)
+		case "scopes":
+			err = listArg(d, &o.Scopes)
+		case "redirect_url":
+			err = stringArg(d, &o.RedirectURL)
+		case "post_logout_redirect_url":
+			err = stringArg(d, &o.PostLogoutRedirectURL)
+		case "bearer_clients":
+			err = listArg(d, &o.BearerClients)
 		default:
-			return d.Errf("cesivi_session: unrecognized subdirective %q (expected anonymous)", d.Val())
+			err = d.Errf("oidc: unrecognized subdirective %q", d.Val())
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-var _ caddyfile.Unmarshaler = (*Session)(nil)
+// stringArg sets *dst to the subdirective's one value.
+func stringArg(d *caddyfile.Dispenser, dst *string) error {
+	opt := d.Val()
+	args := d.RemainingArgs()
+	if len(args) != 1 {
+		return d.Errf("%s takes exactly one value", opt)
+	}
+	*dst = args[0]
+	return nil
+}
+
+// durationArg sets *dst to the subdirective's one duration.
+func durationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
+	opt := d.Val()
+	var v string
+	if err := stringArg(d, &v); err != nil {
+		return err
+	}
+	dur, err := caddy.ParseDuration(v)
+	if err != nil {
+		return d.Errf("%s: %v", opt, err)
+	}
+	*dst = caddy.Duration(dur)
+	return nil
+}
+
+// listArg sets *dst to the subdirective's values (at least one).
+func listArg(d *caddyfile.Dispenser, dst *[]string) error {
+	*dst = nil
+	return appendArgs(d, dst)
+}
+
+// appendArgs adds the subdirective's values (at least one) to *dst: the
+// subdirective may be repeated.
+func appendArgs(d *caddyfile.Dispenser, dst *[]string) error {
+	args := d.RemainingArgs()
+	if len(args) == 0 {
+		return d.ArgErr()
+	}
+	*dst = append(*dst, args...)
+	return nil
+}
+
+// parseHandler is the directive parser of a handler that reads its own
+// Caddyfile tokens (UnmarshalCaddyfile).
+func parseHandler[T any, PT interface {
+	*T
+	caddyhttp.MiddlewareHandler
+	caddyfile.Unmarshaler
+}](h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	m := PT(new(T))
+	if err := m.UnmarshalCaddyfile(h.Dispenser); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// UnmarshalCaddyfile reads
+//
+//	cesivi_strip_identity [<header>...] {
+//		header <name>...
+//	}
+func (s *StripIdentity) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // directive name
+	s.Headers = append(s.Headers, d.RemainingArgs()...)
+	for d.NextBlock(0) {
+		if d.Val() != "header" {
+			return d.Errf("unknown subdirective %q (expected header)", d.Val())
+		}
+		if err := appendArgs(d, &s.Headers); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// UnmarshalCaddyfile reads
+//
+//	cesivi_session {
+//		anonymous <path...>
+//	}
+func (s *SessionGate) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // directive name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		if d.Val() != "anonymous" {
+			return d.Errf("cesivi_session: unrecognized subdirective %q (expected anonymous)", d.Val())
+		}
+		if err := appendArgs(d, &s.Anonymous); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Interface guards.
+var (
+	_ caddyfile.Unmarshaler = (*StripIdentity)(nil)
+	_ caddyfile.Unmarshaler = (*SessionGate)(nil)
+)

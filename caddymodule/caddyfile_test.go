@@ -71,7 +71,7 @@ func TestGlobalOptionErrorsNameTheProblem(t *testing.T) {
 }
 
 func TestSessionDirectiveParses(t *testing.T) {
-	var s Session
+	var s SessionGate
 	if err := s.UnmarshalCaddyfile(caddyfile.NewTestDispenser("cesivi_session {\n anonymous /a /b*\n anonymous /c\n}")); err != nil {
 		t.Fatal(err)
 	}
@@ -83,13 +83,13 @@ func TestSessionDirectiveParses(t *testing.T) {
 		"cesivi_session {\n anonymous\n}":  "argument",
 		"cesivi_session /somewhere-else x": "argument",
 	} {
-		var s Session
+		var s SessionGate
 		if err := s.UnmarshalCaddyfile(caddyfile.NewTestDispenser(input)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: err = %v; want %q", input, err, want)
 		}
 	}
 	for _, bad := range []string{"relative", "/a*b", "/*/x"} {
-		if err := (&Session{Anonymous: []string{bad}}).Validate(); err == nil {
+		if err := (&SessionGate{Anonymous: []string{bad}}).Validate(); err == nil {
 			t.Errorf("anonymous path %q was accepted", bad)
 		}
 	}

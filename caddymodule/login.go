@@ -3,13 +3,11 @@ package caddymodule
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/cesivi/cesivi/internal/oidclogin"
@@ -17,53 +15,7 @@ import (
 	"github.com/cesivi/cesivi/internal/websession"
 )
 
-// bindingCookie ties a login to the browser that started it (login CSRF):
-// the login state in the store keeps only its hash. Every tab of a browser
-// shares one value, so several tabs can sign in at once.
-const bindingCookie = "cesivi_login"
-
-// hostPrefix is the cookie prefix browsers accept only from a secure origin,
-// for the whole host (Path=/, no Domain): a sibling subdomain or a network
-// attacker on plain HTTP cannot plant such a cookie. On HTTPS the edge's
-// cookies carry it; on plain HTTP (development, probes) they cannot.
-const hostPrefix = "__Host-"
-
-// secure reports whether the client reached this site over HTTPS: the
-// request came in over TLS, or cookie_secure says the edge sits behind a
-// load balancer that terminates TLS.
-func (h *Session) secure(r *http.Request) bool {
-	return r.TLS != nil || h.app.CookieSecure == CookieSecureAlways
-}
-
-// cookieName is the session cookie's name for this request.
-func (h *Session) cookieName(r *http.Request) string {
-	if h.secure(r) {
-		return h.app.hostCookieName
-	}
-	return h.app.CookieName
-}
-
-// bindingCookieName and bindingCookiePath are the login cookie's.
-func (h *Session) bindingCookieName(r *http.Request) (name, path string) {
-	if h.secure(r) {
-		return hostPrefix + bindingCookie, "/"
-	}
-	return bindingCookie, "/oauth2/"
-}
-
-// tokensPurpose is the key ring purpose of the tokens kept in a session.
-const tokensPurpose = "session-tokens"
-
-// sessionTokens are the provider's tokens, kept server-side, encrypted
-// with the key ring, in the session (state.Session.Tokens).
-type sessionTokens struct {
-	IDToken      string    `json:"id_token,omitempty"`
-	AccessToken  string    `json:"access_token,omitempty"`
-	RefreshToken string    `json:"refresh_token,omitempty"`
-	Expiry       time.Time `json:"expiry,omitzero"`
-}
-
-func (h *Session) serveLogin(w http.ResponseWriter, r *http.Request) error {
+func (h *SessionGate) serveLogin(w http.ResponseWriter, r *http.Request) error {
 	if h.app.flow == nil {
 		return h.loginPage(w, http.StatusNotFound, "sign-in is not configured on this edge")
 	}
@@ -72,7 +24,7 @@ func (h *Session) serveLogin(w http.ResponseWriter, r *http.Request) error {
 
 // beginLogin stores the login state (shared by every edge) and sends the
 // browser to the provider.
-func (h *Session) beginLogin(w http.ResponseWriter, r *http.Request, returnTo string) error {
+func (h *SessionGate) beginLogin(w http.ResponseWriter, r *http.Request, returnTo string) error {
 	if ok, wait := h.app.res.logins.allow(r); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		return h.loginPage(w, http.StatusTooManyRequests, "too many sign-ins started from your address; wait a moment")
@@ -93,7 +45,7 @@ func (h *Session) beginLogin(w http.ResponseWriter, r *http.Request, returnTo st
 	authURL, err := h.app.flow.Begin(r.Context(), oidclogin.BeginRequest{ReturnTo: returnTo, RedirectURL: redirect, Binding: binding})
 	switch {
 	case errors.Is(err, oidclogin.ErrBadReturnTo):
-		return h.loginPage(w, http.StatusBadRequest, userMessage(err))
+		return h.loginPage(w, http.StatusBadRequest, signInMessage(err))
 	case errors.Is(err, state.ErrStoreUnavailable) || errors.Is(err, oidclogin.ErrProviderUnavailable):
 		h.logger.Warn("sign-in cannot start", "error", err)
 		w.Header().Set("Retry-After", "5")
@@ -113,7 +65,7 @@ func (h *Session) beginLogin(w http.ResponseWriter, r *http.Request, returnTo st
 
 // serveCallback completes a login begun on any edge and starts a new
 // session (a fresh id, never the one the browser had: no fixation).
-func (h *Session) serveCallback(w http.ResponseWriter, r *http.Request) error {
+func (h *SessionGate) serveCallback(w http.ResponseWriter, r *http.Request) error {
 	if h.app.flow == nil {
 		return h.loginPage(w, http.StatusNotFound, "sign-in is not configured on this edge")
 	}
@@ -137,38 +89,30 @@ func (h *Session) serveCallback(w http.ResponseWriter, r *http.Request) error {
 	case errors.Is(err, oidclogin.ErrExchange) || errors.Is(err, oidclogin.ErrIDToken):
 		counters.loginRefused.Add(1)
 		h.logger.Warn("sign-in refused", "error", err)
-		return h.loginPage(w, http.StatusBadGateway, userMessage(err))
+		return h.loginPage(w, http.StatusBadGateway, signInMessage(err))
 	case err != nil:
 		counters.loginRefused.Add(1)
 		h.logger.Info("sign-in callback refused", "error", err)
-		return h.loginPage(w, http.StatusBadRequest, userMessage(err))
+		return h.loginPage(w, http.StatusBadRequest, signInMessage(err))
 	}
 
-	tokens, _ := json.Marshal(sessionTokens{IDToken: res.IDToken, AccessToken: res.AccessToken, RefreshToken: res.RefreshToken, Expiry: res.Expiry})
-	sealed, err := h.app.res.ring.Protect(tokensPurpose, tokens)
-	if err != nil {
+	previous := ""
+	if c, err := r.Cookie(h.cookieName(r)); err == nil {
+		previous = c.Value
+	}
+	sess, cookie, err := h.app.res.sessions.SignIn(r.Context(), websession.SignIn{
+		UserID: res.Subject, SID: res.SID, Name: res.Name, Email: res.Email, Groups: res.Groups,
+		Tokens: websession.Tokens{IDToken: res.IDToken, AccessToken: res.AccessToken, RefreshToken: res.RefreshToken, Expiry: res.Expiry},
+	}, previous)
+	switch {
+	case errors.Is(err, websession.ErrSealing):
+		h.logger.Error("session tokens not sealed at sign-in", "error", err)
 		return h.loginPage(w, http.StatusInternalServerError, "the session could not be sealed")
-	}
-	data := map[string]string{websession.DataName: res.Name, websession.DataEmail: res.Email}
-	if len(res.Groups) > 0 {
-		data[websession.DataGroups] = strings.Join(res.Groups, "\n")
-	}
-	if res.RefreshToken != "" && !res.Expiry.IsZero() {
-		data[dataTokenExpiry] = strconv.FormatInt(res.Expiry.Unix(), 10)
-	}
-	sess, cookie, err := h.app.res.sessions.Create(r.Context(), &state.Session{UserID: res.Subject, SID: res.SID, Tokens: sealed, Data: data})
-	if err != nil {
+	case err != nil:
 		counters.loginUnavailable.Add(1)
 		h.logger.Warn("session store unavailable at sign-in", "error", err)
 		w.Header().Set("Retry-After", "5")
 		return h.loginPage(w, http.StatusServiceUnavailable, "sign-in is temporarily unavailable; start again in a moment")
-	}
-	// The session the browser had before (anonymous, or another user's)
-	// ends: a new id at every sign-in.
-	if c, err := r.Cookie(h.cookieName(r)); err == nil {
-		if old, err := h.app.res.ring.VerifySessionCookie(c.Value); err == nil {
-			_ = h.app.res.sessions.Delete(r.Context(), old.SessionID.String())
-		}
 	}
 	counters.loginOK.Add(1)
 	h.setCookie(w, r, cookie, sess)
@@ -179,7 +123,7 @@ func (h *Session) serveCallback(w http.ResponseWriter, r *http.Request) error {
 
 // serveLogout (POST) ends the session on every edge at once and, when the
 // provider supports it, signs out there too (RP-initiated logout).
-func (h *Session) serveLogout(w http.ResponseWriter, r *http.Request) error {
+func (h *SessionGate) serveLogout(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodPost {
 		// Signing out changes state, so it takes a POST: the session
 		// cookie is SameSite=Lax, which browsers do not send on a
@@ -192,19 +136,10 @@ func (h *Session) serveLogout(w http.ResponseWriter, r *http.Request) error {
 	}
 	var idToken string
 	if c, err := r.Cookie(h.cookieName(r)); err == nil {
-		if sess, err := h.app.res.sessions.Resolve(r.Context(), c.Value); err == nil {
-			if plain, err := h.app.res.ring.Unprotect(tokensPurpose, sess.Tokens); err == nil {
-				var t sessionTokens
-				if json.Unmarshal(plain, &t) == nil {
-					idToken = t.IDToken
-				}
-			}
-			if err := h.app.res.sessions.Delete(r.Context(), sess.ID); err != nil {
-				// Not deleted: say so rather than pretend the user is out.
-				return h.unavailable(w, err)
-			}
-		} else if !errors.Is(err, websession.ErrInvalid) {
-			return h.unavailable(w, err)
+		idToken, err = h.app.res.sessions.Logout(r.Context(), c.Value)
+		if err != nil && !errors.Is(err, websession.ErrInvalid) {
+			// Not ended: say so rather than pretend the user is out.
+			return h.refuse(w, r, storeUnavailable(err))
 		}
 	}
 	h.clearCookie(w, r)
@@ -223,93 +158,13 @@ func (h *Session) serveLogout(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// setCookie sets the session cookie: HttpOnly, SameSite=Lax, Secure on
-// HTTPS, expiring with the session's absolute lifetime.
-func (h *Session) setCookie(w http.ResponseWriter, r *http.Request, value string, s *state.Session) {
-	maxAge := int(time.Until(s.Created.Add(state.DefaultAbsoluteLifetime)) / time.Second)
-	if maxAge < 1 {
-		maxAge = 1
-	}
-	http.SetCookie(w, &http.Cookie{
-		Name: h.cookieName(r), Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: h.secure(r), SameSite: http.SameSiteLaxMode,
-	})
-}
-
-func (h *Session) clearCookie(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{
-		Name: h.cookieName(r), Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: h.secure(r), SameSite: http.SameSiteLaxMode,
-	})
-}
-
-// userMessage is what a person is told about a failed sign-in: the
-// sentinel's own words, never the wrapped details (addresses, provider
-// answers), which go to the log.
-func userMessage(err error) string {
-	for _, s := range []error{oidclogin.ErrStateUnknown, oidclogin.ErrBindingMismatch, oidclogin.ErrProvider,
-		oidclogin.ErrBadCallback, oidclogin.ErrExchange, oidclogin.ErrIDToken, oidclogin.ErrBadReturnTo} {
-		if errors.Is(err, s) {
-			return s.Error()
-		}
-	}
-	return "the sign-in could not be completed; start again"
-}
-
 // loginPage answers a sign-in endpoint with a short page that says what
 // happened and how to start again.
-func (h *Session) loginPage(w http.ResponseWriter, status int, message string) error {
-	message = strings.TrimPrefix(message, "oidclogin: ")
+func (h *SessionGate) loginPage(w http.ResponseWriter, status int, message string) error {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, err := fmt.Fprintf(w, "<!doctype html><title>Sign-in</title><p>%s</p><p><a href=\"%s\">Sign in again</a></p>\n",
 		html.EscapeString(message), LoginPath+"?rd=%2F")
 	return err
-}
-
-// requestOrigin is scheme://host of the request as the client sent it.
-func (h *Session) requestOrigin(r *http.Request) string {
-	scheme := "http"
-	if h.secure(r) {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
-}
-
-// dropCookies removes the named cookies from the request's Cookie headers
-// (the app servers must never see the session cookie). A request without
-// them costs a substring search, no allocation.
-func dropCookies(r *http.Request, names []string) {
-	lines := r.Header["Cookie"]
-	present := false
-	for _, line := range lines {
-		for _, n := range names {
-			present = present || strings.Contains(line, n)
-		}
-	}
-	if !present {
-		return
-	}
-	var kept []string
-	for _, line := range lines {
-		for _, part := range strings.Split(line, ";") {
-			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
-			drop := false
-			for _, n := range names {
-				if name == n {
-					drop = true
-					break
-				}
-			}
-			if !drop && strings.TrimSpace(part) != "" {
-				kept = append(kept, strings.TrimSpace(part))
-			}
-		}
-	}
-	if len(kept) == 0 {
-		r.Header.Del("Cookie")
-		return
-	}
-	r.Header["Cookie"] = []string{strings.Join(kept, "; ")}
 }

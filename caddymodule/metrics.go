@@ -7,6 +7,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cesivi/cesivi/internal/websession"
 )
 
 // edgeCounters live with the shared resources, so they survive config
@@ -21,8 +23,6 @@ type edgeCounters struct {
 	loginRequired atomic.Uint64
 	// Bearer tokens presented, by outcome.
 	bearerValid, bearerInvalid atomic.Uint64
-	// Refreshes of sessions' provider tokens, by outcome.
-	refreshOK, refreshRefused, refreshFailed atomic.Uint64
 }
 
 // collectorSet is the Registerer the backends register their metrics on:
@@ -84,9 +84,15 @@ func registerMetrics(ctx caddy.Context, r *resources) error {
 	misses := prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "cesivi", Subsystem: "edge",
 		Name: "session_cache_misses_total", Help: "Sessions loaded from the distributed state store."},
 		func() float64 { _, m := r.sessions.Stats(); return float64(m) })
+	const refreshHelp = "Refreshes of sessions' provider tokens, by result (refused: the session ended; failed: provider unreachable, retried later)."
+	refresh := func(result string, v func(websession.RefreshStats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "cesivi", Subsystem: "edge", Name: "token_refreshes_total", Help: refreshHelp,
+			ConstLabels: prometheus.Labels{"result": result},
+		}, func() float64 { return float64(v(r.refresher.Stats())) })
+	}
 	const sessHelp = "Session cookies resolved, by result (valid, invalid: cleared, unavailable: store down, cookie kept)."
 	const loginHelp = "Sign-ins completed at the callback, by result."
-	const refreshHelp = "Refreshes of sessions' provider tokens, by result (refused: the session ended; failed: provider unreachable, retried later)."
 	const bearerHelp = "Bearer access tokens presented by API clients, by result (validations are cached farm-wide)."
 	for _, col := range append(r.collectors.all(),
 		hits, misses,
@@ -99,9 +105,9 @@ func registerMetrics(ctx caddy.Context, r *resources) error {
 		counter("login_required_total", "Requests that needed a signed-in user and had none.", nil, &c.loginRequired),
 		counter("bearer_tokens_total", bearerHelp, prometheus.Labels{"result": "valid"}, &c.bearerValid),
 		counter("bearer_tokens_total", bearerHelp, prometheus.Labels{"result": "invalid"}, &c.bearerInvalid),
-		counter("token_refreshes_total", refreshHelp, prometheus.Labels{"result": "ok"}, &c.refreshOK),
-		counter("token_refreshes_total", refreshHelp, prometheus.Labels{"result": "refused"}, &c.refreshRefused),
-		counter("token_refreshes_total", refreshHelp, prometheus.Labels{"result": "failed"}, &c.refreshFailed),
+		refresh("ok", func(s websession.RefreshStats) uint64 { return s.OK }),
+		refresh("refused", func(s websession.RefreshStats) uint64 { return s.Refused }),
+		refresh("failed", func(s websession.RefreshStats) uint64 { return s.Failed }),
 	) {
 		if err := reg.Register(col); err != nil {
 			var already prometheus.AlreadyRegisteredError

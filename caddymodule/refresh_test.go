@@ -2,7 +2,6 @@ package caddymodule
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"github.com/cesivi/cesivi/internal/backends"
 	"github.com/cesivi/cesivi/internal/config"
 	"github.com/cesivi/cesivi/internal/state"
+	"github.com/cesivi/cesivi/internal/websession"
 	"github.com/cesivi/cesivi/keyring"
 )
 
@@ -41,14 +41,10 @@ func sessionOf(t *testing.T, e *edgeEnv, c *http.Client) string {
 	return me.Session.SessionID
 }
 
-func readTokens(t *testing.T, ring *keyring.Ring, s *state.Session) sessionTokens {
+func readTokens(t *testing.T, ring *keyring.Ring, s *state.Session) websession.Tokens {
 	t.Helper()
-	plain, err := ring.Unprotect(tokensPurpose, s.Tokens)
+	tok, err := websession.OpenTokens(ring, s.Tokens)
 	if err != nil {
-		t.Fatal(err)
-	}
-	var tok sessionTokens
-	if err := json.Unmarshal(plain, &tok); err != nil {
 		t.Fatal(err)
 	}
 	return tok
@@ -57,7 +53,7 @@ func readTokens(t *testing.T, ring *keyring.Ring, s *state.Session) sessionToken
 // expire makes the session's access token look expired (its expiry is data).
 func expire(t *testing.T, p *state.Provider, id string) {
 	t.Helper()
-	if err := p.Sessions.Update(context.Background(), id, state.SessionUpdate{Set: map[string]string{dataTokenExpiry: "1"}}); err != nil {
+	if err := p.Sessions.Update(context.Background(), id, state.SessionUpdate{Set: map[string]string{websession.DataTokenExpiry: "1"}}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -73,7 +69,7 @@ func TestExpiringTokensAreRefreshedOnceAndARefusedRefreshEndsTheSession(t *testi
 		t.Fatal(err)
 	}
 	before := readTokens(t, ring, sess)
-	if before.RefreshToken == "" || sess.Data[dataTokenExpiry] == "" {
+	if before.RefreshToken == "" || sess.Data[websession.DataTokenExpiry] == "" {
 		t.Fatalf("the session holds no refresh token (data %v)", sess.Data)
 	}
 
@@ -112,7 +108,7 @@ func TestExpiringTokensAreRefreshedOnceAndARefusedRefreshEndsTheSession(t *testi
 		if err != nil {
 			t.Fatal(err)
 		}
-		if exp, _ := strconv.ParseInt(s.Data[dataTokenExpiry], 10, 64); exp > time.Now().Unix() {
+		if exp, _ := strconv.ParseInt(s.Data[websession.DataTokenExpiry], 10, 64); exp > time.Now().Unix() {
 			after := readTokens(t, ring, s)
 			if after.RefreshToken == before.RefreshToken || after.AccessToken == before.AccessToken {
 				t.Fatalf("tokens unchanged by the refresh")
@@ -131,13 +127,12 @@ func TestExpiringTokensAreRefreshedOnceAndARefusedRefreshEndsTheSession(t *testi
 	s, _ := p.Sessions.Load(context.Background(), id)
 	tok := readTokens(t, ring, s)
 	tok.RefreshToken = before.RefreshToken
-	b, _ := json.Marshal(tok)
-	sealed, err := ring.Protect(tokensPurpose, b)
+	sealed, err := websession.SealTokens(ring, tok)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := p.Sessions.Update(context.Background(), id, state.SessionUpdate{Tokens: &sealed,
-		Set: map[string]string{dataTokenExpiry: "1"}}); err != nil {
+		Set: map[string]string{websession.DataTokenExpiry: "1"}}); err != nil {
 		t.Fatal(err)
 	}
 	deadline = time.Now().Add(15 * time.Second)
@@ -159,4 +154,74 @@ func mustURL(s string) *url.URL {
 		panic(err)
 	}
 	return u
+}
+
+// signInExpired signs in like signIn, but makes the new session's access
+// token look expired before the edge ever loads (and caches) the session.
+func signInExpired(t *testing.T, e *edgeEnv, p *state.Provider) (*http.Client, string) {
+	t.Helper()
+	c, done := completeSignIn(t, e)
+	ck := sessionCookie(t, done.Header)
+	if ck == nil {
+		t.Fatalf("the callback set no session cookie: %v", done.Header)
+	}
+	_, ring := backstage(t, e)
+	v, err := ring.VerifySessionCookie(ck.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := v.SessionID.String()
+	expire(t, p, id)
+	return c, id
+}
+
+// refreshAttempts is how many times an edge took the session's refresh
+// lease: each acquisition increments the lease's fencing counter, so the
+// next token handed out is one more than the acquisitions so far.
+func refreshAttempts(t *testing.T, p *state.Provider, id string) uint64 {
+	t.Helper()
+	l, err := p.Locks.Acquire(context.Background(), "token-refresh:"+id, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release(context.Background())
+	return l.Token - 1
+}
+
+func TestWithTheSessionCacheOnAnExpiringTokenIsRefreshedOncePerExpiryNotOncePerRequest(t *testing.T) {
+	e := startEdge(t, edgeOptions{oidc: true, refresh: true, cacheTTL: "1m"})
+	p, _ := backstage(t, e)
+	c, id := signInExpired(t, e, p)
+
+	// The first request loads the session (token expired) into the cache
+	// and starts the refresh; wait until the store has the new tokens.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if me := get(t, c, e.URL+"/api/session/get"); me.Status != 200 {
+			t.Fatalf("a request during the refresh got %d %s", me.Status, me.Body)
+		}
+		s, err := p.Sessions.Load(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if exp, _ := strconv.ParseInt(s.Data[websession.DataTokenExpiry], 10, 64); exp > time.Now().Unix() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the expired access token was not refreshed within 15 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Every later request must see the refreshed session, from the cache
+	// or the store, and leave its tokens alone.
+	for range 30 {
+		if me := get(t, c, e.URL+"/api/session/get"); me.Status != 200 {
+			t.Fatalf("a request after the refresh got %d %s", me.Status, me.Body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // let a background attempt, if any, take its lease
+	if n := refreshAttempts(t, p, id); n != 1 {
+		t.Fatalf("%d refresh attempts for one expiry; want 1", n)
+	}
 }

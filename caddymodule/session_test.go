@@ -453,9 +453,9 @@ func postLogoutToken(t *testing.T, e *edgeEnv, token string) answer {
 	return answer{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
 }
 
-// signIn runs the whole browser sign-in on the edge and returns the client
-// holding the session.
-func signIn(t *testing.T, e *edgeEnv) *http.Client {
+// completeSignIn signs in at the provider and returns the client with the
+// edge's answer to the callback (which sets the session cookie).
+func completeSignIn(t *testing.T, e *edgeEnv) (*http.Client, answer) {
 	t.Helper()
 	c := client(t)
 	resp, err := e.IdP.Login(context.Background(), c, e.URL+LoginPath+"?rd=/api/session/get")
@@ -463,9 +463,18 @@ func signIn(t *testing.T, e *edgeEnv) *http.Client {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if done := get(t, c, resp.Header.Get("Location")); done.Status != 302 {
+	done := get(t, c, resp.Header.Get("Location"))
+	if done.Status != 302 {
 		t.Fatalf("callback: %d %s", done.Status, done.Body)
 	}
+	return c, done
+}
+
+// signIn runs the whole browser sign-in on the edge and returns the client
+// holding the session.
+func signIn(t *testing.T, e *edgeEnv) *http.Client {
+	t.Helper()
+	c, _ := completeSignIn(t, e)
 	if me := get(t, c, e.URL+"/api/session/get"); !me.Session.Authenticated {
 		t.Fatalf("not signed in: %d %s", me.Status, me.Body)
 	}

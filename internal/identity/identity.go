@@ -108,10 +108,3 @@ func (v *Verifier) refuse(w http.ResponseWriter, reason, message string) {
 	}
 	httperr.Write(w, httperr.New(http.StatusUnauthorized, "InvalidAssertion", message))
 }
-
-// WriteError writes the shared JSON error body.
-//
-// Deprecated: use httperr.Write.
-func WriteError(w http.ResponseWriter, status int, code, message string) {
-	httperr.Write(w, httperr.New(status, code, message))
-}

@@ -1,6 +1,11 @@
-// Package websession turns an edge's session cookie into a session: the
-// cookie (minted and verified with the farm's key ring) names a session
-// kept in the distributed state store, so any edge can serve any request.
+// Package websession is the edge's session behaviour, free of Caddy: it
+// turns a session cookie into a session (the cookie, minted and verified
+// with the farm's key ring, names a session kept in the distributed state
+// store, so any edge can serve any request), starts the session of a
+// sign-in (ending the one before), ends sessions (logout, back-channel
+// logout), seals the provider's tokens kept in a session, and keeps them
+// fresh (Refresher). Whatever changes a session goes through the Resolver,
+// so this edge's cache never serves a copy older than its own writes.
 //
 // To keep the per-request cost near zero, resolved sessions are cached in
 // process for a short time (CacheTTL). The cache is consistent across the
@@ -161,6 +166,15 @@ func (r *Resolver) Resolve(ctx context.Context, cookie string) (*state.Session, 
 		}
 	}
 	r.misses.Add(1)
+	return r.load(ctx, id)
+}
+
+// load reads the session from the store and, while notices can reach the
+// cache, keeps what it read there: a caller that had to go to the store
+// (a cache miss, or the refresher, which must see other edges' writes)
+// leaves the newest copy behind for the requests that follow.
+func (r *Resolver) load(ctx context.Context, id string) (*state.Session, error) {
+	now := r.now()
 	r.mu.RLock()
 	gen := r.gen
 	r.mu.RUnlock()
@@ -204,6 +218,19 @@ func (r *Resolver) Create(ctx context.Context, s *state.Session) (*state.Session
 		return nil, "", err
 	}
 	return s, cookie, nil
+}
+
+// Update writes what upd names and drops this edge's cached copy, so the
+// next request of the session sees the change instead of the copy cached
+// before it. Other edges see it when their copy expires (at most CacheTTL):
+// updates publish no notice, so only changes that may be seen late go
+// through here (ending a session goes through Delete).
+func (r *Resolver) Update(ctx context.Context, id string, upd state.SessionUpdate) error {
+	err := r.sessions.Update(ctx, id, upd)
+	// After the write, so that a load racing it is not cached either (the
+	// generation moves on).
+	r.forget(id)
+	return err
 }
 
 // Delete ends a session on every edge (the store publishes the notice; the

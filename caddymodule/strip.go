@@ -1,6 +1,3 @@
-// Package caddymodule holds the Caddy modules of the Cesivi edge. This file
-// set starts with the one guarantee every later module relies on: identity
-// headers a client sends never reach an app server.
 package caddymodule
 
 import (
@@ -11,10 +8,6 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
-
-func init() {
-	caddy.RegisterModule(StripIdentity{})
-}
 
 // IdentityHeaderPrefix starts every header the edge uses to tell app
 // servers who the user is (the signed assertion among them). Anything a
@@ -44,8 +37,8 @@ var spoofableHeaders = []string{
 	"X-Email",
 }
 
-// StripIdentity removes identity headers from every request before any
-// other handler sees it. It is the first handler of every Cesivi route.
+// StripIdentity (module cesivi_strip_identity) removes identity headers
+// from every request before any other handler sees it. It is the first handler of every Cesivi route.
 type StripIdentity struct {
 	// Headers lists additional header names to remove (exact names,
 	// case-insensitive). The built-in list and every X-Cesivi-* header are
@@ -81,6 +74,29 @@ func (s *StripIdentity) Validate() error {
 		}
 	}
 	return nil
+}
+
+// ServeHTTP removes identity headers, then passes the request on.
+func (s *StripIdentity) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	stripIdentityHeaders(r.Header, s.extra)
+	return next.ServeHTTP(w, r)
+}
+
+// stripIdentityHeaders deletes the Cesivi namespace, the well-known
+// spoofable names and extra. Header keys in a parsed request are canonical,
+// so the prefix test is a plain string comparison.
+func stripIdentityHeaders(h http.Header, extra []string) {
+	for name := range h {
+		if strings.HasPrefix(name, IdentityHeaderPrefix) {
+			delete(h, name)
+		}
+	}
+	for _, name := range spoofableHeaders {
+		delete(h, name)
+	}
+	for _, name := range extra {
+		delete(h, name)
+	}
 }
 
 // Interface guards.

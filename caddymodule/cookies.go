@@ -1,0 +1,71 @@
+package caddymodule
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/cesivi/cesivi/internal/state"
+)
+
+// bindingCookie ties a login to the browser that started it (login CSRF):
+// the login state in the store keeps only its hash. Every tab of a browser
+// shares one value, so several tabs can sign in at once.
+const bindingCookie = "cesivi_login"
+
+// hostPrefix is the cookie prefix browsers accept only from a secure origin,
+// for the whole host (Path=/, no Domain): a sibling subdomain or a network
+// attacker on plain HTTP cannot plant such a cookie. On HTTPS the edge's
+// cookies carry it; on plain HTTP (development, probes) they cannot.
+const hostPrefix = "__Host-"
+
+// secure reports whether the client reached this site over HTTPS: the
+// request came in over TLS, or cookie_secure says the edge sits behind a
+// load balancer that terminates TLS.
+func (h *SessionGate) secure(r *http.Request) bool {
+	return r.TLS != nil || h.app.CookieSecure == CookieSecureAlways
+}
+
+// cookieName is the session cookie's name for this request.
+func (h *SessionGate) cookieName(r *http.Request) string {
+	if h.secure(r) {
+		return h.app.hostCookieName
+	}
+	return h.app.CookieName
+}
+
+// bindingCookieName and bindingCookiePath are the login cookie's.
+func (h *SessionGate) bindingCookieName(r *http.Request) (name, path string) {
+	if h.secure(r) {
+		return hostPrefix + bindingCookie, "/"
+	}
+	return bindingCookie, "/oauth2/"
+}
+
+// setCookie sets the session cookie: HttpOnly, SameSite=Lax, Secure on
+// HTTPS, expiring with the session's absolute lifetime.
+func (h *SessionGate) setCookie(w http.ResponseWriter, r *http.Request, value string, s *state.Session) {
+	maxAge := int(time.Until(s.Created.Add(state.DefaultAbsoluteLifetime)) / time.Second)
+	if maxAge < 1 {
+		maxAge = 1
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: h.cookieName(r), Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: h.secure(r), SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (h *SessionGate) clearCookie(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{
+		Name: h.cookieName(r), Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: h.secure(r), SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// requestOrigin is scheme://host of the request as the client sent it.
+func (h *SessionGate) requestOrigin(r *http.Request) string {
+	scheme := "http"
+	if h.secure(r) {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}

@@ -1,0 +1,196 @@
+package websession
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cesivi/cesivi/internal/oidclogin"
+	"github.com/cesivi/cesivi/internal/state"
+)
+
+// RefreshEarly is how long before the access token's expiry a refresh
+// starts.
+const RefreshEarly = 30 * time.Second
+
+// refreshRetry is the least time between two attempts for one session on
+// one edge after an attempt that did not conclude (a provider that is down
+// is not asked on every request).
+const refreshRetry = 30 * time.Second
+
+// refreshLease bounds one attempt, and the lease that makes it the farm's
+// only one for the session.
+const refreshLease = 30 * time.Second
+
+// TokenSource redeems refresh tokens at the identity provider
+// (*oidclogin.Flow). A refusal wraps oidclogin.ErrRefreshRefused; any other
+// error means the provider could not answer.
+type TokenSource interface {
+	Refresh(ctx context.Context, refreshToken string) (*oidclogin.Tokens, error)
+}
+
+// RefreshStats counts concluded refreshes by outcome.
+type RefreshStats struct {
+	OK      uint64 // new tokens saved
+	Refused uint64 // the provider refused the refresh token: the session ended
+	Failed  uint64 // the provider could not answer: retried later
+}
+
+// Refresher keeps each session's provider tokens fresh, once per session
+// across the farm: the edge that notices an expiring access token takes a
+// lease on the session, reloads it from the store (another edge may just
+// have refreshed it) and only then redeems the refresh token, so a provider
+// that rotates refresh tokens never sees one twice. Requests do not wait:
+// the session stays valid while its tokens are renewed. When the provider
+// refuses the refresh token (the user was disabled or signed out there),
+// the session ends on every edge.
+//
+// Every read and write goes through the Resolver, so this edge's cache
+// holds the refreshed session as soon as it is saved (a request after the
+// refresh does not see the old expiry and start again), and an edge that
+// finds the session already refreshed elsewhere caches what it found.
+type Refresher struct {
+	sessions *Resolver
+	locks    state.Locker
+	logger   *slog.Logger
+
+	mu       sync.Mutex
+	attempts map[string]time.Time // session id → start of the attempt in progress or held back
+
+	ok, refused, failed atomic.Uint64
+}
+
+// NewRefresher returns a Refresher over the resolver's sessions; locks
+// gives the farm-wide lease. A nil logger discards.
+func NewRefresher(sessions *Resolver, locks state.Locker, logger *slog.Logger) *Refresher {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Refresher{sessions: sessions, locks: locks, logger: logger, attempts: map[string]time.Time{}}
+}
+
+// Stats reports the refreshes concluded so far.
+func (rf *Refresher) Stats() RefreshStats {
+	return RefreshStats{OK: rf.ok.Load(), Refused: rf.refused.Load(), Failed: rf.failed.Load()}
+}
+
+// due reports whether s holds a refresh token whose access token expires
+// within RefreshEarly.
+func (rf *Refresher) due(s *state.Session) bool {
+	exp, ok := tokenExpiry(s)
+	return ok && !rf.sessions.now().Add(RefreshEarly).Before(exp)
+}
+
+// Maybe starts a refresh in the background when s's access token is about
+// to expire, unless this edge already has an attempt for s under way (or
+// held back after the provider failed to answer).
+func (rf *Refresher) Maybe(s *state.Session, src TokenSource) {
+	if !rf.due(s) || !rf.begin(s.ID) {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), refreshLease)
+		defer cancel()
+		rf.Refresh(ctx, s.ID, src)
+	}()
+}
+
+// begin records an attempt for the session, or reports that one is
+// already recorded.
+func (rf *Refresher) begin(id string) bool {
+	now := rf.sessions.now()
+	rf.mu.Lock()
+	defer rf.mu.Unlock()
+	if last, ok := rf.attempts[id]; ok && now.Sub(last) < refreshRetry {
+		return false
+	}
+	for other, at := range rf.attempts { // keep the map small
+		if now.Sub(at) >= refreshRetry {
+			delete(rf.attempts, other)
+		}
+	}
+	rf.attempts[id] = now
+	return true
+}
+
+// forget clears a session's attempt record once an attempt concluded, so
+// its next expiry is refreshed at once.
+func (rf *Refresher) forget(id string) {
+	rf.mu.Lock()
+	delete(rf.attempts, id)
+	rf.mu.Unlock()
+}
+
+// Refresh renews the session's tokens now if they are still due once the
+// farm-wide lease is held. It is what Maybe runs in the background.
+func (rf *Refresher) Refresh(ctx context.Context, id string, src TokenSource) {
+	// Only a provider that could not answer holds further attempts back
+	// (refreshRetry); whatever else ends this attempt (done here, done by
+	// another edge, refused) lets the session's next expiry be handled at
+	// once. The record goes last, after the cache has the outcome.
+	providerFailed := false
+	defer func() {
+		if !providerFailed {
+			rf.forget(id)
+		}
+	}()
+	lease, err := rf.locks.Acquire(ctx, "token-refresh:"+id, refreshLease)
+	if err != nil {
+		return // another edge is at it, or the store is down: a later request retries
+	}
+	defer lease.Release(context.WithoutCancel(ctx))
+	s, err := rf.sessions.load(ctx, id)
+	if err != nil || !rf.due(s) {
+		return // ended, unreachable, or refreshed meanwhile by another edge (now cached here)
+	}
+	tokens, err := OpenTokens(rf.sessions.ring, s.Tokens)
+	if err != nil {
+		rf.logger.Warn("session tokens unreadable; not refreshed", "error", err)
+		return
+	}
+	fresh, err := src.Refresh(ctx, tokens.RefreshToken)
+	switch {
+	case errors.Is(err, oidclogin.ErrRefreshRefused):
+		rf.refused.Add(1)
+		rf.logger.Info("the provider refused a refresh token: session ended", "error", err)
+		_ = rf.sessions.Delete(ctx, id)
+		return
+	case err != nil:
+		providerFailed = true
+		rf.failed.Add(1)
+		rf.logger.Warn("token refresh failed; the session continues", "error", err)
+		return
+	}
+	if err := rf.save(ctx, id, tokens, fresh); err != nil {
+		// The new refresh token is lost with this update; with a rotating
+		// provider the next refresh will be refused and the user signs in
+		// again. Nothing better is possible once the provider has answered.
+		rf.logger.Warn("refreshed tokens not saved", "error", err)
+		return
+	}
+	rf.ok.Add(1)
+}
+
+// save writes the refreshed tokens and their expiry through the resolver.
+func (rf *Refresher) save(ctx context.Context, id string, tokens Tokens, fresh *oidclogin.Tokens) error {
+	tokens.AccessToken, tokens.RefreshToken, tokens.Expiry = fresh.AccessToken, fresh.RefreshToken, fresh.Expiry
+	if fresh.IDToken != "" {
+		tokens.IDToken = fresh.IDToken
+	}
+	sealed, err := SealTokens(rf.sessions.ring, tokens)
+	if err != nil {
+		return err
+	}
+	upd := state.SessionUpdate{Tokens: &sealed, Set: map[string]string{DataTokenExpiry: strconv.FormatInt(fresh.Expiry.Unix(), 10)}}
+	// A provider that does not say when the token expires, or issues
+	// tokens that live less than RefreshEarly, would be asked again on
+	// every request: such sessions are not refreshed any more.
+	if fresh.Expiry.IsZero() || fresh.Expiry.Sub(rf.sessions.now()) <= RefreshEarly {
+		upd.Set, upd.Delete = nil, []string{DataTokenExpiry}
+	}
+	return rf.sessions.Update(ctx, id, upd)
+}

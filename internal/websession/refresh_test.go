@@ -1,0 +1,148 @@
+package websession_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cesivi/cesivi/internal/oidclogin"
+	"github.com/cesivi/cesivi/internal/state"
+	"github.com/cesivi/cesivi/internal/state/memstate"
+	"github.com/cesivi/cesivi/internal/websession"
+	"github.com/cesivi/cesivi/keyring"
+)
+
+// rotatingProvider issues a new refresh token at every refresh and refuses
+// a refresh token it has already redeemed, as most providers do.
+type rotatingProvider struct {
+	calls   atomic.Int32
+	current string
+	refuse  bool
+}
+
+func (p *rotatingProvider) Refresh(_ context.Context, refreshToken string) (*oidclogin.Tokens, error) {
+	n := p.calls.Add(1)
+	if p.refuse || refreshToken != p.current {
+		return nil, fmt.Errorf("%w: invalid_grant", oidclogin.ErrRefreshRefused)
+	}
+	p.current = fmt.Sprintf("r%d", n+1)
+	return &oidclogin.Tokens{AccessToken: fmt.Sprintf("a%d", n+1), RefreshToken: p.current, Expiry: time.Now().Add(time.Hour)}, nil
+}
+
+// twoEdges are two edges' resolvers and refreshers (caches on) over one
+// in-memory farm store.
+func twoEdges(t *testing.T) (a, b *websession.Resolver, ra, rb *websession.Refresher) {
+	t.Helper()
+	ring, err := keyring.New(context.Background(), keyring.Options{Store: keyring.NewMemoryStore(), NoBackground: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ring.Close() })
+	store := memstate.NewStore()
+	edge := func() (*websession.Resolver, *websession.Refresher) {
+		p, err := store.Provider(state.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		r, err := websession.New(context.Background(), websession.Options{Ring: ring, Sessions: p.Sessions, PubSub: p.PubSub, CacheTTL: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		return r, websession.NewRefresher(r, p.Locks, nil)
+	}
+	a, ra = edge()
+	b, rb = edge()
+	return a, b, ra, rb
+}
+
+func resolve(t *testing.T, r *websession.Resolver, cookie string) *state.Session {
+	t.Helper()
+	s, err := r.Resolve(context.Background(), cookie)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestARefreshedSessionIsServedFreshFromTheCacheOfEveryEdge(t *testing.T) {
+	a, b, ra, rb := twoEdges(t)
+	idp := &rotatingProvider{current: "r1"}
+	ctx := context.Background()
+	s, cookie, err := a.SignIn(ctx, websession.SignIn{UserID: "u",
+		Tokens: websession.Tokens{AccessToken: "a1", RefreshToken: "r1", Expiry: time.Now().Add(-time.Minute)}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := s.Data[websession.DataTokenExpiry]
+	resolve(t, a, cookie) // both edges cache the session with the expired token
+	resolve(t, b, cookie)
+
+	ra.Refresh(ctx, s.ID, idp)
+	if got := resolve(t, a, cookie).Data[websession.DataTokenExpiry]; got == stale {
+		t.Fatal("the refreshing edge still serves the old expiry from its cache")
+	}
+	// Edge B's cache still has the old expiry: its attempt finds the
+	// session refreshed, does not ask the provider, and caches what it found.
+	rb.Refresh(ctx, s.ID, idp)
+	if got := resolve(t, b, cookie).Data[websession.DataTokenExpiry]; got == stale {
+		t.Fatal("the other edge still serves the old expiry after finding the session refreshed")
+	}
+	for range 10 {
+		ra.Maybe(resolve(t, a, cookie), idp)
+		rb.Maybe(resolve(t, b, cookie), idp)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := idp.calls.Load(); n != 1 {
+		t.Fatalf("the provider was asked %d times; want once", n)
+	}
+	if st := ra.Stats(); st.OK != 1 {
+		t.Fatalf("stats %+v; want one refresh", st)
+	}
+}
+
+func TestARefusedRefreshEndsTheSessionOnTheRefreshingEdgeAtOnce(t *testing.T) {
+	a, _, ra, _ := twoEdges(t)
+	ctx := context.Background()
+	s, cookie, err := a.SignIn(ctx, websession.SignIn{UserID: "u",
+		Tokens: websession.Tokens{RefreshToken: "r1", Expiry: time.Now().Add(-time.Minute)}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolve(t, a, cookie)
+	ra.Refresh(ctx, s.ID, &rotatingProvider{refuse: true})
+	if _, err := a.Resolve(ctx, cookie); !errors.Is(err, websession.ErrInvalid) {
+		t.Fatalf("err = %v; want ErrInvalid", err)
+	}
+	if st := ra.Stats(); st.Refused != 1 {
+		t.Fatalf("stats %+v; want one refusal", st)
+	}
+}
+
+func TestASignInEndsTheBrowsersPreviousSession(t *testing.T) {
+	a, b, _, _ := twoEdges(t)
+	ctx := context.Background()
+	_, before, err := a.Create(ctx, &state.Session{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolve(t, b, before)
+	s, after, err := b.SignIn(ctx, websession.SignIn{UserID: "u", Name: "N", Groups: []string{"g1", "g2"}}, before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Resolve(ctx, before); !errors.Is(err, websession.ErrInvalid) {
+		t.Fatalf("the previous session still resolves (err %v)", err)
+	}
+	got := resolve(t, a, after)
+	if got.ID != s.ID || got.UserID != "u" || got.Data[websession.DataName] != "N" || len(websession.Groups(got)) != 2 {
+		t.Fatalf("signed-in session %+v", got)
+	}
+	if _, ok := got.Data[websession.DataTokenExpiry]; ok {
+		t.Fatal("a session without a refresh token has a token expiry")
+	}
+}
