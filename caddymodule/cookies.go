@@ -33,12 +33,15 @@ func (h *SessionGate) cookieName(r *http.Request) string {
 	return h.app.CookieName
 }
 
-// bindingCookieName and bindingCookiePath are the login cookie's.
+// bindingCookieName and bindingCookiePath are the login cookie's. Its path
+// is "/" on HTTP too: a sign-in often starts from a protected page (not
+// under /oauth2/), and a browser must send the cookie there for every tab
+// to reuse one binding; the edge removes it from requests to app servers.
 func (h *SessionGate) bindingCookieName(r *http.Request) (name, path string) {
 	if h.secure(r) {
 		return hostPrefix + bindingCookie, "/"
 	}
-	return bindingCookie, "/oauth2/"
+	return bindingCookie, "/"
 }
 
 // setCookie sets the session cookie: HttpOnly, SameSite=Lax, Secure on

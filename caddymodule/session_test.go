@@ -657,3 +657,32 @@ func TestCookieSecureAlways(t *testing.T) {
 		t.Fatalf("the cookie does not name the session: %d %s", a.Status, a.Body)
 	}
 }
+
+// TestParallelSignInsInOneBrowserAllComplete: five tabs of one browser
+// whose session has ended are reloaded together, each on its own
+// protected page; every sign-in completes, in whatever order the
+// callbacks come back (issue: on plain HTTP each start overwrote the
+// binding of the one before).
+func TestParallelSignInsInOneBrowserAllComplete(t *testing.T) {
+	e := startEdge(t, edgeOptions{oidc: true})
+	c := client(t)
+	var callbacks []string
+	for i := range 5 {
+		nav := get(t, c, fmt.Sprintf("%s/tab/%d", e.URL, i), "Accept", "text/html")
+		if nav.Status != 302 || !strings.HasPrefix(nav.Header.Get("Location"), e.IdP.Issuer) {
+			t.Fatalf("tab %d: %d Location %q", i, nav.Status, nav.Header.Get("Location"))
+		}
+		resp, err := e.IdP.Login(context.Background(), c, nav.Header.Get("Location"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		callbacks = append(callbacks, resp.Header.Get("Location"))
+	}
+	for i := len(callbacks) - 1; i >= 0; i-- {
+		done := get(t, c, callbacks[i])
+		if done.Status != 302 || done.Header.Get("Location") != fmt.Sprintf("/tab/%d", i) {
+			t.Errorf("tab %d's callback: %d %s (Location %q)", i, done.Status, done.Body, done.Header.Get("Location"))
+		}
+	}
+}
