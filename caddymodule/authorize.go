@@ -19,7 +19,9 @@ func (*signInFirst) Error() string { return "sign-in required" }
 // needs a signed-in user (browsers are sent to sign in, anything else gets
 // 401 LoginRequired with the login URL).
 func (h *SessionGate) authorize(w http.ResponseWriter, r *http.Request, v *visit) error {
-	if v.session == nil && v.bearer == nil && r.URL.Path == CreateSessionPath && r.Method == http.MethodGet {
+	// A cookie kept for a key this edge does not know yet is not replaced:
+	// during a key roll-out it names the user's real session.
+	if v.session == nil && v.bearer == nil && !v.keptCookie && r.URL.Path == CreateSessionPath && r.Method == http.MethodGet {
 		if err := h.createSession(w, r, v); err != nil {
 			return err
 		}

@@ -66,7 +66,10 @@ func dropCookies(r *http.Request, names []string) {
 	var kept []string
 	for _, line := range lines {
 		for _, part := range strings.Split(line, ";") {
-			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
+			// Go's cookie parser trims the name ("cesivi_session =v" is
+			// the session cookie to it): the same rule here.
+			name, _, _ := strings.Cut(part, "=")
+			name = strings.TrimSpace(name)
 			drop := false
 			for _, n := range names {
 				if name == n {

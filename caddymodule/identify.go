@@ -20,6 +20,9 @@ type visit struct {
 	// storeErr: the store did not answer for the cookie. The cookie must
 	// then be neither cleared nor replaced.
 	storeErr error
+	// keptCookie: the cookie names a key this edge does not know (yet); it
+	// is kept, so it must not be replaced either.
+	keptCookie bool
 	// bearer is the user of a valid bearer token, for a request without a
 	// signed-in session.
 	bearer *oidclogin.TokenIdentity
@@ -60,6 +63,7 @@ func (h *SessionGate) identifySession(w http.ResponseWriter, r *http.Request, v 
 		// while the key store is unreachable) or a made-up key id: go on
 		// without the session, but keep the cookie.
 		res.counters.sessionInvalid.Add(1)
+		v.keptCookie = true
 	case errors.Is(err, websession.ErrInvalid):
 		// Bad MAC, revoked key, ended session: the cookie is useless.
 		res.counters.sessionInvalid.Add(1)

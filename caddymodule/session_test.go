@@ -291,6 +291,21 @@ func TestEdgeStripsSpoofedIdentityAndItsOwnCookies(t *testing.T) {
 	if strings.Contains(cookies, DefaultCookieName) || strings.Contains(cookies, bindingCookie) || !strings.Contains(cookies, "app_pref=dark") {
 		t.Errorf("upstream Cookie header %q: want the app's cookie only", cookies)
 	}
+	// A space before "=" does not smuggle the session cookie through: Go
+	// reads it as the session cookie, and so does the edge's filter.
+	var jarCookie string
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name == DefaultCookieName {
+			jarCookie = ck.Value
+		}
+	}
+	a = get(t, http.DefaultClient, e.URL+"/api/session/get", "Cookie", DefaultCookieName+" ="+jarCookie+"; app_pref=dark")
+	if err := json.Unmarshal([]byte(a.Body), &seen); err != nil {
+		t.Fatalf("%d %s", a.Status, a.Body)
+	}
+	if cookies := seen.Get("Cookie"); strings.Contains(cookies, jarCookie) || cookies != "app_pref=dark" {
+		t.Errorf("upstream Cookie header %q: want app_pref=dark only", cookies)
+	}
 }
 
 func TestLoginThroughARealProviderThenLogout(t *testing.T) {
@@ -539,6 +554,12 @@ func TestACookieWithAnUnknownKeyIsKept(t *testing.T) {
 	}
 	if ck := sessionCookie(t, a.Header); ck != nil {
 		t.Fatalf("the cookie was cleared: %+v", ck)
+	}
+	// Nor is it replaced by a new anonymous session: during a key
+	// roll-out it names the user's real session.
+	a = get(t, http.DefaultClient, e.URL+"/api/session/create", "Cookie", DefaultCookieName+"="+v)
+	if ck := sessionCookie(t, a.Header); ck != nil {
+		t.Fatalf("create replaced the cookie: %d %+v", a.Status, ck)
 	}
 }
 
