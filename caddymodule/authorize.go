@@ -43,7 +43,9 @@ func (h *SessionGate) createSession(w http.ResponseWriter, r *http.Request, v *v
 		// new anonymous one would replace its cookie.
 		return storeUnavailable(v.storeErr)
 	}
-	created, cookie, err := h.app.res.sessions.Create(r.Context(), &state.Session{})
+	ctx, cancel := storeContext(r)
+	defer cancel()
+	created, cookie, err := h.app.res.sessions.Create(ctx, &state.Session{})
 	if err != nil {
 		return storeUnavailable(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -704,6 +705,37 @@ func TestParallelSignInsInOneBrowserAllComplete(t *testing.T) {
 		done := get(t, c, callbacks[i])
 		if done.Status != 302 || done.Header.Get("Location") != fmt.Sprintf("/tab/%d", i) {
 			t.Errorf("tab %d's callback: %d %s (Location %q)", i, done.Status, done.Body, done.Header.Get("Location"))
+		}
+	}
+}
+
+// TestAHungRedisAnswers503Promptly: Redis paused (it accepts connections
+// and answers nothing): a request with a session cookie gets its 503 and
+// Retry-After within the edge's store budget, and keeps its cookie
+// (before: 30 s, go-redis' timeouts times its retries).
+func TestAHungRedisAnswers503Promptly(t *testing.T) {
+	e := startEdge(t, edgeOptions{privRedis: true, cacheTTL: "-1s"})
+	c := client(t)
+	if a := get(t, c, e.URL+"/api/session/create"); a.Status != 200 {
+		t.Fatalf("create: %d %s", a.Status, a.Body)
+	}
+	if err := syscall.Kill(e.Redis.PID, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(e.Redis.PID, syscall.SIGCONT) })
+	for i := range 3 {
+		start := time.Now()
+		a := get(t, c, e.URL+"/_api/web", "Accept", "application/json")
+		took := time.Since(start)
+		if a.Status != 503 || a.Header.Get("Retry-After") == "" || a.Error.Code != "SessionStoreUnavailable" {
+			t.Fatalf("request %d with Redis paused: %d %s (Retry-After %q)", i, a.Status, a.Body, a.Header.Get("Retry-After"))
+		}
+		if ck := sessionCookie(t, a.Header); ck != nil {
+			t.Fatalf("a hung Redis cleared the cookie: %+v", ck)
+		}
+		// The budget is 1.5 s; far below the 30 s this took before.
+		if took > 8*time.Second {
+			t.Fatalf("request %d took %v with Redis paused", i, took)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -98,6 +99,10 @@ type sessions struct {
 	// error.
 	loads redis.Cmdable
 
+	// waiting counts loads past their caller's deadline still held by the
+	// auto-pipeliner (see bounded).
+	waiting atomic.Int64
+
 	mu         sync.Mutex
 	lastActive float64
 }
@@ -186,7 +191,11 @@ func (s *sessions) Load(ctx context.Context, id string) (*state.Session, error) 
 	// key's TTL already ends the session on time. Only when the TTL must
 	// slide (at most every IdleTimeout/4) or this clock says the session
 	// has ended does the script run, which does either atomically.
-	fields, err := s.loads.HGetAll(ctx, s.k.session(id)).Result()
+	var fields map[string]string
+	err := s.bounded(ctx, func(ctx context.Context) (err error) {
+		fields, err = s.loads.HGetAll(ctx, s.k.session(id)).Result()
+		return err
+	})
 	if err != nil {
 		return nil, unavailable("load session", err)
 	}
@@ -196,8 +205,12 @@ func (s *sessions) Load(ctx context.Context, id string) (*state.Session, error) 
 	if c, l, ok := times(fields); ok && now < s.expiry(c, l) && float64(now-l) < float64(s.opt.IdleTimeout.Milliseconds())/4 {
 		return s.decodeFields(id, fields, c, l), nil
 	}
-	res, err := loadScript.Run(ctx, s.loads, []string{s.k.session(id)}, now,
-		s.opt.IdleTimeout.Milliseconds(), s.opt.AbsoluteLifetime.Milliseconds(), s.clock.serverFlag()).StringSlice()
+	var res []string
+	err = s.bounded(ctx, func(ctx context.Context) (err error) {
+		res, err = loadScript.Run(ctx, s.loads, []string{s.k.session(id)}, now,
+			s.opt.IdleTimeout.Milliseconds(), s.opt.AbsoluteLifetime.Milliseconds(), s.clock.serverFlag()).StringSlice()
+		return err
+	})
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("redisstate: load session: %w", state.ErrNotFound)
 	}
@@ -214,6 +227,37 @@ func (s *sessions) Load(ctx context.Context, id string) (*state.Session, error) 
 		}
 	}
 	return se, nil
+}
+
+// maxWaitingLoads bounds the loads a hung Redis may hold after their
+// callers gave up; past it, loads fail at once.
+const maxWaitingLoads = 1024
+
+// bounded runs a load through the auto-pipeliner within ctx's deadline.
+// go-redis' auto-pipeliner (experimental in v9.23) waits out its own
+// timeouts and retries (25 s against a paused Redis) whatever the
+// context, so the call runs aside and the caller leaves at its deadline;
+// what Redis holds meanwhile is bounded by maxWaitingLoads, so a hung
+// Redis cannot pile up goroutines.
+func (s *sessions) bounded(ctx context.Context, call func(context.Context) error) error {
+	if _, ok := ctx.Deadline(); !ok || s.loads == redis.Cmdable(s.c) {
+		return call(ctx)
+	}
+	if s.waiting.Add(1) > maxWaitingLoads {
+		s.waiting.Add(-1)
+		return fmt.Errorf("%w: too many loads waiting for Redis", state.ErrStoreUnavailable)
+	}
+	done := make(chan error, 1)
+	go func() {
+		defer s.waiting.Add(-1)
+		done <- call(ctx)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // times reads the created and last-seen times of a session's fields.
