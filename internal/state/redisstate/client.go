@@ -109,28 +109,6 @@ func unavailable(op string, err error) error {
 	return fmt.Errorf("redisstate: %s: %w: %w", op, state.ErrStoreUnavailable, err)
 }
 
-// slot is the Redis Cluster hash slot of key (CRC16/XMODEM of the hash tag
-// or the whole key, mod 16384).
-func slot(key string) uint16 {
-	if s := strings.IndexByte(key, '{'); s >= 0 {
-		if e := strings.IndexByte(key[s+1:], '}'); e > 0 {
-			key = key[s+1 : s+1+e]
-		}
-	}
-	var crc uint16
-	for i := 0; i < len(key); i++ {
-		crc ^= uint16(key[i]) << 8
-		for b := 0; b < 8; b++ {
-			if crc&0x8000 != 0 {
-				crc = crc<<1 ^ 0x1021
-			} else {
-				crc <<= 1
-			}
-		}
-	}
-	return crc % 16384
-}
-
 // WaitReplicas blocks until at least n replicas have acknowledged every
 // write made through c before the call, or timeout passes, and returns how
 // many did. WAIT covers the writes of the connection it runs on, so it is

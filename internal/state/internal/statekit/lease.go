@@ -28,8 +28,6 @@ type keeper struct {
 	lost    chan struct{}
 	done    chan struct{}
 	once    sync.Once
-	lostErr error
-	mu      sync.Mutex
 }
 
 func (k *keeper) keepAlive(ttl time.Duration) {
@@ -51,9 +49,6 @@ func (k *keeper) keepAlive(ttl time.Duration) {
 			lastOK = time.Now()
 			continue
 		case isNotHeld(err), time.Since(lastOK) >= ttl:
-			k.mu.Lock()
-			k.lostErr = err
-			k.mu.Unlock()
 			close(k.lost)
 			return
 		}
