@@ -230,7 +230,10 @@ type resources struct {
 	counters   edgeCounters
 	refresher  *websession.Refresher
 	bearer     *bearerGuard
-	logins     loginLimiter
+	logins     *clientLimiter
+	// anonSessions limits anonymous sessions per client; allSessions all
+	// of them together.
+	anonSessions, allSessions *clientLimiter
 }
 
 func (r *resources) Destruct() error {
@@ -250,7 +253,12 @@ func (r *resources) Destruct() error {
 func openResources(s *config.Settings, cacheTTL time.Duration, log *slog.Logger) (*resources, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	r := &resources{bearer: newBearerGuard()}
+	r := &resources{
+		bearer:       newBearerGuard(),
+		logins:       newClientLimiter(loginBurst, loginEvery),
+		anonSessions: newClientLimiter(sessionBurst, sessionEvery),
+		allSessions:  newClientLimiter(sessionsGlobalBurst, sessionsGlobalEvery),
+	}
 	logs, err := logging.NewHandler(log.Handler(), s.Logging.LogLevel)
 	if err != nil {
 		return nil, fmt.Errorf("cesivi: %w", err)

@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/cesivi/cesivi/internal/state"
 )
@@ -43,9 +44,16 @@ func (h *SessionGate) createSession(w http.ResponseWriter, r *http.Request, v *v
 		// new anonymous one would replace its cookie.
 		return storeUnavailable(v.storeErr)
 	}
+	res := h.app.res
+	if ok, wait := res.anonSessions.allow(r); !ok {
+		return tooManySessions(wait)
+	}
+	if ok, wait := res.allSessions.take("", time.Now()); !ok {
+		return tooManySessions(wait)
+	}
 	ctx, cancel := storeContext(r)
 	defer cancel()
-	created, cookie, err := h.app.res.sessions.Create(ctx, &state.Session{})
+	created, cookie, err := res.sessions.Create(ctx, &state.Session{})
 	if err != nil {
 		return storeUnavailable(err)
 	}

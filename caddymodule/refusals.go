@@ -28,6 +28,13 @@ func storeUnavailable(cause error) *httperr.Error {
 		"sessions are temporarily unavailable; retry in a moment (you are still signed in)", time.Second, cause)
 }
 
+// tooManySessions: a client (or every client together) created anonymous
+// sessions faster than the edge allows.
+func tooManySessions(wait time.Duration) *httperr.Error {
+	return &httperr.Error{Status: http.StatusTooManyRequests, Code: "TooManySessions",
+		Message: "too many sessions created from your address; wait a moment", RetryAfter: max(wait, time.Second)}
+}
+
 // providerUnavailable: the identity provider could not tell whether a
 // bearer token is valid.
 func providerUnavailable(cause error) *httperr.Error {

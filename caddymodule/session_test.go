@@ -16,9 +16,11 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/cesivi/cesivi/appserver"
 	"github.com/cesivi/cesivi/internal/config"
+	"github.com/cesivi/cesivi/internal/connstr"
 	"github.com/cesivi/cesivi/internal/identity"
 	"github.com/cesivi/cesivi/internal/logging"
 	"github.com/cesivi/cesivi/internal/state"
@@ -737,5 +739,37 @@ func TestAHungRedisAnswers503Promptly(t *testing.T) {
 		if took > 8*time.Second {
 			t.Fatalf("request %d took %v with Redis paused", i, took)
 		}
+	}
+}
+
+// TestAnonymousSessionsAreLimitedPerClient: one address creating sessions
+// in a loop gets 429 after the burst, and Redis holds no more sessions
+// than that.
+func TestAnonymousSessionsAreLimitedPerClient(t *testing.T) {
+	e := startEdge(t, edgeOptions{})
+	for i := range sessionBurst + 10 {
+		a := get(t, http.DefaultClient, e.URL+"/api/session/create") // no cookie jar: a new session each time
+		switch {
+		case i < sessionBurst && a.Status != 200:
+			t.Fatalf("create %d within the burst: %d %s", i, a.Status, a.Body)
+		case i >= sessionBurst && (a.Status != 429 || a.Header.Get("Retry-After") == "" || a.Error.Code != "TooManySessions"):
+			t.Fatalf("create %d past the burst: %d %s", i, a.Status, a.Body)
+		}
+		if i >= sessionBurst && sessionCookie(t, a.Header) != nil {
+			t.Fatalf("a refused create set a cookie")
+		}
+	}
+	opts, err := connstr.ParseRedis(e.RedisConn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewUniversalClient(opts.Universal())
+	defer rdb.Close()
+	keys, err := rdb.Keys(context.Background(), "session:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != sessionBurst {
+		t.Fatalf("%d sessions in Redis after %d creates from one address; want the burst, %d", len(keys), sessionBurst+10, sessionBurst)
 	}
 }
