@@ -51,9 +51,7 @@ func (h *SessionGate) createSession(w http.ResponseWriter, r *http.Request, v *v
 	if ok, wait := res.allSessions.take("", time.Now()); !ok {
 		return tooManySessions(wait)
 	}
-	ctx, cancel := storeContext(r)
-	defer cancel()
-	created, cookie, err := res.sessions.Create(ctx, &state.Session{})
+	created, cookie, err := res.sessions.Create(r.Context(), &state.Session{})
 	if err != nil {
 		return storeUnavailable(err)
 	}

@@ -1,10 +1,8 @@
 package caddymodule
 
 import (
-	"context"
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/cesivi/cesivi/internal/oidclogin"
 	"github.com/cesivi/cesivi/internal/state"
@@ -28,17 +26,6 @@ type visit struct {
 	// bearer is the user of a valid bearer token, for a request without a
 	// signed-in session.
 	bearer *oidclogin.TokenIdentity
-}
-
-// storeBudget bounds the distributed state's time for one request's
-// session work, retries included: a Redis that accepts connections and
-// never answers (paused, overloaded, a network black hole) costs a
-// request this long and then a 503 with Retry-After, not go-redis's own
-// timeouts times its retries (about 30 s).
-const storeBudget = 1500 * time.Millisecond
-
-func storeContext(r *http.Request) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(r.Context(), storeBudget)
 }
 
 // signedIn reports whether the request comes from a user.
@@ -66,9 +53,7 @@ func (h *SessionGate) identifySession(w http.ResponseWriter, r *http.Request, v 
 		return nil
 	}
 	res := h.app.res
-	ctx, cancel := storeContext(r)
-	defer cancel()
-	sess, err := res.sessions.Resolve(ctx, c.Value)
+	sess, err := res.sessions.Resolve(r.Context(), c.Value)
 	switch {
 	case err == nil:
 		res.counters.sessionValid.Add(1)

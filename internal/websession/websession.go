@@ -69,8 +69,17 @@ type Options struct {
 	// AbsoluteLifetime is the store's (default state.DefaultAbsoluteLifetime):
 	// cookies expire with it.
 	AbsoluteLifetime time.Duration
-	Now              func() time.Time
+	// StoreTimeout bounds the store's time for each load and create,
+	// retries included (default DefaultStoreTimeout): a store that accepts
+	// connections and never answers costs a request this long, then
+	// state.ErrStoreUnavailable. It is set here, on the store's path only,
+	// so a cache hit costs no timer.
+	StoreTimeout time.Duration
+	Now          func() time.Time
 }
+
+// DefaultStoreTimeout is Options.StoreTimeout's default.
+const DefaultStoreTimeout = 1500 * time.Millisecond
 
 // Resolver resolves and creates sessions. It is safe for concurrent use.
 type Resolver struct {
@@ -79,6 +88,8 @@ type Resolver struct {
 	ttl      time.Duration
 	absolute time.Duration
 	now      func() time.Time
+	// storeTimeout: Options.StoreTimeout.
+	storeTimeout time.Duration
 
 	mu    sync.RWMutex
 	cache map[string]cached
@@ -110,6 +121,9 @@ func New(ctx context.Context, o Options) (*Resolver, error) {
 		cache: map[string]cached{}}
 	if r.absolute <= 0 {
 		r.absolute = state.DefaultAbsoluteLifetime
+	}
+	if r.storeTimeout = o.StoreTimeout; r.storeTimeout <= 0 {
+		r.storeTimeout = DefaultStoreTimeout
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -178,6 +192,8 @@ func (r *Resolver) load(ctx context.Context, id string) (*state.Session, error) 
 	r.mu.RLock()
 	gen := r.gen
 	r.mu.RUnlock()
+	ctx, cancel := context.WithTimeout(ctx, r.storeTimeout)
+	defer cancel()
 	s, err := r.sessions.Load(ctx, id)
 	switch {
 	case errors.Is(err, state.ErrNotFound):
@@ -208,7 +224,9 @@ func (r *Resolver) load(ctx context.Context, id string) (*state.Session, error) 
 func (r *Resolver) Create(ctx context.Context, s *state.Session) (*state.Session, string, error) {
 	id := keyring.NewSessionID()
 	s.ID = id.String()
-	if err := r.sessions.Create(ctx, s); err != nil {
+	sctx, cancel := context.WithTimeout(ctx, r.storeTimeout)
+	defer cancel()
+	if err := r.sessions.Create(sctx, s); err != nil {
 		return nil, "", err
 	}
 	cookie, err := r.ring.MintSessionCookie(id, s.Created.Add(r.absolute))
