@@ -234,6 +234,8 @@ type resources struct {
 	// anonSessions limits anonymous sessions per client; allSessions all
 	// of them together.
 	anonSessions, allSessions *clientLimiter
+	// refusedLogouts samples the warnings about refused logout tokens.
+	refusedLogouts *logSampler
 }
 
 func (r *resources) Destruct() error {
@@ -258,6 +260,8 @@ func openResources(s *config.Settings, cacheTTL time.Duration, log *slog.Logger)
 		logins:       newClientLimiter(loginBurst, loginEvery),
 		anonSessions: newClientLimiter(sessionBurst, sessionEvery),
 		allSessions:  newClientLimiter(sessionsGlobalBurst, sessionsGlobalEvery),
+		// One warning per 10 s about refused logout tokens.
+		refusedLogouts: &logSampler{every: 10 * time.Second},
 	}
 	logs, err := logging.NewHandler(log.Handler(), s.Logging.LogLevel)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/cesivi/cesivi/internal/httperr"
@@ -22,6 +23,9 @@ func (h *SessionGate) serveBackChannelLogout(w http.ResponseWriter, r *http.Requ
 	if h.app.flow == nil {
 		return backChannelError(w, http.StatusNotFound, "sign-in is not configured on this edge")
 	}
+	// A client that sends its body slowly must not hold the edge: the
+	// provider posts a small form at once.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(backChannelReadTimeout))
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
 		return backChannelError(w, http.StatusBadRequest, "the body is not a form")
@@ -32,7 +36,11 @@ func (h *SessionGate) serveBackChannelLogout(w http.ResponseWriter, r *http.Requ
 		h.logger.Warn("back-channel logout: identity provider unavailable", "error", err)
 		return backChannelRetry(w, "the provider's keys cannot be fetched")
 	case err != nil:
-		h.logger.Warn("back-channel logout refused", "error", err)
+		// Anyone can post forged tokens: one line per period says how
+		// many, instead of one line each.
+		if ok, suppressed := h.app.res.refusedLogouts.allow(time.Now()); ok {
+			h.logger.Warn("back-channel logout refused", "error", err, "refused_since_last_line", suppressed)
+		}
 		return backChannelError(w, http.StatusBadRequest, "the logout token is not valid; the edge's log says why")
 	}
 	ttl := time.Until(claims.Expires)
@@ -57,6 +65,32 @@ func (h *SessionGate) serveBackChannelLogout(w http.ResponseWriter, r *http.Requ
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// backChannelReadTimeout bounds the reading of a logout request's body.
+var backChannelReadTimeout = 10 * time.Second // a var for the tests
+
+// logSampler lets one log line through per period and counts the others.
+type logSampler struct {
+	every time.Duration
+
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+// allow reports whether to log now and how many lines were held back
+// since the last one.
+func (s *logSampler) allow(now time.Time) (bool, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.last.IsZero() && now.Sub(s.last) < s.every {
+		s.suppressed++
+		return false, 0
+	}
+	n := s.suppressed
+	s.last, s.suppressed = now, 0
+	return true, n
 }
 
 func (h *SessionGate) backChannelUnavailable(w http.ResponseWriter, err error) error {

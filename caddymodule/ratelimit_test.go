@@ -64,3 +64,19 @@ func TestIPv6AddressesCountPerSlash64(t *testing.T) {
 		}
 	}
 }
+
+func TestTheLogSamplerLetsOneLinePerPeriodAndCountsTheRest(t *testing.T) {
+	s := &logSampler{every: 10 * time.Second}
+	now := time.Now()
+	if ok, n := s.allow(now); !ok || n != 0 {
+		t.Fatalf("first line: %v %d", ok, n)
+	}
+	for i := range 99 {
+		if ok, _ := s.allow(now.Add(time.Duration(i) * 10 * time.Millisecond)); ok {
+			t.Fatalf("line %d within the period was let through", i)
+		}
+	}
+	if ok, n := s.allow(now.Add(10 * time.Second)); !ok || n != 99 {
+		t.Fatalf("after the period: %v, %d held back; want true, 99", ok, n)
+	}
+}

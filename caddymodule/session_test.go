@@ -1,10 +1,12 @@
 package caddymodule
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -771,5 +773,32 @@ func TestAnonymousSessionsAreLimitedPerClient(t *testing.T) {
 	}
 	if len(keys) != sessionBurst {
 		t.Fatalf("%d sessions in Redis after %d creates from one address; want the burst, %d", len(keys), sessionBurst+10, sessionBurst)
+	}
+}
+
+// TestASlowLogoutBodyDoesNotHoldTheEdge: a client that sends the headers
+// of a back-channel logout and then trickles (here: stops) its body is
+// answered when the read deadline passes, instead of holding a goroutine
+// for as long as it likes.
+func TestASlowLogoutBodyDoesNotHoldTheEdge(t *testing.T) {
+	e := startEdge(t, edgeOptions{oidc: true})
+	old := backChannelReadTimeout
+	backChannelReadTimeout = 300 * time.Millisecond
+	t.Cleanup(func() { backChannelReadTimeout = old })
+	u, _ := url.Parse(e.URL)
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nlogout_token=", BackChannelLogoutPath, u.Host)
+	conn.SetReadDeadline(time.Now().Add(8 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer while the body is withheld: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Fatalf("status %d, want 400", resp.StatusCode)
 	}
 }
