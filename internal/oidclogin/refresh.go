@@ -19,6 +19,16 @@ var ErrRefreshRefused = errors.New("oidclogin: the identity provider refused the
 type Tokens struct {
 	AccessToken, RefreshToken, IDToken string
 	Expiry                             time.Time
+	// Identity is who the refreshed ID token says the user is now (name,
+	// email and groups may have changed at the provider); nil when the
+	// provider sent no ID token.
+	Identity *Identity
+}
+
+// Identity is the profile an ID token carries.
+type Identity struct {
+	Subject, Name, Email string
+	Groups               []string
 }
 
 // Refresh redeems a refresh token. Providers that rotate refresh tokens
@@ -50,5 +60,19 @@ func (f *Flow) Refresh(ctx context.Context, refreshToken string) (*Tokens, error
 		out.RefreshToken = refreshToken // the provider keeps the old one valid
 	}
 	out.IDToken, _ = tok.Extra("id_token").(string)
+	if out.IDToken != "" {
+		// OpenID Connect Core 12.2: a refreshed ID token is verified like
+		// the first (issuer, audience, signature, expiry; it has no nonce).
+		idt, err := p.verifier.Verify(hctx, out.IDToken)
+		if err != nil {
+			return nil, fmt.Errorf("%w: refreshed ID token: %s", ErrProviderUnavailable, f.describe(err, out.IDToken, out.AccessToken, out.RefreshToken))
+		}
+		var c claims
+		if err := idt.Claims(&c); err != nil || c.Subject == "" {
+			return nil, fmt.Errorf("%w: refreshed ID token has no subject", ErrProviderUnavailable)
+		}
+		out.Identity = &Identity{Subject: c.Subject, Name: firstNonEmpty(c.Name, c.PreferredUsername, c.Email, c.Subject),
+			Email: c.Email, Groups: []string(c.Groups)}
+	}
 	return out, nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/cesivi/cesivi/internal/state"
 )
@@ -37,7 +36,7 @@ func (r *Resolver) SignIn(ctx context.Context, in SignIn, previousCookie string)
 	}
 	data := map[string]string{DataName: in.Name, DataEmail: in.Email}
 	if len(in.Groups) > 0 {
-		data[DataGroups] = strings.Join(in.Groups, "\n")
+		data[DataGroups] = encodeGroups(in.Groups)
 	}
 	if in.Tokens.RefreshToken != "" && !in.Tokens.Expiry.IsZero() {
 		data[DataTokenExpiry] = strconv.FormatInt(in.Tokens.Expiry.Unix(), 10)

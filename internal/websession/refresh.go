@@ -3,6 +3,7 @@ package websession
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -176,7 +177,7 @@ func (rf *Refresher) Refresh(ctx context.Context, id string, src TokenSource) {
 		rf.logger.Warn("token refresh failed; the session continues", "error", err)
 		return
 	}
-	if err := rf.save(ctx, id, tokens, fresh); err != nil {
+	if err := rf.save(ctx, id, s.UserID, tokens, fresh); err != nil {
 		// The new refresh token is lost with this update; with a rotating
 		// provider the next refresh will be refused and the user signs in
 		// again. Nothing better is possible once the provider has answered.
@@ -187,7 +188,7 @@ func (rf *Refresher) Refresh(ctx context.Context, id string, src TokenSource) {
 }
 
 // save writes the refreshed tokens and their expiry through the resolver.
-func (rf *Refresher) save(ctx context.Context, id string, tokens Tokens, fresh *oidclogin.Tokens) error {
+func (rf *Refresher) save(ctx context.Context, id, userID string, tokens Tokens, fresh *oidclogin.Tokens) error {
 	tokens.AccessToken, tokens.RefreshToken, tokens.Expiry = fresh.AccessToken, fresh.RefreshToken, fresh.Expiry
 	if fresh.IDToken != "" {
 		tokens.IDToken = fresh.IDToken
@@ -197,11 +198,25 @@ func (rf *Refresher) save(ctx context.Context, id string, tokens Tokens, fresh *
 		return err
 	}
 	upd := state.SessionUpdate{Tokens: &sealed, Set: map[string]string{DataTokenExpiry: strconv.FormatInt(fresh.Expiry.Unix(), 10)}}
+	if id := fresh.Identity; id != nil {
+		// The provider's word on who the user is now: a group removed there
+		// is no longer asserted after the next refresh (not after 8 h).
+		if id.Subject != userID {
+			return fmt.Errorf("the refreshed ID token is for another user")
+		}
+		upd.Set[DataName], upd.Set[DataEmail] = id.Name, id.Email
+		if g := encodeGroups(id.Groups); g != "" {
+			upd.Set[DataGroups] = g
+		} else {
+			upd.Delete = append(upd.Delete, DataGroups)
+		}
+	}
 	// A provider that does not say when the token expires, or issues
 	// tokens that live less than RefreshEarly, would be asked again on
 	// every request: such sessions are not refreshed any more.
 	if fresh.Expiry.IsZero() || fresh.Expiry.Sub(rf.sessions.now()) <= RefreshEarly {
-		upd.Set, upd.Delete = nil, []string{DataTokenExpiry}
+		delete(upd.Set, DataTokenExpiry)
+		upd.Delete = append(upd.Delete, DataTokenExpiry)
 	}
 	return rf.sessions.Update(ctx, id, upd)
 }

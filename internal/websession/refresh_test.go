@@ -146,3 +146,43 @@ func TestASignInEndsTheBrowsersPreviousSession(t *testing.T) {
 		t.Fatal("a session without a refresh token has a token expiry")
 	}
 }
+
+// profileProvider answers a refresh with a new ID token's profile.
+type profileProvider struct{ id *oidclogin.Identity }
+
+func (p *profileProvider) Refresh(_ context.Context, refreshToken string) (*oidclogin.Tokens, error) {
+	return &oidclogin.Tokens{AccessToken: "a2", RefreshToken: refreshToken, IDToken: "id2", Expiry: time.Now().Add(time.Hour), Identity: p.id}, nil
+}
+
+// TestARefreshUpdatesWhoTheUserIs: the refreshed ID token's name, email
+// and groups replace the sign-in's, so a group removed at the provider is
+// no longer asserted after the next refresh; groups are a list (a name
+// with a newline stays one group).
+func TestARefreshUpdatesWhoTheUserIs(t *testing.T) {
+	a, _, ra, _ := twoEdges(t)
+	ctx := context.Background()
+	s, cookie, err := a.SignIn(ctx, websession.SignIn{UserID: "u", Name: "Old", Email: "old@example.com",
+		Groups: []string{"admins", "line one\nline two"},
+		Tokens: websession.Tokens{AccessToken: "a1", RefreshToken: "r1", Expiry: time.Now().Add(-time.Minute)}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := websession.Groups(resolve(t, a, cookie)); len(g) != 2 || g[1] != "line one\nline two" {
+		t.Fatalf("groups after sign-in %q; want 2, the second with its newline", g)
+	}
+	ra.Refresh(ctx, s.ID, &profileProvider{id: &oidclogin.Identity{Subject: "u", Name: "New", Email: "new@example.com", Groups: []string{"readers"}}})
+	got := resolve(t, a, cookie)
+	if got.Data[websession.DataName] != "New" || got.Data[websession.DataEmail] != "new@example.com" || fmt.Sprint(websession.Groups(got)) != "[readers]" {
+		t.Fatalf("after the refresh: name %q email %q groups %q; want the refreshed profile", got.Data[websession.DataName], got.Data[websession.DataEmail], websession.Groups(got))
+	}
+	// An ID token for another subject changes nothing.
+	s2, cookie2, err := a.SignIn(ctx, websession.SignIn{UserID: "v", Name: "V", Groups: []string{"g"},
+		Tokens: websession.Tokens{AccessToken: "a1", RefreshToken: "r1", Expiry: time.Now().Add(-time.Minute)}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ra.Refresh(ctx, s2.ID, &profileProvider{id: &oidclogin.Identity{Subject: "someone-else", Name: "X"}})
+	if got := resolve(t, a, cookie2); got.Data[websession.DataName] != "V" || fmt.Sprint(websession.Groups(got)) != "[g]" {
+		t.Fatalf("a token for another subject changed the session: %+v", got.Data)
+	}
+}

@@ -24,6 +24,7 @@ package websession
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -46,7 +47,7 @@ var ErrInvalid = errors.New("websession: no valid session")
 const (
 	DataName   = "name"
 	DataEmail  = "email"
-	DataGroups = "groups" // newline-separated
+	DataGroups = "groups" // a JSON array of strings
 )
 
 // DefaultCacheTTL bounds how long a resolved session is served from memory.
@@ -307,5 +308,20 @@ func Groups(s *state.Session) []string {
 	if g == "" {
 		return nil
 	}
-	return strings.Split(g, "\n")
+	var list []string
+	if err := json.Unmarshal([]byte(g), &list); err != nil {
+		// Sessions signed in before groups were kept as JSON: one per line.
+		return strings.Split(g, "\n")
+	}
+	return list
+}
+
+// encodeGroups is the DataGroups value of groups ("" for none). A group
+// name may hold any character, a newline included: it stays one group.
+func encodeGroups(groups []string) string {
+	if len(groups) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(groups)
+	return string(b)
 }
