@@ -1,12 +1,14 @@
 package caddymodule
 
 import (
+	"container/list"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -28,41 +30,115 @@ func bearerToken(header string) (string, bool) {
 // Limits on what unauthenticated clients can make the provider do.
 const (
 	// refusedTTL: a token the provider refused is refused locally for
-	// this long without asking again.
+	// this long without asking again; the table keeps the newest maxRefused.
 	refusedTTL = 30 * time.Second
 	maxRefused = 10_000
-	// maxIntrospections in flight per edge; more wait up to
-	// introspectionWait, then get 503.
-	maxIntrospections = 8
-	introspectionWait = 2 * time.Second
+	// maxIntrospections in flight per edge, reservedIntrospections of them
+	// kept for tokens this edge has seen valid (their cache entry expired),
+	// so a flood of new tokens cannot keep known users out; a request waits
+	// up to introspectionWait for a slot, then gets 503.
+	maxIntrospections      = 8
+	reservedIntrospections = 2
+	introspectionWait      = 2 * time.Second
+	// A client address may have introspectionBurst tokens checked at
+	// the provider, then one every introspectionEvery (429 past that):
+	// random garbage costs its sender, not everyone.
+	introspectionBurst = 10
+	introspectionEvery = time.Second
+	// maxSeenValid bounds the record of tokens seen valid.
+	maxSeenValid = 10_000
 )
 
 // bearerGuard keeps invalid tokens and floods away from the provider.
 type bearerGuard struct {
-	mu      sync.Mutex
-	refused map[string]time.Time // token hash → refused until
-	slots   chan struct{}
+	refused   *expiringSet // token hashes refused, until their time
+	seenValid *expiringSet // token hashes the provider said were valid
+	perClient *clientLimiter
+	slots     chan struct{} // any token
+	reserved  chan struct{} // tokens seen valid, when slots are taken
 }
 
 func newBearerGuard() *bearerGuard {
-	return &bearerGuard{refused: map[string]time.Time{}, slots: make(chan struct{}, maxIntrospections)}
-}
-
-func (g *bearerGuard) isRefused(hash string) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	until, ok := g.refused[hash]
-	return ok && time.Now().Before(until)
-}
-
-func (g *bearerGuard) refuse(hash string) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if len(g.refused) >= maxRefused {
-		g.refused = map[string]time.Time{}
+	return &bearerGuard{
+		refused:   newExpiringSet(maxRefused),
+		seenValid: newExpiringSet(maxSeenValid),
+		perClient: newClientLimiter(introspectionBurst, introspectionEvery),
+		slots:     make(chan struct{}, maxIntrospections-reservedIntrospections),
+		reserved:  make(chan struct{}, reservedIntrospections),
 	}
-	g.refused[hash] = time.Now().Add(refusedTTL)
 }
+
+// slot waits for an introspection slot (a known token may also take a
+// reserved one) and returns its release, or an error after
+// introspectionWait.
+func (g *bearerGuard) slot(ctx context.Context, known bool) (func(), error) {
+	wait, cancel := context.WithTimeout(ctx, introspectionWait)
+	defer cancel()
+	reserved := g.reserved
+	if !known {
+		reserved = nil // a nil channel never receives: not for new tokens
+	}
+	select {
+	case g.slots <- struct{}{}:
+		return func() { <-g.slots }, nil
+	case reserved <- struct{}{}:
+		return func() { <-g.reserved }, nil
+	case <-wait.Done():
+		return nil, fmt.Errorf("%w: too many token validations in progress", oidclogin.ErrProviderUnavailable)
+	}
+}
+
+// expiringSet is a bounded set of keys, each until its own time; at the
+// bound the entry inserted first goes (all share one lifetime, so that is
+// the one nearest its end), never the whole set.
+type expiringSet struct {
+	max int
+
+	mu    sync.Mutex
+	until map[string]*list.Element // of *expiring
+	order list.List                // oldest first
+}
+
+type expiring struct {
+	key   string
+	until time.Time
+}
+
+func newExpiringSet(max int) *expiringSet {
+	return &expiringSet{max: max, until: map[string]*list.Element{}}
+}
+
+func (s *expiringSet) has(key string, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.until[key]
+	return ok && now.Before(e.Value.(*expiring).until)
+}
+
+func (s *expiringSet) add(key string, until time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.until[key]; ok {
+		s.order.Remove(e)
+	}
+	for len(s.until) >= s.max {
+		first := s.order.Front()
+		delete(s.until, first.Value.(*expiring).key)
+		s.order.Remove(first)
+	}
+	s.until[key] = s.order.PushBack(&expiring{key: key, until: until})
+}
+
+func (s *expiringSet) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.until)
+}
+
+// tooManyTokenChecks: the client's budget of introspections is spent.
+type tooManyTokenChecks struct{ wait time.Duration }
+
+func (e *tooManyTokenChecks) Error() string { return "too many new bearer tokens from this address" }
 
 // validateBearer asks the distributed token cache who the token is for; on
 // a miss the provider's introspection endpoint answers and the result is
@@ -71,34 +147,43 @@ func (g *bearerGuard) refuse(hash string) {
 // never holds a usable token. Malformed tokens never leave the edge,
 // refused ones are refused locally for a while, and at most a few
 // introspections per edge run at once.
-func (h *SessionGate) validateBearer(ctx context.Context, token string) (*oidclogin.TokenIdentity, error) {
+func (h *SessionGate) validateBearer(r *http.Request, token string) (*oidclogin.TokenIdentity, error) {
 	if !oidclogin.WellFormedToken(token) {
 		return nil, oidclogin.ErrTokenInvalid
 	}
-	res := h.app.res
+	res, g := h.app.res, h.app.res.bearer
 	sum := sha256.Sum256([]byte(token))
 	hash := hex.EncodeToString(sum[:])
-	if res.bearer.isRefused(hash) {
+	now := time.Now()
+	if g.refused.has(hash, now) {
 		return nil, oidclogin.ErrTokenInvalid
 	}
-	val, err := res.provider.Tokens.Get(ctx, hash, func(ctx context.Context) ([]byte, error) {
-		wait, cancel := context.WithTimeout(ctx, introspectionWait)
-		defer cancel()
-		select {
-		case res.bearer.slots <- struct{}{}:
-			defer func() { <-res.bearer.slots }()
-		case <-wait.Done():
-			return nil, fmt.Errorf("%w: too many token validations in progress", oidclogin.ErrProviderUnavailable)
+	val, err := res.provider.Tokens.Get(r.Context(), hash, func(ctx context.Context) ([]byte, error) {
+		known := g.seenValid.has(hash, now)
+		if !known {
+			if ok, wait := g.perClient.allow(r); !ok {
+				return nil, &tooManyTokenChecks{wait: wait}
+			}
 		}
+		release, err := g.slot(ctx, known)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 		id, err := h.app.flow.Introspect(ctx, token, h.app.oidc.BearerClients)
 		if err != nil {
 			return nil, err
 		}
+		until := now.Add(time.Hour)
+		if !id.Expires.IsZero() {
+			until = id.Expires
+		}
+		g.seenValid.add(hash, until)
 		return json.Marshal(id)
 	})
 	if err != nil {
 		if errors.Is(err, oidclogin.ErrTokenInvalid) {
-			res.bearer.refuse(hash)
+			g.refused.add(hash, now.Add(refusedTTL))
 		}
 		return nil, err
 	}

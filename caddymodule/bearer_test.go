@@ -5,11 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -204,4 +207,81 @@ func metricValue(t *testing.T, page, name string) float64 {
 	}
 	t.Fatalf("no %s on the metrics page", name)
 	return 0
+}
+
+// TestAFloodOfNewBearerTokensCostsItsSenderNotEveryone: 100 distinct
+// well-formed garbage tokens from one address make at most its budget of
+// introspections (the rest: 429), and a valid token from another address
+// is served during the flood.
+func TestAFloodOfNewBearerTokensCostsItsSenderNotEveryone(t *testing.T) {
+	e := startEdge(t, edgeOptions{oidc: true})
+	path := introspectionPath(t, e)
+	token := accessToken(t, e)
+	c := client(t)
+	before := e.IdP.Requests(path)
+	start := time.Now()
+	throttled := 0
+	for i := range 100 {
+		a := get(t, c, e.URL+"/_api/web", "Authorization", fmt.Sprintf("Bearer garbage-token-%03d", i), "Accept", "application/json")
+		switch a.Status {
+		case 401:
+		case 429:
+			throttled++
+			if a.Header.Get("Retry-After") == "" || a.Error.Code != "TooManyTokenChecks" {
+				t.Fatalf("429 without Retry-After or code: %s", a.Body)
+			}
+		default:
+			t.Fatalf("garbage token %d: %d %s", i, a.Status, a.Body)
+		}
+	}
+	budget := introspectionBurst + int(time.Since(start)/introspectionEvery) + 1
+	if n := e.IdP.Requests(path) - before; n > budget {
+		t.Fatalf("100 garbage tokens made %d introspections; want at most the budget, %d", n, budget)
+	}
+	if throttled == 0 {
+		t.Fatal("no garbage token was throttled")
+	}
+	// Another client, during the flood: served.
+	other := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: (&net.Dialer{
+		LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}).DialContext}}
+	if a := get(t, other, e.URL+"/_api/web", "Authorization", "Bearer "+token, "Accept", "application/json"); a.Status != 404 {
+		t.Fatalf("a valid token from another address during the flood: %d %s; want the app server's 404", a.Status, a.Body)
+	}
+}
+
+// TestTokensSeenValidKeepAReservedIntrospectionSlot: with every ordinary
+// slot taken by new tokens, a token this edge has seen valid still gets
+// one.
+func TestTokensSeenValidKeepAReservedIntrospectionSlot(t *testing.T) {
+	g := newBearerGuard()
+	ctx := context.Background()
+	for range maxIntrospections - reservedIntrospections {
+		if _, err := g.slot(ctx, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := g.slot(short, false); err == nil {
+		t.Fatal("a new token got a slot kept for known ones")
+	}
+	release, err := g.slot(ctx, true)
+	if err != nil {
+		t.Fatalf("a known token found no slot: %v", err)
+	}
+	release()
+}
+
+func TestRefusedTokensAreForgottenOldestFirst(t *testing.T) {
+	s := newExpiringSet(3)
+	now := time.Now()
+	for i := range 5 {
+		s.add(fmt.Sprint(i), now.Add(time.Minute))
+	}
+	if s.len() != 3 || s.has("0", now) || s.has("1", now) || !s.has("4", now) {
+		t.Fatalf("len %d; want the 3 newest kept", s.len())
+	}
+	if s.has("4", now.Add(2*time.Minute)) {
+		t.Fatal("an entry outlived its time")
+	}
 }

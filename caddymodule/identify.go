@@ -93,8 +93,11 @@ func (h *SessionGate) identifyBearer(w http.ResponseWriter, r *http.Request, v *
 	if v.signedIn() || h.app.flow == nil {
 		return nil
 	}
-	id, err := h.validateBearer(r.Context(), token)
+	id, err := h.validateBearer(r, token)
+	var budget *tooManyTokenChecks
 	switch {
+	case errors.As(err, &budget):
+		return tooManyTokens(budget.wait)
 	case errors.Is(err, oidclogin.ErrTokenInvalid):
 		h.app.res.counters.bearerInvalid.Add(1)
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)

@@ -35,6 +35,13 @@ func tooManySessions(wait time.Duration) *httperr.Error {
 		Message: "too many sessions created from your address; wait a moment", RetryAfter: max(wait, time.Second)}
 }
 
+// tooManyTokens: a client presented more new bearer tokens than its
+// budget of checks at the provider.
+func tooManyTokens(wait time.Duration) *httperr.Error {
+	return &httperr.Error{Status: http.StatusTooManyRequests, Code: "TooManyTokenChecks",
+		Message: "too many new bearer tokens from your address; wait a moment", RetryAfter: max(wait, time.Second)}
+}
+
 // providerUnavailable: the identity provider could not tell whether a
 // bearer token is valid.
 func providerUnavailable(cause error) *httperr.Error {
