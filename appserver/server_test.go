@@ -100,7 +100,7 @@ func TestInMemoryServerReportsHealthInTheSeedsShape(t *testing.T) {
 
 	// Through an edge (with an assertion), an unknown path is a JSON 404.
 	req, _ := http.NewRequest(http.MethodGet, ts.URL+"/nowhere", nil)
-	req.Header.Set(identity.AssertionHeader, mint(t, srv.backends.KeyRing, keyring.Assertion{}))
+	req.Header.Set(identity.AssertionHeader, mint(t, srv.backends.KeyRing, keyring.Assertion{Request: "GET /nowhere"}))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +114,7 @@ func TestInMemoryServerReportsHealthInTheSeedsShape(t *testing.T) {
 	// Through an edge (an assertion: anyone may have sent it), health
 	// says the status and nothing of the dependencies.
 	req, _ = http.NewRequest(http.MethodGet, ts.URL+"/health/ready", nil)
-	req.Header.Set(identity.AssertionHeader, mint(t, srv.backends.KeyRing, keyring.Assertion{}))
+	req.Header.Set(identity.AssertionHeader, mint(t, srv.backends.KeyRing, keyring.Assertion{Request: "GET /health/ready"}))
 	if resp, err = http.DefaultClient.Do(req); err != nil {
 		t.Fatal(err)
 	}

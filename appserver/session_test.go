@@ -44,10 +44,15 @@ func askSession(t *testing.T, srv *Server, path, assertion string) sessionAnswer
 	return ans
 }
 
+// mint signs a as an edge would, for a.Request (default: GET
+// /api/session/get, what most tests ask).
 func mint(t *testing.T, ring *keyring.Ring, a keyring.Assertion) string {
 	t.Helper()
 	if a.Audience == "" {
 		a.Audience = identity.DefaultAudience
+	}
+	if a.Request == "" {
+		a.Request = "GET /api/session/get"
 	}
 	tok, err := ring.MintAssertion(a)
 	if err != nil {
@@ -67,6 +72,7 @@ func TestSessionEndpointsReportTheAssertedSession(t *testing.T) {
 		got.View.ServerID != want.ServerID || !got.View.Authenticated || got.View.Created || len(got.View.Groups) != 1 {
 		t.Fatalf("get = %+v, want %+v", got, want)
 	}
+	tok = mint(t, srv.backends.KeyRing, keyring.Assertion{Subject: "u-alice", SessionID: "s1", Request: "GET /api/session/create"})
 	if got := askSession(t, srv, "/api/session/create", tok); got.Status != 200 || !got.View.Created {
 		t.Fatalf("create = %+v", got)
 	}
@@ -104,6 +110,8 @@ func TestServerRefusesRequestsWithoutAValidAssertion(t *testing.T) {
 		{"expired", "/api/session/get", mint(t, ring, keyring.Assertion{Subject: "u", SessionID: "s",
 			IssuedAt: time.Now().Add(-10 * time.Minute), Expires: time.Now().Add(-5 * time.Minute)}), 401, "InvalidAssertion"},
 		{"unknown path without assertion", "/_api/web", "", 401, "InvalidAssertion"},
+		// Bound to its request: replayed on another path it opens nothing.
+		{"minted for another request", "/api/session/create", good, 401, "InvalidAssertion"},
 		{"health needs none", "/health/live", "", 200, ""},
 		{"an invalid one is refused even on a public path", "/health/live", string(tampered), 401, "InvalidAssertion"},
 	}

@@ -19,6 +19,10 @@ import (
 // the edge's own cookies removed (app servers get the assertion instead).
 func (h *SessionGate) forward(r *http.Request, v *visit) error {
 	a := h.assertion(v)
+	// Bound to this request as the app server will receive it: the method
+	// and the request URI the proxy sends (directives that rewrite the
+	// request must come before cesivi_session).
+	a.Request = r.Method + " " + r.URL.RequestURI()
 	token, err := h.app.res.ring.MintAssertion(a)
 	if err != nil {
 		return caddyhttp.Error(http.StatusInternalServerError, fmt.Errorf("minting the identity assertion: %w", err))

@@ -12,15 +12,26 @@ import (
 // sent as base64url. Binary rather than JSON because the header's bytes cost
 // more throughput than the crypto does (research/edge-cost.md):
 //
-//	version (1) | key id (4) | body length (2) | issued at (4, unix s) | lifetime (2, s)
-//	| audience | subject | session id | name | email      (each: uvarint length | bytes)
+//	version (1) | key id (4) | issued at (4, unix s) | lifetime (2, s)
+//	| audience check (2) | request check (2)
+//	| subject | session id | name | email      (each: uvarint length | bytes)
 //	| group count (uvarint) | groups (each: uvarint length | bytes)
-//	| tag (16: HMAC-SHA256 of everything before it, truncated to 128 bits)
+//	| tag (16)
 //
-// A 128-bit tag is ample for a token that lives 60 seconds.
+// The tag is HMAC-SHA256, truncated to 128 bits (ample for a token that
+// lives seconds), of the audience, the request and everything before the
+// tag. The audience and the request — the method and the request URI as
+// the app server receives them, "GET /a?b=1" — are not sent: the verifier
+// knows both. So an assertion is good for the one request it was minted
+// for: seen in a log or taken off the wire, it opens no other path, no
+// other method, and nothing after its few seconds. The two 16-bit checks
+// (FNV-1a of the audience and of the request) only tell a wrong audience
+// or a rewritten request from a forgery in the refusal's reason.
 
-// DefaultAssertionTTL is an assertion's lifetime unless Mint is told one.
-const DefaultAssertionTTL = 60 * time.Second
+// DefaultAssertionTTL is an assertion's lifetime unless Mint is told one:
+// enough for the edge's retries on another server (lb_try_duration) and
+// any clock difference within AssertionLeeway.
+const DefaultAssertionTTL = 15 * time.Second
 
 // AssertionLeeway is the clock difference between edge and app server an
 // assertion's issued-at and expiry checks tolerate.
@@ -30,7 +41,7 @@ const AssertionLeeway = 10 * time.Second
 const MaxAssertionLen = 16 << 10
 
 const (
-	assertionFixed = 1 + 4 + 2 + 4 + 2
+	assertionFixed = 1 + 4 + 4 + 2 + 2 + 2
 	assertionTag   = 16
 	maxGroups      = 4096
 )
@@ -43,9 +54,12 @@ type Assertion struct {
 	Groups    []string
 	SessionID string
 	Audience  string
-	IssuedAt  time.Time
-	Expires   time.Time
-	KeyID     KeyID
+	// Request is the request the assertion is minted for: its method, a
+	// space and its request URI as the app server receives it.
+	Request  string
+	IssuedAt time.Time
+	Expires  time.Time
+	KeyID    KeyID
 }
 
 // MintAssertion signs a. IssuedAt defaults to now and Expires to IssuedAt +
@@ -72,10 +86,11 @@ func (r *Ring) MintAssertion(a Assertion) (string, error) {
 	var stack [512]byte
 	b := append(stack[:0], versionAssertion)
 	b = binary.BigEndian.AppendUint32(b, uint32(e.ID))
-	b = append(b, 0, 0) // body length, set below
 	b = binary.BigEndian.AppendUint32(b, uint32(iat.Unix()))
 	b = binary.BigEndian.AppendUint16(b, uint16((ttl+time.Second-1)/time.Second))
-	for _, s := range [...]string{a.Audience, a.Subject, a.SessionID, a.Name, a.Email} {
+	b = binary.BigEndian.AppendUint16(b, check16(a.Audience))
+	b = binary.BigEndian.AppendUint16(b, check16(a.Request))
+	for _, s := range [...]string{a.Subject, a.SessionID, a.Name, a.Email} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
@@ -87,9 +102,9 @@ func (r *Ring) MintAssertion(a Assertion) (string, error) {
 	if len(b) > 65535 || b64.EncodedLen(len(b)+assertionTag) > MaxAssertionLen {
 		return "", errors.New("keyring: assertion too large")
 	}
-	binary.BigEndian.PutUint16(b[5:7], uint16(len(b)))
 	sk := e.crypto.assert
 	h := sk.mac()
+	writeBound(h, a.Audience, a.Request)
 	h.Write(b)
 	var sum [32]byte
 	b = append(b, h.Sum(sum[:0])[:assertionTag]...)
@@ -97,17 +112,17 @@ func (r *Ring) MintAssertion(a Assertion) (string, error) {
 	return b64.EncodeToString(b), nil
 }
 
-// VerifyAssertion checks a token for audience (which must equal the
-// minted audience). Errors wrap one refusal reason.
-func (r *Ring) VerifyAssertion(token, audience string) (Assertion, error) {
-	a, err := r.verifyAssertion(token, audience)
+// VerifyAssertion checks a token for audience and request (which must
+// equal the minted ones). Errors wrap one refusal reason.
+func (r *Ring) VerifyAssertion(token, audience, request string) (Assertion, error) {
+	a, err := r.verifyAssertion(token, audience, request)
 	if err != nil {
 		return Assertion{}, r.metrics.refused("assertion", err)
 	}
 	return a, nil
 }
 
-func (r *Ring) verifyAssertion(token, audience string) (Assertion, error) {
+func (r *Ring) verifyAssertion(token, audience, request string) (Assertion, error) {
 	var a Assertion
 	if len(token) > MaxAssertionLen || !b64Clean(token) {
 		return a, ErrMalformed
@@ -132,43 +147,42 @@ func (r *Ring) verifyAssertion(token, audience string) (Assertion, error) {
 			return a, err
 		}
 	}
-	if len(b) < assertionFixed {
+	if len(b) < assertionFixed+assertionTag {
 		return a, ErrTruncated
 	}
-	body := int(binary.BigEndian.Uint16(b[5:7]))
-	switch {
-	case body < assertionFixed:
-		return a, ErrTampered
-	case len(b) < body+assertionTag:
-		return a, ErrTruncated
-	case len(b) > body+assertionTag:
-		return a, ErrTampered
-	}
+	body := len(b) - assertionTag
 	e, err := r.lookup(keyIDAt(b[1:5]))
 	if err != nil {
 		return a, err
 	}
 	sk := e.crypto.assert
 	h := sk.mac()
+	writeBound(h, audience, request)
 	h.Write(b[:body])
 	var sum [32]byte
 	ok := hmac.Equal(h.Sum(sum[:0])[:assertionTag], b[body:])
 	sk.release(h)
 	if !ok {
+		switch {
+		case binary.BigEndian.Uint16(b[11:13]) != check16(audience):
+			return a, ErrWrongAudience
+		case binary.BigEndian.Uint16(b[13:15]) != check16(request):
+			return a, ErrWrongRequest
+		}
 		return a, ErrTampered
 	}
 	// Authenticated from here on; a parse failure means a minting bug.
-	a.KeyID = e.ID
-	a.IssuedAt = time.Unix(int64(binary.BigEndian.Uint32(b[7:11])), 0)
-	a.Expires = a.IssuedAt.Add(time.Duration(binary.BigEndian.Uint16(b[11:13])) * time.Second)
+	a.KeyID, a.Audience, a.Request = e.ID, audience, request
+	a.IssuedAt = time.Unix(int64(binary.BigEndian.Uint32(b[5:9])), 0)
+	a.Expires = a.IssuedAt.Add(time.Duration(binary.BigEndian.Uint16(b[9:11])) * time.Second)
 	p := b[assertionFixed:body]
-	var fields [5]string
+	var fields [4]string
 	for i := range fields {
 		if fields[i], p, ok = readString(p); !ok {
 			return Assertion{}, ErrMalformed
 		}
 	}
-	a.Audience, a.Subject, a.SessionID, a.Name, a.Email = fields[0], fields[1], fields[2], fields[3], fields[4]
+	a.Subject, a.SessionID, a.Name, a.Email = fields[0], fields[1], fields[2], fields[3]
 	count, k := binary.Uvarint(p)
 	if k <= 0 || count > maxGroups || count > uint64(len(p)) {
 		return Assertion{}, ErrMalformed
@@ -192,10 +206,28 @@ func (r *Ring) verifyAssertion(token, audience string) (Assertion, error) {
 	if a.IssuedAt.After(now.Add(AssertionLeeway)) {
 		return Assertion{}, ErrNotYetValid
 	}
-	if a.Audience != audience {
-		return Assertion{}, ErrWrongAudience
-	}
 	return a, nil
+}
+
+// writeBound feeds what an assertion is bound to, but does not carry, to
+// its MAC: each length-prefixed, so no two pairs read alike.
+func writeBound(h interface{ Write([]byte) (int, error) }, audience, request string) {
+	var n [binary.MaxVarintLen64]byte
+	for _, s := range [...]string{audience, request} {
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
+		h.Write(stringBytes(s))
+	}
+}
+
+// check16 is FNV-1a folded to 16 bits: a hint on the wire that tells a
+// wrong audience or request from a forgery (never a security check).
+func check16(s string) uint16 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return uint16(h>>16) ^ uint16(h)
 }
 
 func readString(p []byte) (string, []byte, bool) {

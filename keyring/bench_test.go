@@ -59,7 +59,7 @@ func BenchmarkAssertionVerify(b *testing.B) {
 	b.ReportMetric(float64(len(tok)), "bytes")
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := r.VerifyAssertion(tok, sampleAssertion.Audience); err != nil {
+		if _, err := r.VerifyAssertion(tok, sampleAssertion.Audience, sampleAssertion.Request); err != nil {
 			b.Fatal(err)
 		}
 	}

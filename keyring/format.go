@@ -10,8 +10,10 @@ import (
 // Format version bytes: the high nibble names the format, the low nibble its
 // version. Every payload starts with one, followed by the 4-byte key id.
 const (
-	versionCookie    = 0x11
-	versionAssertion = 0x21
+	versionCookie = 0x11
+	// 0x22: bound to the request, audience off the wire (0x21, which was
+	// not, is refused as an unknown version).
+	versionAssertion = 0x22
 	versionDigest    = 0x31
 	versionProtected = 0x41
 )

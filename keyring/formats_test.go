@@ -17,6 +17,7 @@ import (
 var sampleAssertion = keyring.Assertion{
 	Subject: "3f1c2a9e-6b1d-4c55-9a7e-1b2c3d4e5f60", Name: "Ada Lovelace", Email: "ada@example.org",
 	Groups: []string{"Site Owners", "Engineering"}, SessionID: "b1946ac92492d2347c6235b4d2611184", Audience: "cesivi-server",
+	Request: "GET /_api/web/lists?$top=10",
 }
 
 const sampleUser, sampleScope = "i:0#.f|membership|ada@example.org", "/sites/dev"
@@ -54,7 +55,7 @@ func TestAssertionRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("assertion: %d bytes for %d groups", len(tok), len(sampleAssertion.Groups))
-	got, err := r.VerifyAssertion(tok, "cesivi-server")
+	got, err := r.VerifyAssertion(tok, "cesivi-server", sampleAssertion.Request)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,21 +66,21 @@ func TestAssertionRoundTrip(t *testing.T) {
 		!got.Expires.Equal(want.Expires) || got.KeyID != want.KeyID || got.Audience != want.Audience {
 		t.Fatalf("got %+v\nwant %+v", got, want)
 	}
-	if _, err := r.VerifyAssertion(tok, "other"); !errors.Is(err, keyring.ErrWrongAudience) {
+	if _, err := r.VerifyAssertion(tok, "other", sampleAssertion.Request); !errors.Is(err, keyring.ErrWrongAudience) {
 		t.Fatalf("other audience: %v", err)
 	}
 	clock.Advance(keyring.DefaultAssertionTTL + keyring.AssertionLeeway)
-	if _, err := r.VerifyAssertion(tok, "cesivi-server"); !errors.Is(err, keyring.ErrExpired) {
+	if _, err := r.VerifyAssertion(tok, "cesivi-server", sampleAssertion.Request); !errors.Is(err, keyring.ErrExpired) {
 		t.Fatalf("expired assertion: %v", err)
 	}
 	future := sampleAssertion
 	future.IssuedAt = clock.Now().Add(time.Hour)
 	tok, _ = r.MintAssertion(future)
-	if _, err := r.VerifyAssertion(tok, "cesivi-server"); !errors.Is(err, keyring.ErrNotYetValid) {
+	if _, err := r.VerifyAssertion(tok, "cesivi-server", sampleAssertion.Request); !errors.Is(err, keyring.ErrNotYetValid) {
 		t.Fatalf("assertion from the future: %v", err)
 	}
 	empty, _ := r.MintAssertion(keyring.Assertion{Subject: "x"})
-	if got, err := r.VerifyAssertion(empty, ""); err != nil || got.Groups != nil {
+	if got, err := r.VerifyAssertion(empty, "", ""); err != nil || got.Groups != nil {
 		t.Fatalf("minimal assertion: %+v %v", got, err)
 	}
 }
@@ -145,10 +146,10 @@ func TestCrossPurpose(t *testing.T) {
 			t.Errorf("cookie verifier on %s: %v", name, err)
 		}
 	}
-	if _, err := r.VerifyAssertion(cookie, "cesivi-server"); !errors.Is(err, keyring.ErrWrongPurpose) {
+	if _, err := r.VerifyAssertion(cookie, "cesivi-server", ""); !errors.Is(err, keyring.ErrWrongPurpose) {
 		t.Errorf("assertion verifier on a cookie: %v", err)
 	}
-	if _, err := r.VerifyAssertion(protText, "cesivi-server"); !errors.Is(err, keyring.ErrWrongPurpose) {
+	if _, err := r.VerifyAssertion(protText, "cesivi-server", ""); !errors.Is(err, keyring.ErrWrongPurpose) {
 		t.Errorf("assertion verifier on a protected payload: %v", err)
 	}
 	// Same layout, version byte swapped: the subkey differs, so it fails
@@ -209,7 +210,7 @@ func TestEveryMutationRefused(t *testing.T) {
 	}
 	raw, _ = b64.DecodeString(tok)
 	for _, m := range mutations(raw) {
-		_, err := r.VerifyAssertion(b64.EncodeToString(m), "cesivi-server")
+		_, err := r.VerifyAssertion(b64.EncodeToString(m), "cesivi-server", sampleAssertion.Request)
 		count(err)
 	}
 	raw, _ = hex.DecodeString(digest[2:strings.IndexByte(digest, ',')])
@@ -237,7 +238,7 @@ func TestEveryMutationRefused(t *testing.T) {
 	// yield a second accepted spelling of a valid payload.
 	for i := range len(tok) + 1 {
 		for _, nl := range []string{"\n", "\r"} {
-			_, err := r.VerifyAssertion(tok[:i]+nl+tok[i:], "cesivi-server")
+			_, err := r.VerifyAssertion(tok[:i]+nl+tok[i:], "cesivi-server", sampleAssertion.Request)
 			count(err)
 			if i < len(cookie) {
 				_, err = r.VerifySessionCookie(cookie[:i] + nl + cookie[i+1:])
@@ -278,7 +279,7 @@ func TestRevokedAndUnknownKeys(t *testing.T) {
 	if _, err := r.VerifySessionCookie(cookie); !errors.Is(err, keyring.ErrRevoked) {
 		t.Fatalf("cookie: %v", err)
 	}
-	if _, err := r.VerifyAssertion(tok, sampleAssertion.Audience); !errors.Is(err, keyring.ErrRevoked) {
+	if _, err := r.VerifyAssertion(tok, sampleAssertion.Audience, sampleAssertion.Request); !errors.Is(err, keyring.ErrRevoked) {
 		t.Fatalf("assertion: %v", err)
 	}
 	if err := r.VerifyFormDigest(digest, sampleUser, ""); !errors.Is(err, keyring.ErrRevoked) {

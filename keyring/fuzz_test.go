@@ -72,7 +72,7 @@ func FuzzVerifyAssertion(f *testing.F) {
 	r, _, _ := fixedRing(f)
 	valid := validSeeds(f, "FuzzVerifyAssertion")
 	f.Fuzz(func(t *testing.T, v string) {
-		a, err := r.VerifyAssertion(v, sampleAssertion.Audience)
+		a, err := r.VerifyAssertion(v, sampleAssertion.Audience, sampleAssertion.Request)
 		if err == nil && !valid[v] {
 			t.Fatalf("accepted a payload the ring never minted: %q (%+v)", v, a)
 		}
@@ -144,7 +144,7 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	write("FuzzVerifySessionCookie", "tampered", b64.EncodeToString(raw), false)
 
 	tok, _ := r.MintAssertion(sampleAssertion)
-	tok2, _ := r.MintAssertion(keyring.Assertion{Subject: "s", Audience: sampleAssertion.Audience})
+	tok2, _ := r.MintAssertion(keyring.Assertion{Subject: "s", Audience: sampleAssertion.Audience, Request: sampleAssertion.Request})
 	write("FuzzVerifyAssertion", "valid-1", tok, false)
 	write("FuzzVerifyAssertion", "valid-2", tok2, false)
 	write("FuzzVerifyAssertion", "truncated", tok[:len(tok)-5], false)

@@ -166,6 +166,7 @@ var (
 	ErrExpired       = errors.New("keyring: payload expired")
 	ErrNotYetValid   = errors.New("keyring: payload issued in the future")
 	ErrWrongAudience = errors.New("keyring: assertion for another audience")
+	ErrWrongRequest  = errors.New("keyring: assertion for another request")
 	ErrWrongUser     = errors.New("keyring: form digest of another user")
 )
 
@@ -197,6 +198,7 @@ var reasons = []struct {
 	{ErrExpired, "expired", "it has expired"},
 	{ErrNotYetValid, "not_yet_valid", "it was issued in the future (check the clocks of the farm)"},
 	{ErrWrongAudience, "wrong_audience", "it was minted for another audience"},
+	{ErrWrongRequest, "wrong_request", "it was minted for another request (method or path), or a proxy rewrote the request after the edge"},
 	{ErrWrongUser, "wrong_user", "it was minted for another user"},
 	{ErrNoActiveKey, "no_active_key", "the farm has no key to sign with"},
 }

@@ -117,7 +117,7 @@ func TestMetrics(t *testing.T) {
 	clock.Advance(time.Hour)
 	r.VerifySessionCookie("AAAA")
 	tok, _ := r.MintAssertion(keyring.Assertion{Subject: "x", Audience: "a"})
-	r.VerifyAssertion(tok, "b")
+	r.VerifyAssertion(tok, "b", "")
 	if got := gauge(t, reg, "cesivi_keyring_active_key_age_seconds", nil); got != 3600 {
 		t.Fatalf("active key age %v, want 3600", got)
 	}

@@ -83,7 +83,7 @@ func (v *Verifier) Wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		a, err := v.Ring.VerifyAssertion(token, aud)
+		a, err := v.Ring.VerifyAssertion(token, aud, Request(r))
 		if err != nil {
 			v.refuse(w, keyring.Reason(err), "the identity assertion was refused: "+keyring.Explain(err))
 			return
@@ -91,6 +91,17 @@ func (v *Verifier) Wrap(next http.Handler) http.Handler {
 		u := &User{Subject: a.Subject, Name: a.Name, Email: a.Email, Groups: a.Groups, SessionID: a.SessionID}
 		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), u)))
 	})
+}
+
+// Request names r as assertions bind it: the method, a space and the
+// request URI as received ("GET /a?b=1"). The edge mints for the request
+// it forwards, which is this one unless a proxy between them rewrote it.
+func Request(r *http.Request) string {
+	uri := r.RequestURI
+	if uri == "" { // a request built in the process, not read off the wire
+		uri = r.URL.RequestURI()
+	}
+	return r.Method + " " + uri
 }
 
 func (v *Verifier) isPublic(path string) bool {

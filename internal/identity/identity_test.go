@@ -32,13 +32,13 @@ func TestVerifierPassesTheIdentityAndCountsRefusals(t *testing.T) {
 	var seen *User
 	h := (&Verifier{Ring: ring, Required: true, Public: []string{"/health"}, Refused: func(r string) { refused = append(refused, r) }}).
 		Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = FromContext(r.Context()) }))
-	tok, _ := ring.MintAssertion(keyring.Assertion{Subject: "u", Name: "N", Groups: []string{"g"}, SessionID: "s", Audience: DefaultAudience})
-	other, _ := ring.MintAssertion(keyring.Assertion{Subject: "u", Audience: "elsewhere"})
+	tok, _ := ring.MintAssertion(keyring.Assertion{Subject: "u", Name: "N", Groups: []string{"g"}, SessionID: "s", Audience: DefaultAudience, Request: "GET /x"})
+	other, _ := ring.MintAssertion(keyring.Assertion{Subject: "u", Audience: "elsewhere", Request: "GET /x"})
 
 	var body string
-	do := func(path, token string) int {
+	doMethod := func(method, path, token string) int {
 		seen = nil
-		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req := httptest.NewRequest(method, path, nil)
 		if token != "" {
 			req.Header.Set(AssertionHeader, token)
 		}
@@ -47,6 +47,7 @@ func TestVerifierPassesTheIdentityAndCountsRefusals(t *testing.T) {
 		body = rec.Body.String()
 		return rec.Code
 	}
+	do := func(path, token string) int { return doMethod(http.MethodGet, path, token) }
 	if code := do("/x", tok); code != 200 || seen == nil || seen.Subject != "u" || seen.SessionID != "s" || !seen.Authenticated() || seen.Groups[0] != "g" {
 		t.Fatalf("valid assertion: %d %+v", code, seen)
 	}
@@ -56,6 +57,13 @@ func TestVerifierPassesTheIdentityAndCountsRefusals(t *testing.T) {
 	for _, c := range []struct{ path, token string }{{"/x", ""}, {"/x", other}, {"/health", "junk"}} {
 		if code := do(c.path, c.token); code != 401 {
 			t.Errorf("%s with %q: %d, want 401", c.path, c.token, code)
+		}
+	}
+	// Bound to its request: the assertion for GET /x opens neither
+	// DELETE /x nor GET /b, nor /x with another query.
+	for _, c := range []struct{ method, path string }{{http.MethodDelete, "/x"}, {http.MethodGet, "/b"}, {http.MethodGet, "/x?admin=1"}} {
+		if code := doMethod(c.method, c.path, tok); code != 401 || seen != nil {
+			t.Errorf("the assertion for GET /x on %s %s: %d", c.method, c.path, code)
 		}
 	}
 	// A revoked key: the key ring's own reason name, and a message for
@@ -69,7 +77,7 @@ func TestVerifierPassesTheIdentityAndCountsRefusals(t *testing.T) {
 	}
 	// One vocabulary: the key ring's metric labels and the verifier's are
 	// the same names.
-	if strings.Join(refused, ",") != "missing,wrong_audience,bad_version,revoked_key" {
+	if strings.Join(refused, ",") != "missing,wrong_audience,bad_version,wrong_request,wrong_request,wrong_request,revoked_key" {
 		t.Errorf("refusal reasons %v", refused)
 	}
 	if (*User)(nil).Authenticated() || (&User{SessionID: "s"}).Authenticated() {

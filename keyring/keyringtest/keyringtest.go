@@ -356,11 +356,11 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 		clock := fakeclock.New(Epoch)
 		a := NewRing(t, s, clock)
 		b := NewRing(t, s, clock)
-		tok, err := a.MintAssertion(keyring.Assertion{Subject: "u1", Name: "User One", Email: "u1@example.org", Groups: []string{"g1"}, SessionID: "s", Audience: "app"})
+		tok, err := a.MintAssertion(keyring.Assertion{Subject: "u1", Name: "User One", Email: "u1@example.org", Groups: []string{"g1"}, SessionID: "s", Audience: "app", Request: "GET /x"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, err := b.VerifyAssertion(tok, "app"); err != nil || got.Subject != "u1" {
+		if got, err := b.VerifyAssertion(tok, "app", "GET /x"); err != nil || got.Subject != "u1" {
 			t.Fatalf("assertion on another ring: %+v, %v", got, err)
 		}
 		d, _ := a.MintFormDigest("i:0#.f|membership|u1", "/sites/x")
