@@ -211,7 +211,7 @@ var fieldTests = []test{
 		var v *storage.View
 		e.do(func(tx storage.Tx) (err error) {
 			v, err = tx.Views().Create(e.ctx, l.ID, storage.ViewInput{Title: "Mine", RowLimit: 50,
-				ViewQuery: `<Where><Eq><FieldRef Name="Author"/><Value Type="Integer"><UserID/></Value></Eq></Where>`,
+				ViewQuery:  `<Where><Eq><FieldRef Name="Author"/><Value Type="Integer"><UserID/></Value></Eq></Where>`,
 				ViewFields: []string{"LinkTitle", "Modified"}})
 			return err
 		})
