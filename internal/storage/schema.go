@@ -331,3 +331,40 @@ func (p *Plan) Project(it *Item) {
 	}
 	it.Values = vals
 }
+
+// FieldByName finds a field by internal name, then by title, ignoring
+// case (getByInternalNameOrTitle).
+func FieldByName(fields []*Field, name string) (*Field, bool) {
+	for _, f := range fields {
+		if strings.EqualFold(f.InternalName, name) {
+			return f, true
+		}
+	}
+	for _, f := range fields {
+		if strings.EqualFold(f.Title, name) {
+			return f, true
+		}
+	}
+	return nil, false
+}
+
+// CheckVersion refuses a write naming a version (If-Match) that is not
+// the item's; want 0 is "*".
+func CheckVersion(it *Item, want int) error {
+	if want != 0 && want != it.Version {
+		return Conflict("item %d is at version %d, not %d", it.ID, it.Version, want)
+	}
+	return nil
+}
+
+// CheckTx is the providers' guard on a Tx method: a Tx used after its
+// function returned, or a write in a View, is refused.
+func CheckTx(done, readOnly, write bool) error {
+	switch {
+	case done:
+		return Invalid("the transaction has ended")
+	case write && readOnly:
+		return Invalid("a read-only transaction cannot write")
+	}
+	return nil
+}

@@ -73,19 +73,12 @@ func (a items) Get(ctx context.Context, listID string, id int64) (*storage.Item,
 	return cloneItem(it), nil
 }
 
-func checkVersion(it *storage.Item, want int) error {
-	if want != 0 && want != it.Version {
-		return storage.Conflict("item %d is at version %d, not %d", it.ID, it.Version, want)
-	}
-	return nil
-}
-
 func (a items) Update(ctx context.Context, listID string, id int64, upd storage.ItemUpdate) (*storage.Item, error) {
 	l, it, err := a.item(ctx, listID, id, true)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkVersion(it, upd.IfVersion); err != nil {
+	if err := storage.CheckVersion(it, upd.IfVersion); err != nil {
 		return nil, err
 	}
 	vals, err := storage.NewSchema(l.fields).Prepare(upd.Values, false)
@@ -106,7 +99,7 @@ func (a items) Delete(ctx context.Context, listID string, id int64, ifVersion in
 	if err != nil {
 		return err
 	}
-	if err := checkVersion(it, ifVersion); err != nil {
+	if err := storage.CheckVersion(it, ifVersion); err != nil {
 		return err
 	}
 	del(a.t, l.items, id)

@@ -202,15 +202,8 @@ func (a fields) GetByName(ctx context.Context, listID, name string) (*storage.Fi
 	if err != nil {
 		return nil, err
 	}
-	for _, match := range []func(*storage.Field) string{
-		func(f *storage.Field) string { return f.InternalName },
-		func(f *storage.Field) string { return f.Title },
-	} {
-		for _, f := range l.fields {
-			if fold(match(f)) == fold(name) {
-				return cloneField(f), nil
-			}
-		}
+	if f, ok := storage.FieldByName(l.fields, name); ok {
+		return cloneField(f), nil
 	}
 	return nil, storage.NotFound("the list has no field with this name or title")
 }

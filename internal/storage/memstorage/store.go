@@ -124,11 +124,8 @@ func (t *tx) rollback() {
 
 // check refuses use after the transaction ended, and writes in View.
 func (t *tx) check(ctx context.Context, write bool) error {
-	switch {
-	case t.done:
-		return storage.Invalid("the transaction has ended")
-	case write && t.readOnly:
-		return storage.Invalid("a read-only transaction cannot write")
+	if err := storage.CheckTx(t.done, t.readOnly, write); err != nil {
+		return err
 	}
 	return ctx.Err()
 }

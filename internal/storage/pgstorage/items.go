@@ -165,13 +165,6 @@ func (a items) Get(ctx context.Context, listID string, id int64) (*storage.Item,
 	return a.get(ctx, s, listID, id, false)
 }
 
-func checkVersion(it *storage.Item, want int) error {
-	if want != 0 && want != it.Version {
-		return storage.Conflict("item %d is at version %d, not %d", it.ID, it.Version, want)
-	}
-	return nil
-}
-
 func (a items) Update(ctx context.Context, listID string, id int64, upd storage.ItemUpdate) (*storage.Item, error) {
 	t := a.t
 	if err := t.check(true); err != nil {
@@ -185,7 +178,7 @@ func (a items) Update(ctx context.Context, listID string, id int64, upd storage.
 	if err != nil {
 		return nil, err
 	}
-	if err := checkVersion(it, upd.IfVersion); err != nil {
+	if err := storage.CheckVersion(it, upd.IfVersion); err != nil {
 		return nil, err
 	}
 	vals, err := s.Prepare(upd.Values, false)
@@ -222,7 +215,7 @@ func (a items) Delete(ctx context.Context, listID string, id int64, ifVersion in
 	if err != nil {
 		return err
 	}
-	if err := checkVersion(it, ifVersion); err != nil {
+	if err := storage.CheckVersion(it, ifVersion); err != nil {
 		return err
 	}
 	if _, err := t.exec(ctx, `DELETE FROM "ListItems" WHERE "ListId" = $1 AND "Id" = $2`, listID, id); err != nil {

@@ -180,15 +180,8 @@ func (a fields) GetByName(ctx context.Context, listID, name string) (*storage.Fi
 	if err != nil {
 		return nil, err
 	}
-	for _, match := range []func(*storage.Field) string{
-		func(f *storage.Field) string { return f.InternalName },
-		func(f *storage.Field) string { return f.Title },
-	} {
-		for _, f := range s.Fields {
-			if lower(match(f)) == lower(name) {
-				return f, nil
-			}
-		}
+	if f, ok := storage.FieldByName(s.Fields, name); ok {
+		return f, nil
 	}
 	return nil, storage.NotFound("the list has no field with this name or title")
 }

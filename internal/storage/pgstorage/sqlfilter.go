@@ -254,4 +254,3 @@ func orderBy(p *storage.Plan) string {
 func indexName(fieldID string) string {
 	return "IX_ListItems_F_" + strings.ReplaceAll(fieldID, "-", "")
 }
-

@@ -171,13 +171,7 @@ func (t *tx) Users() storage.Users   { return users{t} }
 
 // check refuses use after the transaction ended, and writes in View.
 func (t *tx) check(write bool) error {
-	switch {
-	case t.done:
-		return storage.Invalid("the transaction has ended")
-	case write && t.readOnly:
-		return storage.Invalid("a read-only transaction cannot write")
-	}
-	return nil
+	return storage.CheckTx(t.done, t.readOnly, write)
 }
 
 func (t *tx) exec(ctx context.Context, sql string, args ...any) (int64, error) {
