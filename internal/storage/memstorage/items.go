@@ -31,10 +31,7 @@ func (a items) touch(l *list, delta int64) {
 
 func (a items) Create(ctx context.Context, listID string, in storage.ItemInput) (*storage.Item, error) {
 	t := a.t
-	if err := t.check(ctx, true); err != nil {
-		return nil, err
-	}
-	l, err := t.anyList(listID)
+	l, err := t.listOf(ctx, listID, true)
 	if err != nil {
 		return nil, err
 	}
@@ -108,10 +105,7 @@ func (a items) Delete(ctx context.Context, listID string, id int64, ifVersion in
 }
 
 func (a items) Query(ctx context.Context, listID string, q storage.ItemQuery) (*storage.ItemPage, error) {
-	if err := a.t.check(ctx, false); err != nil {
-		return nil, err
-	}
-	l, err := a.t.anyList(listID)
+	l, err := a.t.listOf(ctx, listID, false)
 	if err != nil {
 		return nil, err
 	}

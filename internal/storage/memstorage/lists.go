@@ -39,6 +39,14 @@ func (t *tx) list(webID, id string) (*list, error) {
 	return l, nil
 }
 
+// listOf checks the transaction and finds a list by id alone.
+func (t *tx) listOf(ctx context.Context, id string, write bool) (*list, error) {
+	if err := t.check(ctx, write); err != nil {
+		return nil, err
+	}
+	return t.anyList(id)
+}
+
 // anyList finds a list by id alone.
 func (t *tx) anyList(id string) (*list, error) {
 	l, ok := t.s.db.lists[fold(id)]
@@ -151,10 +159,7 @@ func cloneField(f *storage.Field) *storage.Field {
 
 func (a fields) Create(ctx context.Context, listID string, in storage.FieldInput) (*storage.Field, error) {
 	t := a.t
-	if err := t.check(ctx, true); err != nil {
-		return nil, err
-	}
-	l, err := t.anyList(listID)
+	l, err := t.listOf(ctx, listID, true)
 	if err != nil {
 		return nil, err
 	}
@@ -180,10 +185,7 @@ func (a fields) index(l *list, id string) (int, error) {
 }
 
 func (a fields) Get(ctx context.Context, listID, id string) (*storage.Field, error) {
-	if err := a.t.check(ctx, false); err != nil {
-		return nil, err
-	}
-	l, err := a.t.anyList(listID)
+	l, err := a.t.listOf(ctx, listID, false)
 	if err != nil {
 		return nil, err
 	}
@@ -195,10 +197,7 @@ func (a fields) Get(ctx context.Context, listID, id string) (*storage.Field, err
 }
 
 func (a fields) GetByName(ctx context.Context, listID, name string) (*storage.Field, error) {
-	if err := a.t.check(ctx, false); err != nil {
-		return nil, err
-	}
-	l, err := a.t.anyList(listID)
+	l, err := a.t.listOf(ctx, listID, false)
 	if err != nil {
 		return nil, err
 	}
@@ -209,10 +208,7 @@ func (a fields) GetByName(ctx context.Context, listID, name string) (*storage.Fi
 }
 
 func (a fields) List(ctx context.Context, listID string) ([]*storage.Field, error) {
-	if err := a.t.check(ctx, false); err != nil {
-		return nil, err
-	}
-	l, err := a.t.anyList(listID)
+	l, err := a.t.listOf(ctx, listID, false)
 	if err != nil {
 		return nil, err
 	}
@@ -225,10 +221,7 @@ func (a fields) List(ctx context.Context, listID string) ([]*storage.Field, erro
 
 func (a fields) Update(ctx context.Context, listID, id string, upd storage.FieldUpdate) (*storage.Field, error) {
 	t := a.t
-	if err := t.check(ctx, true); err != nil {
-		return nil, err
-	}
-	l, err := t.anyList(listID)
+	l, err := t.listOf(ctx, listID, true)
 	if err != nil {
 		return nil, err
 	}
@@ -248,10 +241,7 @@ func (a fields) Update(ctx context.Context, listID, id string, upd storage.Field
 
 func (a fields) Delete(ctx context.Context, listID, id string) error {
 	t := a.t
-	if err := t.check(ctx, true); err != nil {
-		return err
-	}
-	l, err := t.anyList(listID)
+	l, err := t.listOf(ctx, listID, true)
 	if err != nil {
 		return err
 	}
@@ -310,10 +300,7 @@ func (a views) putView(l *list, i int, v *storage.View) error {
 }
 
 func (a views) Create(ctx context.Context, listID string, in storage.ViewInput) (*storage.View, error) {
-	if err := a.t.check(ctx, true); err != nil {
-		return nil, err
-	}
-	l, err := a.t.anyList(listID)
+	l, err := a.t.listOf(ctx, listID, true)
 	if err != nil {
 		return nil, err
 	}
@@ -359,10 +346,7 @@ func (a views) GetByTitle(ctx context.Context, listID, title string) (*storage.V
 }
 
 func (a views) List(ctx context.Context, listID string) ([]*storage.View, error) {
-	if err := a.t.check(ctx, false); err != nil {
-		return nil, err
-	}
-	l, err := a.t.anyList(listID)
+	l, err := a.t.listOf(ctx, listID, false)
 	if err != nil {
 		return nil, err
 	}
