@@ -50,10 +50,12 @@ func Conflict(format string, args ...any) error {
 // servers.
 type Store interface {
 	// Update runs fn in one read-write transaction and commits when fn
-	// returns nil; an error (or a panic) rolls everything back. fn may be
-	// called again after ErrUnavailable is returned by a provider that
-	// retries serialisation failures, so it must not have effects outside
-	// tx. The Tx must not be used after fn returns.
+	// returns nil; an error, a panic or runtime.Goexit rolls everything
+	// back. When a Tx method fails, fn should return that error: in
+	// PostgreSQL the transaction is aborted and later statements fail.
+	// Providers do not retry; ErrUnavailable means nothing was written and
+	// the request may be retried whole. The Tx must not be used after fn
+	// returns.
 	Update(ctx context.Context, fn func(tx Tx) error) error
 	// View runs fn in a read-only transaction: every read inside sees one
 	// consistent snapshot that includes every write committed before View
