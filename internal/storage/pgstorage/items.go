@@ -1,0 +1,267 @@
+package pgstorage
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cesivi/cesivi/internal/odata"
+	"github.com/cesivi/cesivi/internal/storage"
+)
+
+const itemCols = `"Id", "ListId"::text, "Guid"::text, "Version", "Created", "Modified", "AuthorId", "EditorId", "Data"`
+
+type items struct{ t *tx }
+
+// encode writes prepared values as the Data column: datetimes as Unix
+// microseconds so that their index expression is immutable.
+func encode(vals map[string]odata.Value) ([]byte, error) {
+	m := make(map[string]any, len(vals))
+	for k, v := range vals {
+		switch v.Kind {
+		case odata.KindString, odata.KindGuid:
+			m[k] = v.Str
+		case odata.KindInt:
+			m[k] = v.Int
+		case odata.KindDecimal:
+			m[k] = v.Num
+		case odata.KindBool:
+			m[k] = v.Bool
+		case odata.KindDateTime:
+			m[k] = v.Time.UnixMicro()
+		}
+	}
+	return json.Marshal(m)
+}
+
+// decode reads the Data column by the schema; values of fields that are
+// gone are dropped.
+func decode(s *storage.Schema, data []byte) (map[string]odata.Value, error) {
+	var raw map[string]json.RawMessage
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	if err := d.Decode(&raw); err != nil {
+		return nil, err
+	}
+	vals := make(map[string]odata.Value, len(raw))
+	for k, r := range raw {
+		f, ok := s.Resolve(k)
+		if !ok || f.InternalName != k {
+			continue
+		}
+		var v odata.Value
+		switch f.Type.Kind() {
+		case odata.KindString, odata.KindGuid:
+			var str string
+			if err := json.Unmarshal(r, &str); err != nil {
+				return nil, err
+			}
+			v = odata.Value{Kind: f.Type.Kind(), Str: str}
+		case odata.KindInt, odata.KindDateTime:
+			n, err := strconv.ParseInt(string(r), 10, 64)
+			if err != nil {
+				return nil, err
+			}
+			v = odata.Int(n)
+			if f.Type.Kind() == odata.KindDateTime {
+				v = odata.DateTime(time.UnixMicro(n))
+			}
+		case odata.KindDecimal:
+			n, err := strconv.ParseFloat(string(r), 64)
+			if err != nil {
+				return nil, err
+			}
+			v = odata.Decimal(n)
+		case odata.KindBool:
+			v = odata.Bool(string(r) == "true")
+		}
+		vals[k] = v
+	}
+	return vals, nil
+}
+
+func scanItem(s *storage.Schema, row pgx.CollectableRow) (*storage.Item, error) {
+	var it storage.Item
+	var data []byte
+	if err := row.Scan(&it.ID, &it.ListID, &it.GUID, &it.Version, &it.Created, &it.Modified, &it.AuthorID, &it.EditorID, &data); err != nil {
+		return nil, err
+	}
+	it.Created, it.Modified = it.Created.UTC(), it.Modified.UTC()
+	var err error
+	it.Values, err = decode(s, data)
+	return &it, err
+}
+
+// touch counts an item change on its list; for an insert it also hands
+// out the next id. The row lock it takes serialises inserts into one
+// list across the farm, which is what keeps ids gap-free.
+func (a items) touch(ctx context.Context, listID string, delta int64) (int64, error) {
+	next := `"NextItemId"`
+	if delta > 0 {
+		next = `"NextItemId" + 1`
+	}
+	var id int64
+	err := a.t.tx.QueryRow(ctx, `UPDATE "Lists" SET "NextItemId" = `+next+`, "ItemCount" = "ItemCount" + $2,
+		"LastItemModifiedDate" = $3 WHERE "Id" = $1 RETURNING "NextItemId"`, listID, delta, a.t.now).Scan(&id)
+	if err == pgx.ErrNoRows {
+		return 0, storage.NotFound("no list has this id")
+	}
+	return id, interpretError(err)
+}
+
+func (a items) Create(ctx context.Context, listID string, in storage.ItemInput) (*storage.Item, error) {
+	t := a.t
+	if err := t.check(true); err != nil {
+		return nil, err
+	}
+	s, err := t.schema(ctx, listID)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := s.Prepare(in.Values, true)
+	if err != nil {
+		return nil, err
+	}
+	data, err := encode(vals)
+	if err != nil {
+		return nil, err
+	}
+	id, err := a.touch(ctx, listID, 1)
+	if err != nil {
+		return nil, err
+	}
+	it := &storage.Item{ID: id, ListID: lower(listID), GUID: storage.NewGUID(), Version: 1, Created: t.now, Modified: t.now,
+		AuthorID: in.By, EditorID: in.By, Values: vals}
+	if _, err := t.exec(ctx, `INSERT INTO "ListItems" ("ListId", "Id", "Guid", "Version", "Created", "Modified", "AuthorId", "EditorId", "Data")
+		VALUES ($1, $2, $3, 1, $4, $4, $5, $5, $6)`, listID, id, it.GUID, t.now, in.By, data); err != nil {
+		return nil, err
+	}
+	return it, nil
+}
+
+// get reads one item, locking its row for a write.
+func (a items) get(ctx context.Context, s *storage.Schema, listID string, id int64, lock bool) (*storage.Item, error) {
+	sql := `SELECT ` + itemCols + ` FROM "ListItems" WHERE "ListId" = $1 AND "Id" = $2`
+	if lock {
+		sql += " FOR UPDATE"
+	}
+	rows, _ := a.t.tx.Query(ctx, sql, listID, id)
+	it, err := pgx.CollectExactlyOneRow(rows, func(row pgx.CollectableRow) (*storage.Item, error) { return scanItem(s, row) })
+	if err == pgx.ErrNoRows {
+		return nil, storage.NotFound("the list has no item %d", id)
+	}
+	return it, interpretError(err)
+}
+
+func (a items) Get(ctx context.Context, listID string, id int64) (*storage.Item, error) {
+	s, err := a.t.schema(ctx, listID)
+	if err != nil {
+		return nil, err
+	}
+	return a.get(ctx, s, listID, id, false)
+}
+
+func (a items) Update(ctx context.Context, listID string, id int64, upd storage.ItemUpdate) (*storage.Item, error) {
+	t := a.t
+	if err := t.check(true); err != nil {
+		return nil, err
+	}
+	s, err := t.schema(ctx, listID)
+	if err != nil {
+		return nil, err
+	}
+	it, err := a.get(ctx, s, listID, id, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := storage.CheckVersion(it, upd.IfVersion); err != nil {
+		return nil, err
+	}
+	vals, err := s.Prepare(upd.Values, false)
+	if err != nil {
+		return nil, err
+	}
+	it.Values = storage.Merge(it.Values, vals)
+	it.Version++
+	it.Modified, it.EditorID = t.now, upd.By
+	data, err := encode(it.Values)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := t.exec(ctx, `UPDATE "ListItems" SET "Version" = $3, "Modified" = $4, "EditorId" = $5, "Data" = $6
+		WHERE "ListId" = $1 AND "Id" = $2`, listID, id, it.Version, it.Modified, it.EditorID, data); err != nil {
+		return nil, err
+	}
+	if _, err := a.touch(ctx, listID, 0); err != nil {
+		return nil, err
+	}
+	return it, nil
+}
+
+func (a items) Delete(ctx context.Context, listID string, id int64, ifVersion int) error {
+	t := a.t
+	if err := t.check(true); err != nil {
+		return err
+	}
+	s, err := t.schema(ctx, listID)
+	if err != nil {
+		return err
+	}
+	it, err := a.get(ctx, s, listID, id, true)
+	if err != nil {
+		return err
+	}
+	if err := storage.CheckVersion(it, ifVersion); err != nil {
+		return err
+	}
+	if _, err := t.exec(ctx, `DELETE FROM "ListItems" WHERE "ListId" = $1 AND "Id" = $2`, listID, id); err != nil {
+		return err
+	}
+	_, err = a.touch(ctx, listID, -1)
+	return err
+}
+
+func (a items) Query(ctx context.Context, listID string, q storage.ItemQuery) (*storage.ItemPage, error) {
+	if err := a.t.check(false); err != nil {
+		return nil, err
+	}
+	s, err := a.t.schema(ctx, listID)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := s.Plan(q)
+	if err != nil {
+		return nil, err
+	}
+	var b query
+	b.sql.WriteString(`SELECT ` + itemCols + ` FROM "ListItems" WHERE "ListId" = ` + b.arg(listID))
+	if plan.Filter != nil {
+		b.sql.WriteString(" AND ")
+		if err := b.cond(s, plan.Filter, false); err != nil {
+			return nil, err
+		}
+	}
+	if plan.After != nil {
+		b.sql.WriteString(" AND ")
+		b.after(plan)
+	}
+	b.sql.WriteString(" ORDER BY " + orderBy(plan) + " LIMIT " + strconv.Itoa(plan.Top+1))
+	rows, _ := a.t.tx.Query(ctx, b.sql.String(), b.args...)
+	all, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*storage.Item, error) { return scanItem(s, row) })
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	page := &storage.ItemPage{Items: all}
+	if len(all) > plan.Top {
+		page.Items = all[:plan.Top]
+		page.Next = plan.Next(all[plan.Top-1])
+	}
+	for _, it := range page.Items {
+		plan.Project(it)
+	}
+	return page, nil
+}

@@ -1,0 +1,184 @@
+package pgstorage
+
+import (
+	"context"
+
+	"github.com/cesivi/cesivi/internal/storage"
+)
+
+const siteCols = `"Id"::text AS "Id", "Url", "RootWebId"::text AS "RootWebId", "Created"`
+
+var errNoSite = storage.NotFound("no site has this id")
+
+type sites struct{ t *tx }
+
+func (a sites) Create(ctx context.Context, in storage.SiteInput) (*storage.Site, error) {
+	t := a.t
+	if err := t.check(true); err != nil {
+		return nil, err
+	}
+	site, root, err := storage.NewSite(in, t.now)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := t.exec(ctx, `INSERT INTO "Sites" ("Id", "Url", "RootWebId", "Created") VALUES ($1, $2, $3, $4)`,
+		site.ID, site.URL, site.RootWebID, site.Created); err != nil {
+		return nil, err
+	}
+	if err := t.createWeb(ctx, root); err != nil {
+		return nil, err
+	}
+	return site, nil
+}
+
+func (a sites) Get(ctx context.Context, id string) (*storage.Site, error) {
+	if !isGUID(id) {
+		return nil, errNoSite
+	}
+	return one[storage.Site](ctx, a.t, errNoSite, `SELECT `+siteCols+` FROM "Sites" WHERE "Id" = $1`, id)
+}
+
+func (a sites) GetByURL(ctx context.Context, url string) (*storage.Site, error) {
+	return one[storage.Site](ctx, a.t, storage.NotFound("no site has this URL"),
+		`SELECT `+siteCols+` FROM "Sites" WHERE lower("Url") = lower($1)`, url)
+}
+
+func (a sites) List(ctx context.Context) ([]*storage.Site, error) {
+	return all[storage.Site](ctx, a.t, `SELECT `+siteCols+` FROM "Sites" ORDER BY "Url" COLLATE "C"`)
+}
+
+func (a sites) Delete(ctx context.Context, id string) error {
+	if err := a.t.check(true); err != nil {
+		return err
+	}
+	if !isGUID(id) {
+		return errNoSite
+	}
+	n, err := a.t.exec(ctx, `DELETE FROM "Sites" WHERE "Id" = $1`, id)
+	if err == nil && n == 0 {
+		return errNoSite
+	}
+	a.t.indexes = true
+	return err
+}
+
+// webCols computes LastItemModifiedDate over the web's lists, so an item
+// write locks only its list's row.
+const webCols = `w."Id"::text AS "Id", w."SiteId"::text AS "SiteId", COALESCE(w."ParentId"::text, '') AS "ParentId",
+	w."ServerRelativeUrl", w."Title", w."Description", w."Language", w."WebTemplate", w."Created",
+	GREATEST(w."LastItemModifiedDate", (SELECT max(l."LastItemModifiedDate") FROM "Lists" l WHERE l."WebId" = w."Id")) AS "LastItemModifiedDate"`
+
+var errNoWeb = storage.NotFound("no web has this id")
+
+type webs struct{ t *tx }
+
+// createWeb stores w with its default lists.
+func (t *tx) createWeb(ctx context.Context, w *storage.Web) error {
+	var parent any
+	if w.ParentID != "" {
+		parent = w.ParentID
+	}
+	if _, err := t.exec(ctx, `INSERT INTO "Webs" ("Id", "SiteId", "ParentId", "ServerRelativeUrl", "Title", "Description",
+		"Language", "WebTemplate", "Created", "LastItemModifiedDate") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`,
+		w.ID, w.SiteID, parent, w.ServerRelativeURL, w.Title, w.Description, w.Language, w.WebTemplate, w.Created); err != nil {
+		return err
+	}
+	for _, in := range storage.DefaultLists(w.ParentID == "") {
+		if _, err := t.createList(ctx, w, in); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a webs) Create(ctx context.Context, in storage.WebInput) (*storage.Web, error) {
+	t := a.t
+	if err := t.check(true); err != nil {
+		return nil, err
+	}
+	parent, err := a.Get(ctx, in.ParentID)
+	if err != nil {
+		return nil, err
+	}
+	w, err := storage.NewWeb(parent, in, t.now)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.createWeb(ctx, w); err != nil {
+		return nil, err
+	}
+	return a.Get(ctx, w.ID)
+}
+
+func (a webs) Get(ctx context.Context, id string) (*storage.Web, error) {
+	if !isGUID(id) {
+		return nil, errNoWeb
+	}
+	return one[storage.Web](ctx, a.t, errNoWeb, `SELECT `+webCols+` FROM "Webs" w WHERE w."Id" = $1`, id)
+}
+
+func (a webs) GetByURL(ctx context.Context, url string) (*storage.Web, error) {
+	return one[storage.Web](ctx, a.t, storage.NotFound("no web has this URL"),
+		`SELECT `+webCols+` FROM "Webs" w WHERE lower(w."ServerRelativeUrl") = lower($1)`, url)
+}
+
+func (a webs) Children(ctx context.Context, parentID string) ([]*storage.Web, error) {
+	if _, err := a.Get(ctx, parentID); err != nil {
+		return nil, err
+	}
+	return all[storage.Web](ctx, a.t, `SELECT `+webCols+` FROM "Webs" w WHERE w."ParentId" = $1 ORDER BY w."ServerRelativeUrl" COLLATE "C"`, parentID)
+}
+
+func (a webs) Update(ctx context.Context, id string, upd storage.WebUpdate) (*storage.Web, error) {
+	if err := a.t.check(true); err != nil {
+		return nil, err
+	}
+	w, err := a.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	n, err := storage.ApplyWebUpdate(w, upd)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := a.t.exec(ctx, `UPDATE "Webs" SET "Title" = $2, "Description" = $3 WHERE "Id" = $1`, id, n.Title, n.Description); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+func (a webs) Delete(ctx context.Context, id string) error {
+	if err := a.t.check(true); err != nil {
+		return err
+	}
+	w, err := a.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if w.ParentID == "" {
+		return storage.Invalid("a site's root web is deleted with its site only")
+	}
+	a.t.indexes = true
+	_, err = a.t.exec(ctx, `DELETE FROM "Webs" WHERE "Id" = $1`, id)
+	return err
+}
+
+// isGUID reports whether s can be a uuid parameter (anything else would
+// be a database error rather than a miss).
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,192 @@
+package storagetest
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/cesivi/cesivi/internal/storage"
+)
+
+var siteTests = []test{
+	{"a new site has a root web at its URL", func(t *testing.T, e *env) {
+		if e.web.ServerRelativeURL != "/sites/dev" || e.web.ParentID != "" || e.web.Title != "Dev" ||
+			e.web.Language != 1033 || e.web.WebTemplate != storage.DefaultWebTemplate || e.web.SiteID != e.site.ID {
+			t.Fatalf("root web %+v", e.web)
+		}
+		e.read(func(tx storage.Tx) error {
+			s, err := tx.Sites().GetByURL(e.ctx, "/SITES/dev")
+			if err != nil || s.ID != e.site.ID || s.RootWebID != e.web.ID {
+				t.Errorf("GetByURL: %+v %v", s, err)
+			}
+			w, err := tx.Webs().GetByURL(e.ctx, "/sites/DEV")
+			if err != nil || w.ID != e.web.ID {
+				t.Errorf("web GetByURL: %v", err)
+			}
+			return nil
+		})
+	}},
+	{"a site at a taken URL is a conflict and a malformed URL is invalid", func(t *testing.T, e *env) {
+		e.fails(storage.ErrConflict, func(tx storage.Tx) error {
+			_, err := tx.Sites().Create(e.ctx, storage.SiteInput{URL: "/sites/Dev", Title: "x"})
+			return err
+		})
+		for _, url := range []string{"", "sites/x", "/sites/", "/other/x", "/sites/a/b", "/sites/a?b"} {
+			e.fails(storage.ErrInvalid, func(tx storage.Tx) error {
+				_, err := tx.Sites().Create(e.ctx, storage.SiteInput{URL: url, Title: "x"})
+				return err
+			})
+		}
+		e.read(func(tx storage.Tx) error {
+			ss, err := tx.Sites().List(e.ctx)
+			if err != nil || len(ss) != 1 {
+				t.Errorf("sites %d, %v", len(ss), err)
+			}
+			return nil
+		})
+	}},
+	{"a root web gets the default lists with their fields and views", func(t *testing.T, e *env) {
+		e.read(func(tx storage.Tx) error {
+			ls, err := tx.Lists().List(e.ctx, e.web.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var titles []string
+			for _, l := range ls {
+				titles = append(titles, l.Title)
+			}
+			if !slices.Equal(titles, []string{"Documents", "Site Assets", "Site Pages", "User Information List"}) {
+				t.Fatalf("lists %q", titles)
+			}
+			docs, err := tx.Lists().GetByTitle(e.ctx, e.web.ID, "documents")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if docs.URLName != "Shared Documents" || docs.BaseTemplate != 101 || docs.BaseType != 1 ||
+				docs.RootFolderURL != "/sites/dev/Shared Documents" || docs.EntityTypeName != "Shared_x0020_Documents" ||
+				docs.ListItemEntityTypeFullName != "SP.Data.Shared_x0020_DocumentsItem" || docs.Hidden {
+				t.Errorf("Documents %+v", docs)
+			}
+			if l, err := tx.Lists().GetByURL(e.ctx, e.web.ID, "siteassets"); err != nil || l.Title != "Site Assets" {
+				t.Errorf("Site Assets by URL: %v", err)
+			}
+			if l, _ := tx.Lists().GetByTitle(e.ctx, e.web.ID, "User Information List"); l == nil || !l.Hidden || l.BaseTemplate != 112 {
+				t.Errorf("User Information List %+v", l)
+			}
+			fs, err := tx.Fields().List(e.ctx, docs.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, f := range fs {
+				names = append(names, f.InternalName)
+				if !f.System {
+					t.Errorf("field %s not flagged as system", f.InternalName)
+				}
+			}
+			for _, want := range []string{"ID", "Title", "Created", "Modified", "Author", "Editor", "GUID", "ContentTypeId", "Attachments", "FileSystemObjectType", "_UIVersionString"} {
+				if !slices.Contains(names, want) {
+					t.Errorf("Documents has no %s field (%q)", want, names)
+				}
+			}
+			vs, err := tx.Views().List(e.ctx, docs.ID)
+			if err != nil || len(vs) != 1 || !vs[0].DefaultView || vs[0].Title != "All Documents" {
+				t.Errorf("views %+v %v", vs, err)
+			}
+			return nil
+		})
+	}},
+	{"a subweb gets its URL under its parent and the default lists", func(t *testing.T, e *env) {
+		var w *storage.Web
+		e.do(func(tx storage.Tx) (err error) {
+			w, err = tx.Webs().Create(e.ctx, storage.WebInput{ParentID: e.web.ID, URLName: "team", Title: "Team", Description: "d"})
+			return err
+		})
+		if w.ServerRelativeURL != "/sites/dev/team" || w.ParentID != e.web.ID || w.SiteID != e.site.ID || w.Description != "d" {
+			t.Fatalf("subweb %+v", w)
+		}
+		e.read(func(tx storage.Tx) error {
+			ls, _ := tx.Lists().List(e.ctx, w.ID)
+			if len(ls) != 3 {
+				t.Errorf("subweb has %d lists", len(ls))
+			}
+			docs, err := tx.Lists().GetByTitle(e.ctx, w.ID, "Documents")
+			if err != nil || docs.RootFolderURL != "/sites/dev/team/Shared Documents" {
+				t.Errorf("subweb Documents %+v %v", docs, err)
+			}
+			kids, err := tx.Webs().Children(e.ctx, e.web.ID)
+			if err != nil || len(kids) != 1 || kids[0].ID != w.ID {
+				t.Errorf("children %v %v", kids, err)
+			}
+			return nil
+		})
+		e.fails(storage.ErrConflict, func(tx storage.Tx) error {
+			_, err := tx.Webs().Create(e.ctx, storage.WebInput{ParentID: e.web.ID, URLName: "TEAM", Title: "Again"})
+			return err
+		})
+		e.fails(storage.ErrInvalid, func(tx storage.Tx) error {
+			_, err := tx.Webs().Create(e.ctx, storage.WebInput{ParentID: e.web.ID, URLName: "a/b", Title: "Bad"})
+			return err
+		})
+		e.fails(storage.ErrNotFound, func(tx storage.Tx) error {
+			_, err := tx.Webs().Create(e.ctx, storage.WebInput{ParentID: storage.NewGUID(), URLName: "x", Title: "Orphan"})
+			return err
+		})
+	}},
+	{"a web is updated, and deleted with its subwebs and lists", func(t *testing.T, e *env) {
+		var w, sub *storage.Web
+		e.do(func(tx storage.Tx) (err error) {
+			if w, err = tx.Webs().Create(e.ctx, storage.WebInput{ParentID: e.web.ID, URLName: "a", Title: "A"}); err != nil {
+				return err
+			}
+			sub, err = tx.Webs().Create(e.ctx, storage.WebInput{ParentID: w.ID, URLName: "b", Title: "B"})
+			return err
+		})
+		e.do(func(tx storage.Tx) error {
+			u, err := tx.Webs().Update(e.ctx, w.ID, storage.WebUpdate{Title: ptr("A2"), Description: ptr("new")})
+			if err == nil && (u.Title != "A2" || u.Description != "new" || u.ServerRelativeURL != "/sites/dev/a") {
+				t.Errorf("updated %+v", u)
+			}
+			return err
+		})
+		e.fails(storage.ErrInvalid, func(tx storage.Tx) error {
+			_, err := tx.Webs().Update(e.ctx, w.ID, storage.WebUpdate{Title: ptr("")})
+			return err
+		})
+		e.fails(storage.ErrInvalid, func(tx storage.Tx) error { return tx.Webs().Delete(e.ctx, e.web.ID) })
+		e.do(func(tx storage.Tx) error { return tx.Webs().Delete(e.ctx, w.ID) })
+		e.read(func(tx storage.Tx) error {
+			if _, err := tx.Webs().Get(e.ctx, sub.ID); !errorsIs(err, storage.ErrNotFound) {
+				t.Errorf("subweb after delete: %v", err)
+			}
+			if _, err := tx.Lists().List(e.ctx, w.ID); !errorsIs(err, storage.ErrNotFound) {
+				t.Errorf("lists after delete: %v", err)
+			}
+			return nil
+		})
+	}},
+	{"a site is deleted with everything in it", func(t *testing.T, e *env) {
+		l := e.list("Tasks")
+		e.add(l.ID, 0, nil)
+		e.do(func(tx storage.Tx) error {
+			_, err := tx.Users().Ensure(e.ctx, e.site.ID, "a@b.c", "A", "a@b.c")
+			return err
+		})
+		e.do(func(tx storage.Tx) error { return tx.Sites().Delete(e.ctx, e.site.ID) })
+		e.read(func(tx storage.Tx) error {
+			for _, err := range []error{
+				second(tx.Sites().Get(e.ctx, e.site.ID)),
+				second(tx.Webs().Get(e.ctx, e.web.ID)),
+				second(tx.Lists().Get(e.ctx, e.web.ID, l.ID)),
+				second(tx.Items().Get(e.ctx, l.ID, 1)),
+				second(tx.Users().List(e.ctx, e.site.ID)),
+			} {
+				if !errorsIs(err, storage.ErrNotFound) {
+					t.Errorf("after site delete: %v", err)
+				}
+			}
+			return nil
+		})
+	}},
+}
+
+func second[T any](_ T, err error) error { return err }
