@@ -75,12 +75,8 @@ func TestForgedKeyIDsDoNotFloodTheProvidersKeyEndpoint(t *testing.T) {
 	}
 	jwks := jwksPath(t, p.Issuer)
 	before := p.Requests(jwks)
-	_, payload, _ := strings.Cut(good, ".")
-	payload, _, _ = strings.Cut(payload, ".")
 	for i := range 50 {
-		head := base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf(`{"alg":"RS256","kid":"forged-%d"}`, i)))
-		forged := head + "." + payload + "." + base64.RawURLEncoding.EncodeToString([]byte("not a signature"))
-		if _, err := f.VerifyLogoutToken(ctx, forged); !errors.Is(err, oidclogin.ErrLogoutToken) {
+		if _, err := f.VerifyLogoutToken(ctx, forge(good, fmt.Sprintf("forged-%d", i))); !errors.Is(err, oidclogin.ErrLogoutToken) {
 			t.Fatalf("forged token: %v", err)
 		}
 	}
