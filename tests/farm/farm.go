@@ -48,7 +48,18 @@ type Options struct {
 	CaddyfilePath string
 	// ServerEnv is added to every server's environment.
 	ServerEnv []string
+	// Storage is the servers' Cesivi:Storage:Provider: PostgreSQL (the
+	// default, the seed's farm) or InMemory. InMemory content lives in one
+	// server's process, so it needs Servers: 1; the farm then starts no
+	// PostgreSQL and keeps the key ring in Redis.
+	Storage string
 }
+
+// Storage providers a farm can run on.
+const (
+	StoragePostgreSQL = "PostgreSQL"
+	StorageInMemory   = "InMemory"
+)
 
 // IdP is the identity provider entry of farm.json.
 type IdP struct {
@@ -95,6 +106,17 @@ func Start(ctx context.Context, opt Options) (*Farm, error) {
 	}
 	if opt.Edges <= 0 {
 		opt.Edges = 2
+	}
+	switch opt.Storage {
+	case "":
+		opt.Storage = StoragePostgreSQL
+	case StoragePostgreSQL:
+	case StorageInMemory:
+		if opt.Servers != 1 {
+			return nil, fmt.Errorf("farm: InMemory storage is not shared by servers; it needs Servers: 1, not %d", opt.Servers)
+		}
+	default:
+		return nil, fmt.Errorf("farm: Storage %q: want %s or %s", opt.Storage, StoragePostgreSQL, StorageInMemory)
 	}
 	f := &Farm{opt: opt, Manifest: Manifest{PIDs: map[string]int{}}}
 	if err := f.start(ctx); err != nil {
@@ -160,6 +182,9 @@ func (f *Farm) startStores(ctx context.Context) error {
 		return fmt.Errorf("starting Redis: %w", err)
 	}
 	f.redis, f.Redis, f.PIDs["redis"] = r, r.Addr, r.PID
+	if f.opt.Storage == StorageInMemory {
+		return nil
+	}
 	p, err := testenv.StartPostgres(ctx, testenv.PostgresOptions{
 		Dir: filepath.Join(f.dir, "postgres"), Detached: f.opt.Detached, Durable: true,
 		LogFile: filepath.Join(f.dir, "logs", "postgres.log"),
@@ -253,9 +278,8 @@ func (f *Farm) startServer(ctx context.Context, i, port int) error {
 		"Cesivi__Farm__ServerId=" + name,
 		"Cesivi__DistributedState__Provider=Redis",
 		"Cesivi__DistributedState__ConnectionString=" + f.Redis + ",abortConnect=false",
-		"Cesivi__Storage__Provider=PostgreSQL",
-		"Cesivi__Storage__ConnectionString=" + f.Postgres,
-	}, f.opt.ServerEnv...)
+	}, f.storageEnv()...)
+	env = append(env, f.opt.ServerEnv...)
 	if len(f.serverEnv) <= i {
 		f.serverEnv = append(f.serverEnv, env)
 	}
@@ -322,6 +346,22 @@ func (f *Farm) startEdge(ctx context.Context, i, port, httpsPort int, serverPort
 	// has, handshakes fail with "tls: internal error". Ready means a
 	// client can complete a handshake for the site's name.
 	return waitTLS(ctx, fmt.Sprintf("127.0.0.1:%d", httpsPort), "localhost", 60*time.Second, p)
+}
+
+// storageEnv configures the storage provider and, with InMemory, a key
+// ring every server and edge can share (the default for InMemory, the
+// FileSystem ring, is refused in a farm).
+func (f *Farm) storageEnv() []string {
+	if f.opt.Storage == StorageInMemory {
+		return []string{
+			"Cesivi__Storage__Provider=InMemory",
+			"Cesivi__DataProtection__Provider=Redis",
+		}
+	}
+	return []string{
+		"Cesivi__Storage__Provider=PostgreSQL",
+		"Cesivi__Storage__ConnectionString=" + f.Postgres,
+	}
 }
 
 // StopServer stops server i (0-based) with SIGTERM, as an orchestrator would.
