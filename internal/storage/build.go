@@ -171,6 +171,7 @@ func SystemFields(listID string, baseTemplate int) []*Field {
 			ReadOnly: readOnly, Hidden: hidden, System: true, DefaultValue: def}
 	}
 	title := sys(FieldTitle, "Title", TypeText, false, false, "")
+	title.MaxLength = MaxTextLength
 	title.Required = BaseTypeOf(baseTemplate) == BaseTypeGenericList
 	author := sys(FieldAuthor, "Created By", TypeUser, true, false, "")
 	editor := sys(FieldEditor, "Modified By", TypeUser, true, false, "")
@@ -232,7 +233,10 @@ func NewField(listID string, in FieldInput) (*Field, error) {
 	f := &Field{ID: NewGUID(), ListID: listID, InternalName: name, Title: in.Title, Description: in.Description,
 		Type: in.Type, Required: in.Required, Indexed: in.Indexed, Hidden: in.Hidden,
 		Choices: slices.Clone(in.Choices), LookupList: in.LookupList, LookupField: in.LookupField,
-		DefaultValue: in.DefaultValue}
+		DefaultValue: in.DefaultValue, MaxLength: in.MaxLength}
+	if err := checkMaxLength(f); err != nil {
+		return nil, err
+	}
 	if f.Type == TypeUser && f.LookupList == "" {
 		f.LookupList, f.LookupField = "UserInfo", "Title"
 	}
@@ -243,6 +247,28 @@ func NewField(listID string, in FieldInput) (*Field, error) {
 		return nil, Invalid("the default value of field %s is not a %s value", name, f.Type.Kind())
 	}
 	return f, nil
+}
+
+// MaxTextLength is the most characters a Text field may hold, as in
+// SharePoint.
+const MaxTextLength = 255
+
+// checkMaxLength gives a Text field its MaxLength (default 255) and
+// refuses one out of range or on another type.
+func checkMaxLength(f *Field) error {
+	if f.Type != TypeText {
+		if f.MaxLength != 0 {
+			return Invalid("only a Text field has a MaxLength")
+		}
+		return nil
+	}
+	if f.MaxLength == 0 {
+		f.MaxLength = MaxTextLength
+	}
+	if f.MaxLength < 1 || f.MaxLength > MaxTextLength {
+		return Invalid("the MaxLength of a Text field is 1 to %d", MaxTextLength)
+	}
+	return nil
 }
 
 func validName(s string) bool {
@@ -282,6 +308,12 @@ func ApplyFieldUpdate(f *Field, upd FieldUpdate) (*Field, error) {
 	set(&c.Hidden, upd.Hidden)
 	if upd.Choices != nil {
 		c.Choices = slices.Clone(*upd.Choices)
+	}
+	if upd.MaxLength != nil {
+		c.MaxLength = *upd.MaxLength
+		if err := checkMaxLength(&c); err != nil {
+			return nil, err
+		}
 	}
 	if upd.DefaultValue != nil {
 		if _, err := ParseText(&c, *upd.DefaultValue); err != nil {

@@ -161,6 +161,9 @@ type Field struct {
 	LookupList   string   // Lookup: the target list's id; User: "UserInfo"
 	LookupField  string   // Lookup: the target field's internal name
 	DefaultValue string   // as text, parsed by Type when an item omits the field
+	// MaxLength is the most characters a Text field holds (1 to 255; 0,
+	// for fields stored before it existed, means 255).
+	MaxLength int
 }
 
 // TypeKind is the field's FieldTypeKind (SP.FieldType).
@@ -179,6 +182,7 @@ type FieldInput struct {
 	LookupList   string
 	LookupField  string
 	DefaultValue string
+	MaxLength    int // Text: 1 to 255, default 255
 }
 
 // FieldUpdate names what changes; nil fields are kept. The type and
@@ -191,6 +195,7 @@ type FieldUpdate struct {
 	Hidden       *bool
 	Choices      *[]string
 	DefaultValue *string
+	MaxLength    *int
 }
 
 // View is a list view.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cesivi/cesivi/internal/odata"
 )
@@ -86,8 +87,14 @@ func Coerce(f *Field, v odata.Value) (odata.Value, error) {
 		if v.Str == "" {
 			return odata.Null(), nil
 		}
-		if f.Type == TypeText && len(v.Str) > 255*4 {
-			return odata.Value{}, Invalid("field %s holds at most 255 characters", f.InternalName)
+		if f.Type == TypeText {
+			limit := f.MaxLength
+			if limit == 0 {
+				limit = MaxTextLength
+			}
+			if utf8.RuneCountInString(v.Str) > limit {
+				return odata.Value{}, Invalid("field %s holds at most %d characters", f.InternalName, limit)
+			}
 		}
 		return v, nil
 	case odata.KindInt:

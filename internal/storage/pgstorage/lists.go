@@ -112,7 +112,7 @@ func (a lists) Delete(ctx context.Context, webID, id string) error {
 }
 
 const fieldCols = `"Id"::text AS "Id", "ListId"::text AS "ListId", "InternalName", "Title", "Description",
-	"TypeAsString" AS "Type", "Required", "Indexed", "ReadOnly", "Hidden", "System", "Choices", "LookupList", "LookupField", "DefaultValue"`
+	"TypeAsString" AS "Type", "Required", "Indexed", "ReadOnly", "Hidden", "System", "Choices", "LookupList", "LookupField", "DefaultValue", "MaxLength"`
 
 var errNoField = storage.NotFound("the list has no field with this id")
 
@@ -124,10 +124,10 @@ func (t *tx) insertField(ctx context.Context, f *storage.Field) error {
 		choices = []string{}
 	}
 	_, err := t.exec(ctx, `INSERT INTO "Fields" ("Id", "ListId", "InternalName", "Title", "Description", "TypeAsString",
-		"Required", "Indexed", "ReadOnly", "Hidden", "System", "Choices", "LookupList", "LookupField", "DefaultValue")
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		"Required", "Indexed", "ReadOnly", "Hidden", "System", "Choices", "LookupList", "LookupField", "DefaultValue", "MaxLength")
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		f.ID, f.ListID, f.InternalName, f.Title, f.Description, string(f.Type), f.Required, f.Indexed, f.ReadOnly,
-		f.Hidden, f.System, choices, f.LookupList, f.LookupField, f.DefaultValue)
+		f.Hidden, f.System, choices, f.LookupList, f.LookupField, f.DefaultValue, f.MaxLength)
 	return err
 }
 
@@ -211,8 +211,8 @@ func (a fields) Update(ctx context.Context, listID, id string, upd storage.Field
 		choices = []string{}
 	}
 	if _, err := a.t.exec(ctx, `UPDATE "Fields" SET "Title" = $2, "Description" = $3, "Required" = $4, "Indexed" = $5,
-		"Hidden" = $6, "Choices" = $7, "DefaultValue" = $8 WHERE "Id" = $1`,
-		id, n.Title, n.Description, n.Required, n.Indexed, n.Hidden, choices, n.DefaultValue); err != nil {
+		"Hidden" = $6, "Choices" = $7, "DefaultValue" = $8, "MaxLength" = $9 WHERE "Id" = $1`,
+		id, n.Title, n.Description, n.Required, n.Indexed, n.Hidden, choices, n.DefaultValue, n.MaxLength); err != nil {
 		return nil, err
 	}
 	if n.Indexed != f.Indexed {

@@ -111,6 +111,38 @@ var listTests = []test{
 }
 
 var fieldTests = []test{
+	{"a Text field keeps its MaxLength and holds no more", func(t *testing.T, e *env) {
+		l := e.list("Tasks", storage.FieldInput{Title: "Code", Type: storage.TypeText, MaxLength: 5})
+		var f *storage.Field
+		e.read(func(tx storage.Tx) (err error) {
+			f, err = tx.Fields().GetByName(e.ctx, l.ID, "Code")
+			return err
+		})
+		if f.MaxLength != 5 {
+			t.Fatalf("MaxLength %d, want 5", f.MaxLength)
+		}
+		e.add(l.ID, 0, map[string]odata.Value{"Code": str("ÄÖÜßé")}) // five characters, ten bytes
+		e.fails(storage.ErrInvalid, func(tx storage.Tx) error {
+			_, err := tx.Items().Create(e.ctx, l.ID, storage.ItemInput{Values: map[string]odata.Value{"Code": str("123456")}})
+			return err
+		})
+		e.fails(storage.ErrInvalid, func(tx storage.Tx) error {
+			_, err := tx.Fields().Create(e.ctx, l.ID, storage.FieldInput{Title: "Long", Type: storage.TypeText, MaxLength: 256})
+			return err
+		})
+		e.fails(storage.ErrInvalid, func(tx storage.Tx) error {
+			_, err := tx.Fields().Create(e.ctx, l.ID, storage.FieldInput{Title: "N", Type: storage.TypeNumber, MaxLength: 5})
+			return err
+		})
+		e.do(func(tx storage.Tx) error {
+			u, err := tx.Fields().Update(e.ctx, l.ID, f.ID, storage.FieldUpdate{MaxLength: ptr(10)})
+			if err == nil && u.MaxLength != 10 {
+				t.Errorf("updated MaxLength %d", u.MaxLength)
+			}
+			return err
+		})
+		e.add(l.ID, 0, map[string]odata.Value{"Code": str("1234567890")})
+	}},
 	{"a field is created, found by name or title, updated and deleted", func(t *testing.T, e *env) {
 		l := e.list("Tasks")
 		var f *storage.Field
