@@ -1,0 +1,418 @@
+package sharepoint
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/cesivi/cesivi/internal/identity"
+	"github.com/cesivi/cesivi/internal/odata"
+	"github.com/cesivi/cesivi/internal/storage"
+)
+
+// call is one API request on its way through: what was asked, by whom,
+// of which web, and the transaction it runs in.
+type call struct {
+	h      *Handler
+	ctx    context.Context
+	r      *http.Request
+	method string // after X-HTTP-Method
+	format odata.Format
+	user   *identity.User
+	// origin is the public scheme and host (https://cesivi.example.com).
+	origin string
+	// webPath is the server-relative URL of the web the path names ("/"
+	// or "/sites/dev/team"), decoded.
+	webPath string
+	// path is the resource path after /_api/.
+	path  odata.Path
+	query *odata.Query
+	body  []byte
+	// inBatch marks an inner request of a $batch: the batch request
+	// itself passed the digest check.
+	inBatch bool
+
+	tx   storage.Tx
+	site *storage.Site
+	web  *storage.Web
+	enc  odata.Encoder
+	// siteUser is the signed-in user's row in the site's user table,
+	// once looked up.
+	siteUser *storage.User
+}
+
+// methods a client may tunnel through POST with X-HTTP-Method.
+var tunnelled = map[string]string{"MERGE": "MERGE", "PATCH": "PATCH", "PUT": "PUT", "DELETE": "DELETE"}
+
+// newCall reads what a request asks. It needs no storage.
+func (h *Handler) newCall(r *http.Request, format odata.Format) (*call, error) {
+	c := &call{h: h, ctx: r.Context(), r: r, method: r.Method, format: format}
+	if o := r.Header.Get("X-HTTP-Method"); o != "" && r.Method == http.MethodPost {
+		m, ok := tunnelled[strings.ToUpper(strings.TrimSpace(o))]
+		if !ok {
+			return c, odata.InvalidQuery("X-HTTP-Method must be MERGE, PATCH, PUT or DELETE.")
+		}
+		c.method = m
+	}
+	switch c.method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, "MERGE", http.MethodPatch, http.MethodPut, http.MethodDelete:
+	default:
+		return c, odata.NewError(http.StatusMethodNotAllowed, odata.CodeInvalidQuery, "The HTTP method "+c.method+" is not supported here.")
+	}
+	c.user = identity.FromContext(r.Context())
+	c.origin = publicOrigin(r, c.user != nil)
+	web, rest, ok := odata.SplitAPIPath(r.URL.EscapedPath())
+	if !ok {
+		return c, odata.ResourceNotFound(r.URL.Path)
+	}
+	wp, err := url.PathUnescape(web)
+	if err != nil {
+		return c, odata.InvalidQuery("The site path is not a valid URL path.")
+	}
+	c.webPath = cleanWebPath(wp)
+	if strings.Contains(rest, "@") {
+		if rest, err = resolveAliases(rest, r.URL.RawQuery); err != nil {
+			return c, err
+		}
+	}
+	if c.path, err = odata.ParsePath(rest); err != nil {
+		return c, err
+	}
+	// Writes ignore the query: PnPjs's lists.ensure() POSTs its MERGE to
+	// a URL that still carries an earlier $select.
+	raw := ""
+	if c.method == http.MethodGet || c.method == http.MethodHead || c.postReads() {
+		raw = r.URL.RawQuery
+	}
+	if c.query, err = odata.ParseQuery(raw); err != nil {
+		return c, err
+	}
+	if c.method != http.MethodGet && c.method != http.MethodHead {
+		if c.body, err = readBody(r, h.maxBody()); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+func (h *Handler) maxBody() int64 {
+	if h.MaxBody > 0 {
+		return h.MaxBody
+	}
+	return DefaultMaxBody
+}
+
+// resolveAliases replaces parameter aliases in call arguments with
+// their values from the query: PnPjs's getByLoginName sends
+// siteUsers(@v)?@v='i:0#.f|membership|…', which keeps the login's
+// characters out of the path. An alias without a value is refused.
+func resolveAliases(escaped, rawQuery string) (string, error) {
+	var b strings.Builder
+	var values url.Values
+	for i := 0; i < len(escaped); i++ {
+		c := escaped[i]
+		if c != '@' || i == 0 || !strings.ContainsRune("(,=", rune(escaped[i-1])) {
+			b.WriteByte(c)
+			continue
+		}
+		j := i + 1
+		for j < len(escaped) && (escaped[j] == '_' || escaped[j] >= 'a' && escaped[j] <= 'z' || escaped[j] >= 'A' && escaped[j] <= 'Z' || escaped[j] >= '0' && escaped[j] <= '9') {
+			j++
+		}
+		name := escaped[i:j]
+		if values == nil {
+			var err error
+			if values, err = url.ParseQuery(rawQuery); err != nil {
+				return "", odata.InvalidQuery("The query string is malformed.")
+			}
+		}
+		v, ok := values[name]
+		if !ok || len(v) != 1 {
+			return "", odata.InvalidQuery("The parameter alias " + name + " has no value in the query string.")
+		}
+		b.WriteString(url.PathEscape(v[0]))
+		i = j - 1
+	}
+	return b.String(), nil
+}
+
+// cleanWebPath makes "", "/", "/sites/dev/" and "/sites/dev" the
+// canonical "/" and "/sites/dev".
+func cleanWebPath(p string) string {
+	p = strings.TrimRight(p, "/")
+	if p == "" {
+		return "/"
+	}
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	return p
+}
+
+// siteScope is the site collection a web path belongs to, from the path
+// alone: "/sites/<name>" (or "/teams/<name>") for what is below one, "/"
+// otherwise. Digests are bound to it, so it must not need storage.
+func siteScope(webPath string) string {
+	parts := strings.SplitN(strings.TrimPrefix(webPath, "/"), "/", 3)
+	if len(parts) >= 2 && (strings.EqualFold(parts[0], "sites") || strings.EqualFold(parts[0], "teams")) && parts[1] != "" {
+		return "/" + strings.ToLower(parts[0]) + "/" + strings.ToLower(parts[1])
+	}
+	return "/"
+}
+
+// publicOrigin is the scheme and host clients reach the farm at, for the
+// absolute URLs clients follow (odata.nextLink, odata.id, WebFullUrl).
+// The edge sets X-Forwarded-Proto and X-Forwarded-Host on what it
+// forwards (replacing what a client sent); they are trusted only on a
+// request that carries a verified assertion, that is, came through an
+// edge.
+func publicOrigin(r *http.Request, viaEdge bool) string {
+	scheme, host := "http", r.Host
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if viaEdge {
+		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
+			scheme = p
+		}
+		if h := firstValue(r.Header.Get("X-Forwarded-Host")); h != "" && validHost(h) {
+			host = h
+		}
+	}
+	if !validHost(host) {
+		host = "localhost"
+	}
+	return scheme + "://" + host
+}
+
+func firstValue(h string) string {
+	v, _, _ := strings.Cut(h, ",")
+	return strings.TrimSpace(v)
+}
+
+// validHost accepts a host[:port] made of the characters a host name,
+// an IPv4 or a bracketed IPv6 address may have: it ends up in URLs.
+func validHost(h string) bool {
+	if h == "" || len(h) > 255 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// postReads reports whether the call is a POST that only reads and
+// takes query options (getItems, RenderListDataAsStream): PnPjs sends
+// their $select and $expand on the URL.
+func (c *call) postReads() bool {
+	if len(c.path) == 0 || c.method != http.MethodPost {
+		return false
+	}
+	last := c.path[len(c.path)-1]
+	return last.Is("getitems") || last.Is("renderlistdataasstream")
+}
+
+// readOnly reports whether the call runs in a read-only transaction.
+func (c *call) readOnly() bool {
+	if c.method == http.MethodGet || c.method == http.MethodHead {
+		return true
+	}
+	// POSTs that only read.
+	if len(c.path) == 1 && c.path[0].Is("contextinfo") {
+		return true
+	}
+	return false
+}
+
+// isBatch reports whether the call is $batch.
+func (c *call) isBatch() bool {
+	return len(c.path) == 1 && c.path[0].Is("$batch") && c.method == http.MethodPost
+}
+
+func (c *call) methodName() string {
+	if c == nil {
+		return ""
+	}
+	return c.method
+}
+
+// routeName names the resource path without its arguments, for logs:
+// web/lists/getbytitle/items. Arguments (titles, ids, paths) stay out.
+func (c *call) routeName() string {
+	if c == nil {
+		return ""
+	}
+	names := make([]string, len(c.path))
+	for i, s := range c.path {
+		names[i] = strings.ToLower(s.Name)
+	}
+	return strings.Join(names, "/")
+}
+
+var (
+	// errNoRootSite: the database has no root site yet.
+	errNoRootSite = errors.New("sharepoint: no root site")
+	// errNewUser: a read needs the signed-in user's row, which does not
+	// exist yet in this site.
+	errNewUser = errors.New("sharepoint: user not in the site yet")
+)
+
+// prepare checks who is calling and, for writes of a signed-in browser
+// session, the form digest. It needs no storage.
+func (h *Handler) prepare(c *call) error {
+	if !c.user.Authenticated() {
+		return odata.NewError(http.StatusUnauthorized, odata.CodeAccessDenied,
+			"Sign in to use this site: the request carries no signed-in user.")
+	}
+	if c.inBatch || c.readOnly() || c.isContextInfo() {
+		return nil
+	}
+	return h.checkDigest(c)
+}
+
+// checkDigest requires a valid X-RequestDigest on writes by a browser
+// session (SharePoint's defence against cross-site requests). Requests
+// the edge authenticated with a bearer token carry no session id in
+// their assertion and need none, as in SharePoint; a client header
+// cannot claim that, since the assertion is signed.
+func (h *Handler) checkDigest(c *call) error {
+	if c.user.SessionID == "" {
+		return nil
+	}
+	v := c.r.Header.Get("X-RequestDigest")
+	if v == "" || h.Digests == nil {
+		return odata.SecurityValidation()
+	}
+	if err := h.Digests.Verify(v, c.user.Subject, siteScope(c.webPath)); err != nil {
+		e := odata.SecurityValidation()
+		e.Cause = err
+		return e
+	}
+	return nil
+}
+
+func (c *call) isContextInfo() bool { return len(c.path) == 1 && c.path[0].Is("contextinfo") }
+
+// resolveWeb finds the site and web the URL names.
+func (c *call) resolveWeb() error {
+	w, err := c.tx.Webs().GetByURL(c.ctx, c.webPath)
+	if errors.Is(err, storage.ErrNotFound) {
+		if c.webPath == "/" {
+			return errNoRootSite
+		}
+		return odata.NewError(http.StatusNotFound, "-2147024894, System.IO.FileNotFoundException",
+			"File Not Found. There is no site at "+c.webPath+".")
+	}
+	if err != nil {
+		return err
+	}
+	s, err := c.tx.Sites().Get(c.ctx, w.SiteID)
+	if err != nil {
+		return err
+	}
+	c.site, c.web = s, w
+	c.enc = odata.Encoder{Format: c.format, Web: c.absURL(w.ServerRelativeURL)}
+	return nil
+}
+
+// absURL is the absolute public URL of a server-relative path.
+func (c *call) absURL(serverRelative string) string {
+	if serverRelative == "/" {
+		return c.origin
+	}
+	return c.origin + pathEscape(serverRelative)
+}
+
+// pathEscape escapes a server-relative URL for a link, keeping '/'.
+func pathEscape(p string) string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
+}
+
+// login is the signed-in user's claims login name: from the e-mail
+// address when the provider gave one, else from the subject.
+func (c *call) login() string {
+	if e := strings.TrimSpace(c.user.Email); e != "" && strings.Count(e, "@") == 1 && !strings.ContainsAny(e, " |") {
+		return storage.ClaimsPrefix + strings.ToLower(e)
+	}
+	return storage.ClaimsPrefix + strings.ToLower(c.user.Subject)
+}
+
+func (c *call) userTitle() string {
+	if c.user.Name != "" {
+		return c.user.Name
+	}
+	if c.user.Email != "" {
+		return c.user.Email
+	}
+	return c.user.Subject
+}
+
+// currentUser is the signed-in user's row in the site's user table. A
+// write transaction creates it on first use; a read that finds none asks
+// for it to be created first (errNewUser).
+func (c *call) currentUser() (*storage.User, error) {
+	if c.siteUser != nil {
+		return c.siteUser, nil
+	}
+	var u *storage.User
+	var err error
+	if c.readOnly() {
+		u, err = c.tx.Users().GetByLogin(c.ctx, c.site.ID, c.login())
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, errNewUser
+		}
+	} else {
+		u, err = c.tx.Users().Ensure(c.ctx, c.site.ID, c.login(), c.userTitle(), c.user.Email)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.siteUser = u
+	return u, nil
+}
+
+// ensureUser creates the signed-in user's row of the call's site (by its
+// own write transaction, before a read is run again).
+func (h *Handler) ensureUser(c *call) error {
+	return h.Store.Update(c.ctx, func(tx storage.Tx) error {
+		w, err := tx.Webs().GetByURL(c.ctx, c.webPath)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Users().Ensure(c.ctx, w.SiteID, c.login(), c.userTitle(), c.user.Email)
+		return err
+	})
+}
+
+// createRootSite creates the root site collection "/" once.
+func (h *Handler) createRootSite(ctx context.Context) error {
+	err := h.Store.Update(ctx, func(tx storage.Tx) error {
+		_, err := tx.Sites().Create(ctx, storage.SiteInput{URL: "/", Title: "Cesivi"})
+		return err
+	})
+	if errors.Is(err, storage.ErrConflict) {
+		return nil // another server was first
+	}
+	return err
+}
+
+// unescapeQuery decodes a query value with form rules.
+func unescapeQuery(s string) (string, error) { return url.QueryUnescape(s) }
+
+// authorize decides whether the signed-in user may do what the call
+// asks of its web. Until site permissions exist every signed-in user may
+// read and write; this is the one place the permission check goes.
+func (c *call) authorize() error { return nil }

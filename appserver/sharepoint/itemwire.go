@@ -1,0 +1,541 @@
+package sharepoint
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/cesivi/cesivi/internal/odata"
+	"github.com/cesivi/cesivi/internal/storage"
+)
+
+// How list items look on the wire, both ways.
+
+// propertyName is a field's entity property name: its internal name,
+// with SharePoint's OData_ prefix for names that start with '_'
+// (OData__UIVersionString).
+func propertyName(f *storage.Field) string {
+	if strings.HasPrefix(f.InternalName, "_") {
+		return "OData_" + f.InternalName
+	}
+	return f.InternalName
+}
+
+// isRef reports whether a field holds another row's id (a user or a
+// lookup), which the wire shows as <Name>Id.
+func isRef(f *storage.Field) bool { return f.Type == storage.TypeUser || f.Type == storage.TypeLookup }
+
+// projection says which properties an item entity has, in order.
+type projection struct {
+	props []projected
+}
+
+type projected struct {
+	// name is the property as written: Title, Id or ID, AuthorId.
+	name  string
+	field *storage.Field
+	// expand is set for an expanded user or lookup (Author): the nested
+	// properties asked for ("*" or nil for the defaults).
+	expand []string
+	// asID writes a reference field's id (AuthorId); asString its id as
+	// a string (AuthorStringId).
+	asID, asString bool
+	// fixed is a constant property SharePoint has on every item
+	// (ServerRedirectedEmbedUri); field is nil then.
+	fixed    any
+	fixedSet bool
+}
+
+// newProjection builds the properties of $select and $expand (every
+// field when $select is absent or "*").
+func newProjection(s *storage.Schema, sel, expand []string) (*projection, error) {
+	p := &projection{}
+	expanded := map[string]bool{}
+	for _, e := range expand {
+		f, ok := s.Resolve(e)
+		if !ok {
+			return nil, odata.FieldNotFound(e)
+		}
+		if !isRef(f) {
+			return nil, odata.InvalidQuery("The field '" + e + "' is not a lookup or user field and cannot be expanded.")
+		}
+		expanded[strings.ToLower(f.InternalName)] = true
+	}
+	all := len(sel) == 0
+	for _, name := range sel {
+		if name == "*" {
+			all = true
+		}
+	}
+	if all {
+		p.defaults(s, expanded)
+		// With "*", nested selections still apply to expansions.
+		for _, name := range sel {
+			if head, tail, ok := strings.Cut(name, "/"); ok {
+				p.addNested(s, head, tail)
+			}
+		}
+		return p, nil
+	}
+	for _, name := range sel {
+		head, tail, nested := strings.Cut(name, "/")
+		f, ok := s.Resolve(head)
+		if !ok {
+			return nil, odata.FieldNotFound(name)
+		}
+		switch {
+		case nested || (isRef(f) && expanded[strings.ToLower(f.InternalName)] && strings.EqualFold(head, f.InternalName)):
+			if !p.addNested(s, head, tail) {
+				p.props = append(p.props, projected{name: f.InternalName, field: f, expand: nonEmpty(tail)})
+			}
+		case isRef(f):
+			p.add(projected{name: f.InternalName + "Id", field: f, asID: true})
+		case f.InternalName == storage.FieldID:
+			p.add(projected{name: canonicalIDName(head), field: f})
+		default:
+			p.add(projected{name: propertyName(f), field: f})
+		}
+	}
+	return p, nil
+}
+
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
+}
+
+func canonicalIDName(asked string) string {
+	if asked == "ID" {
+		return "ID"
+	}
+	return "Id"
+}
+
+func (p *projection) add(x projected) {
+	for _, q := range p.props {
+		if q.name == x.name {
+			return
+		}
+	}
+	p.props = append(p.props, x)
+}
+
+// addNested adds tail to the expansion of head when head is already
+// projected as one; false when it is not.
+func (p *projection) addNested(s *storage.Schema, head, tail string) bool {
+	f, ok := s.Resolve(head)
+	if !ok {
+		return false
+	}
+	for i := range p.props {
+		if p.props[i].field == f && p.props[i].name == f.InternalName && !p.props[i].asID {
+			if tail != "" {
+				p.props[i].expand = append(p.props[i].expand, tail)
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// defaults are SharePoint's properties of an item, in its order.
+func (p *projection) defaults(s *storage.Schema, expanded map[string]bool) {
+	byName := func(n string) *storage.Field { f, _ := s.Resolve(n); return f }
+	fixed := func(name string, v any) { p.props = append(p.props, projected{name: name, fixed: v, fixedSet: true}) }
+	field := func(name string) {
+		if f := byName(name); f != nil {
+			p.props = append(p.props, projected{name: propertyName(f), field: f})
+		}
+	}
+	ref := func(f *storage.Field) {
+		if expanded[strings.ToLower(f.InternalName)] {
+			p.props = append(p.props, projected{name: f.InternalName, field: f})
+		}
+		p.props = append(p.props, projected{name: f.InternalName + "Id", field: f, asID: true})
+		if f.Type == storage.TypeUser {
+			p.props = append(p.props, projected{name: f.InternalName + "StringId", field: f, asID: true, asString: true})
+		}
+	}
+	field("FileSystemObjectType")
+	if f := byName(storage.FieldID); f != nil {
+		p.props = append(p.props, projected{name: "Id", field: f})
+	}
+	fixed("ServerRedirectedEmbedUri", nil)
+	fixed("ServerRedirectedEmbedUrl", "")
+	field("ContentTypeId")
+	field(storage.FieldTitle)
+	for _, f := range s.Fields {
+		if f.System {
+			continue
+		}
+		if isRef(f) {
+			ref(f)
+			continue
+		}
+		p.props = append(p.props, projected{name: propertyName(f), field: f})
+	}
+	if f := byName(storage.FieldID); f != nil {
+		p.props = append(p.props, projected{name: "ID", field: f})
+	}
+	field(storage.FieldModified)
+	field(storage.FieldCreated)
+	for _, n := range []string{storage.FieldAuthor, storage.FieldEditor} {
+		if f := byName(n); f != nil {
+			if expanded[strings.ToLower(f.InternalName)] {
+				p.props = append(p.props, projected{name: f.InternalName, field: f})
+			}
+			p.props = append(p.props, projected{name: f.InternalName + "Id", field: f, asID: true})
+		}
+	}
+	field(storage.FieldUIVersion)
+	field("Attachments")
+	field(storage.FieldGUID)
+}
+
+// storageSelect is the field list storage restricts values to (nil: all).
+func (p *projection) storageSelect() []string {
+	out := make([]string, 0, len(p.props))
+	for _, x := range p.props {
+		if x.field != nil {
+			out = append(out, x.field.InternalName)
+		}
+	}
+	return out
+}
+
+// itemEntities writes items as entities of list l.
+func (c *call) itemEntities(l *storage.List, s *storage.Schema, p *projection, items []*storage.Item) ([]*odata.Entity, error) {
+	ex := newExpander(c)
+	ents := make([]*odata.Entity, len(items))
+	for i, it := range items {
+		link := "Web/Lists(guid'" + l.ID + "')/Items(" + strconv.FormatInt(it.ID, 10) + ")"
+		ent := &odata.Entity{Type: l.ListItemEntityTypeFullName, ID: it.GUID, EditLink: link,
+			ETag: odata.ETag(int64(it.Version)), Props: make([]odata.Prop, 0, len(p.props))}
+		for _, x := range p.props {
+			if x.fixedSet {
+				ent.Props = append(ent.Props, odata.Prop{Name: x.name, Value: x.fixed})
+				continue
+			}
+			v := storage.ItemValue(it, x.field)
+			switch {
+			case isRef(x.field) && x.asID:
+				ent.Props = append(ent.Props, odata.Prop{Name: x.name, Value: refID(v, x.asString)})
+			case isRef(x.field):
+				sub, err := ex.expand(x.field, v, x.expand)
+				if err != nil {
+					return nil, err
+				}
+				ent.Props = append(ent.Props, odata.Prop{Name: x.name, Value: sub})
+			default:
+				ent.Props = append(ent.Props, odata.Prop{Name: x.name, Value: wireValue(x.field, v)})
+			}
+		}
+		ents[i] = ent
+	}
+	return ents, nil
+}
+
+func refID(v odata.Value, asString bool) any {
+	if v.IsNull() {
+		return nil
+	}
+	if asString {
+		return strconv.FormatInt(v.Int, 10)
+	}
+	return v.Int
+}
+
+// wireValue is a field value as JSON: MultiChoice a collection of
+// strings, URL an SP.FieldUrlValue, the rest as the value's kind.
+func wireValue(f *storage.Field, v odata.Value) any {
+	if v.IsNull() {
+		if f.Type == storage.TypeMultiChoice {
+			return odata.Values{Type: "Collection(Edm.String)", Items: []any{}}
+		}
+		return nil
+	}
+	switch f.Type {
+	case storage.TypeMultiChoice:
+		cs := storage.MultiChoices(v)
+		items := make([]any, len(cs))
+		for i, s := range cs {
+			items[i] = s
+		}
+		return odata.Values{Type: "Collection(Edm.String)", Items: items}
+	case storage.TypeURL:
+		u, d, _ := strings.Cut(v.Str, ", ")
+		return &odata.Entity{Type: "SP.FieldUrlValue", Props: []odata.Prop{{Name: "Description", Value: d}, {Name: "Url", Value: u}}}
+	}
+	return v
+}
+
+// expander fetches the targets of expanded user and lookup fields, each
+// once per call.
+type expander struct {
+	c       *call
+	users   map[int64]*storage.User
+	lists   map[string]*storage.List
+	schemas map[string]*storage.Schema
+	items   map[string]map[int64]*storage.Item
+}
+
+func newExpander(c *call) *expander {
+	return &expander{c: c, users: map[int64]*storage.User{}, lists: map[string]*storage.List{},
+		schemas: map[string]*storage.Schema{}, items: map[string]map[int64]*storage.Item{}}
+}
+
+func (e *expander) user(id int64) (*storage.User, error) {
+	if u, ok := e.users[id]; ok {
+		return u, nil
+	}
+	u, err := e.c.tx.Users().Get(e.c.ctx, e.c.site.ID, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		u, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	e.users[id] = u
+	return u, nil
+}
+
+// expand is the nested entity of an expanded reference, with the
+// properties asked for (all when none are named).
+func (e *expander) expand(f *storage.Field, v odata.Value, names []string) (*odata.Entity, error) {
+	if v.IsNull() {
+		return nil, nil
+	}
+	var ent *odata.Entity
+	if f.Type == storage.TypeUser {
+		u, err := e.user(v.Int)
+		if err != nil || u == nil {
+			return nil, err
+		}
+		ent = e.c.userInfoEntity(u)
+	} else {
+		it, l, s, err := e.lookupItem(f, v.Int)
+		if err != nil || it == nil {
+			return nil, err
+		}
+		p, _ := newProjection(s, nil, nil)
+		ents, err := e.c.itemEntities(l, s, p, []*storage.Item{it})
+		if err != nil {
+			return nil, err
+		}
+		ent = ents[0]
+	}
+	if len(names) == 0 {
+		return ent, nil
+	}
+	return pick(ent, names), nil
+}
+
+// lookupItem is the target row of a lookup field.
+func (e *expander) lookupItem(f *storage.Field, id int64) (*storage.Item, *storage.List, *storage.Schema, error) {
+	l, ok := e.lists[f.LookupList]
+	if !ok {
+		var err error
+		l, err = e.c.tx.Lists().Get(e.c.ctx, e.c.web.ID, f.LookupList)
+		if errors.Is(err, storage.ErrNotFound) {
+			l, err = nil, nil
+		}
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		e.lists[f.LookupList] = l
+		if l != nil {
+			fields, err := e.c.tx.Fields().List(e.c.ctx, l.ID)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			e.schemas[l.ID] = storage.NewSchema(fields)
+			e.items[l.ID] = map[int64]*storage.Item{}
+		}
+	}
+	if l == nil {
+		return nil, nil, nil, nil
+	}
+	if it, ok := e.items[l.ID][id]; ok {
+		return it, l, e.schemas[l.ID], nil
+	}
+	it, err := e.c.tx.Items().Get(e.c.ctx, l.ID, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		it, err = nil, nil
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	e.items[l.ID][id] = it
+	return it, l, e.schemas[l.ID], nil
+}
+
+// lookupTitle is the text a lookup shows: the target's LookupField.
+func (e *expander) lookupTitle(f *storage.Field, id int64) (string, error) {
+	it, _, s, err := e.lookupItem(f, id)
+	if err != nil || it == nil {
+		return "", err
+	}
+	show := f.LookupField
+	if show == "" {
+		show = storage.FieldTitle
+	}
+	tf, ok := s.Resolve(show)
+	if !ok {
+		return "", nil
+	}
+	return storage.FormatText(storage.ItemValue(it, tf)), nil
+}
+
+// userInfoEntity is a user as an item of the User Information List, the
+// shape an expanded Author or Editor has.
+func (c *call) userInfoEntity(u *storage.User) *odata.Entity {
+	link := "Web/SiteUserInfoList/Items(" + strconv.FormatInt(u.ID, 10) + ")"
+	return &odata.Entity{Type: "SP.Data.UserInfoItem", ID: c.enc.APIURL(link), EditLink: link,
+		Props: []odata.Prop{
+			{Name: "Id", Value: u.ID},
+			{Name: "ID", Value: u.ID},
+			{Name: "Title", Value: u.Title},
+			{Name: "Name", Value: u.LoginName},
+			{Name: "EMail", Value: u.Email},
+			{Name: "UserName", Value: u.Email},
+			{Name: "IsSiteAdmin", Value: u.IsSiteAdmin},
+			{Name: "Department", Value: nil},
+			{Name: "JobTitle", Value: nil},
+		}}
+}
+
+// itemValues decodes an item body into values keyed by internal name.
+// The verbose __metadata.type must be the list's item type. Unknown
+// properties, values of the wrong JSON type and read-only fields are
+// refused with the property's name.
+func (c *call) itemValues(l *storage.List, s *storage.Schema) (map[string]odata.Value, error) {
+	typ := l.ListItemEntityTypeFullName
+	m, err := c.object(typ)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]odata.Value, len(m))
+	for name, raw := range m {
+		f, ok := s.Resolve(name)
+		if !ok {
+			// PnPjs and verbose clients write lookups as <Name>Id; the
+			// schema resolves those. OData__ names stand for '_' ones.
+			if strings.HasPrefix(name, "OData_") {
+				f, ok = s.Resolve(strings.TrimPrefix(name, "OData_"))
+			}
+			if !ok {
+				return nil, unknownProperty(name, typ)
+			}
+		}
+		v, err := decodeValue(f, raw)
+		if err != nil {
+			return nil, err
+		}
+		out[f.InternalName] = v
+	}
+	return out, nil
+}
+
+// decodeValue turns one JSON member into the value of field f.
+func decodeValue(f *storage.Field, raw json.RawMessage) (odata.Value, error) {
+	raw = bytes.TrimSpace(raw)
+	bad := func(want string) (odata.Value, error) {
+		return odata.Value{}, odata.InvalidQuery("The value of '" + f.InternalName + "' must be " + want + " (the field is of type " + string(f.Type) + ").")
+	}
+	if len(raw) == 0 || string(raw) == "null" {
+		return odata.Null(), nil
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return bad("a string")
+		}
+		if f.Type == storage.TypeMultiChoice {
+			return storage.MultiChoiceValue(strings.Split(strings.Trim(s, ";#"), ";#")), nil
+		}
+		if isRef(f) || f.Type == storage.TypeNumber || f.Type == storage.TypeCurrency || f.Type == storage.TypeInteger {
+			// Verbose clients send numbers and ids as strings.
+			if v, err := storage.ParseText(f, s); err == nil {
+				return v, nil
+			}
+			return bad("a number")
+		}
+		return odata.String(s), nil
+	case 't', 'f':
+		var b bool
+		if err := json.Unmarshal(raw, &b); err != nil {
+			return bad("true or false")
+		}
+		return odata.Bool(b), nil
+	case '[':
+		var list []string
+		if err := json.Unmarshal(raw, &list); err != nil || f.Type != storage.TypeMultiChoice {
+			return bad("a single value")
+		}
+		return storage.MultiChoiceValue(list), nil
+	case '{':
+		return decodeObject(f, raw, bad)
+	}
+	// A number: an integer when it has no fraction or exponent.
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return bad("a value")
+	}
+	if i, err := strconv.ParseInt(n.String(), 10, 64); err == nil {
+		return odata.Int(i), nil
+	}
+	fl, err := n.Float64()
+	if err != nil {
+		return bad("a number in range")
+	}
+	return odata.Decimal(fl), nil
+}
+
+// decodeObject reads the object-valued shapes: a hyperlink
+// ({"Url","Description"}, verbose with __metadata SP.FieldUrlValue) and
+// verbose collections ({"results":[…]}) of choices.
+func decodeObject(f *storage.Field, raw json.RawMessage, bad func(string) (odata.Value, error)) (odata.Value, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return bad("a value")
+	}
+	switch f.Type {
+	case storage.TypeURL:
+		if err := checkMetadata(m, "SP.FieldUrlValue"); err != nil {
+			return odata.Value{}, err
+		}
+		if err := onlyKnown(m, "SP.FieldUrlValue", "Url", "Description"); err != nil {
+			return odata.Value{}, err
+		}
+		u, err := propString(m, "Url", "SP.FieldUrlValue")
+		if err != nil {
+			return odata.Value{}, err
+		}
+		d, err := propString(m, "Description", "SP.FieldUrlValue")
+		if err != nil {
+			return odata.Value{}, err
+		}
+		if u == nil || *u == "" {
+			return odata.Null(), nil
+		}
+		desc := ""
+		if d != nil {
+			desc = *d
+		}
+		return storage.URLValue(*u, desc), nil
+	case storage.TypeMultiChoice:
+		var w struct {
+			Results []string `json:"results"`
+		}
+		if err := json.Unmarshal(raw, &w); err != nil || w.Results == nil {
+			return bad("a collection of strings")
+		}
+		return storage.MultiChoiceValue(w.Results), nil
+	}
+	return bad("a single value")
+}

@@ -1,0 +1,425 @@
+package sharepoint
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/cesivi/cesivi/internal/odata"
+	"github.com/cesivi/cesivi/internal/storage"
+)
+
+// listsResource is web/lists: the collection, add, and the ways to name
+// one list (getByTitle, getById, ensure…Library).
+func (c *call) listsResource(w *storage.Web, rest []odata.Segment) (*response, error) {
+	if len(rest) == 0 {
+		switch c.method {
+		case http.MethodGet, http.MethodHead:
+			return c.listCollection(w)
+		case http.MethodPost:
+			return c.addList(w)
+		}
+		return nil, c.notAllowed()
+	}
+	seg, rest := rest[0], rest[1:]
+	switch {
+	case seg.Is("getbytitle") && seg.Call:
+		v, ok := seg.Single()
+		if !ok || v.Kind != odata.KindString {
+			return nil, odata.InvalidQuery("getByTitle takes the list's title as a string.")
+		}
+		l, err := c.tx.Lists().GetByTitle(c.ctx, w.ID, v.Str)
+		if err != nil {
+			return nil, c.listMissing(err, v.Str)
+		}
+		return c.listResource(w, l, rest)
+	case seg.Is("getbyid") && seg.Call:
+		l, err := c.listByArg(w, seg)
+		if err != nil {
+			return nil, err
+		}
+		return c.listResource(w, l, rest)
+	case seg.Is("ensuresiteassetslibrary") && len(rest) == 0:
+		return c.ensureLibrary(w, "SiteAssets", "Site Assets", storage.TemplateDocumentLibrary)
+	case seg.Is("ensuresitepageslibrary") && len(rest) == 0:
+		return c.ensureLibrary(w, "SitePages", "Site Pages", storage.TemplateWebPageLibrary)
+	}
+	return nil, notFound(seg)
+}
+
+// listByArg finds the list of lists(guid'…'), lists('…') or getById('…').
+func (c *call) listByArg(w *storage.Web, seg odata.Segment) (*storage.List, error) {
+	v, ok := seg.Single()
+	if !ok || (v.Kind != odata.KindGuid && v.Kind != odata.KindString) {
+		return nil, odata.InvalidQuery(seg.Name + " takes the list's id.")
+	}
+	id, ok := canonicalID(v)
+	if !ok {
+		return nil, odata.InvalidQuery("The list id is not a GUID.")
+	}
+	l, err := c.tx.Lists().Get(c.ctx, w.ID, id)
+	if err != nil {
+		return nil, c.listMissing(err, id)
+	}
+	return l, nil
+}
+
+// canonicalID is a GUID argument in the lower-case form storage keeps.
+func canonicalID(v odata.Value) (string, bool) {
+	if v.Kind == odata.KindGuid {
+		return strings.ToLower(v.Str), true
+	}
+	g, ok := odata.Guid(strings.Trim(v.Str, "{}"))
+	if !ok {
+		return "", false
+	}
+	return strings.ToLower(g.Str), true
+}
+
+// listByURL is web/getList('/sites/dev/Lists/Tasks'): a server-relative
+// (or web-relative) URL of the list's root folder.
+func (c *call) listByURL(w *storage.Web, seg odata.Segment) (*storage.List, error) {
+	v, ok := seg.Single()
+	if !ok || v.Kind != odata.KindString {
+		return nil, odata.InvalidQuery("getList takes the list's URL as a string.")
+	}
+	u := v.Str
+	if i := strings.Index(u, "://"); i >= 0 { // an absolute URL
+		if j := strings.IndexByte(u[i+3:], '/'); j >= 0 {
+			u = u[i+3+j:]
+		} else {
+			u = "/"
+		}
+	}
+	rel := u
+	if strings.HasPrefix(u, "/") {
+		prefix := strings.TrimSuffix(w.ServerRelativeURL, "/") + "/"
+		if !strings.HasPrefix(strings.ToLower(u), strings.ToLower(prefix)) {
+			return nil, odata.NewError(http.StatusNotFound, odata.CodeFileNotFound, "The list at "+u+" does not exist in this site.")
+		}
+		rel = u[len(prefix):]
+	}
+	l, err := c.tx.Lists().GetByURL(c.ctx, w.ID, strings.Trim(rel, "/"))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, odata.NewError(http.StatusNotFound, odata.CodeFileNotFound, "The list at "+u+" does not exist in this site.")
+	}
+	return l, err
+}
+
+// listMissing turns ErrNotFound into SharePoint's "List 'X' does not
+// exist at site with URL '…'."
+func (c *call) listMissing(err error, name string) error {
+	if errors.Is(err, storage.ErrNotFound) {
+		return odata.ListNotFound(name, c.enc.Web)
+	}
+	return err
+}
+
+func (c *call) listCollection(w *storage.Web) (*response, error) {
+	ls, err := c.tx.Lists().List(c.ctx, w.ID)
+	if err != nil {
+		return nil, err
+	}
+	ents := make([]*odata.Entity, 0, len(ls))
+	for _, l := range ls {
+		ents = append(ents, c.listEntity(l))
+	}
+	return c.filteredCollection(ents, "SP.ApiData.Lists")
+}
+
+// listResource serves a list and what hangs below it.
+func (c *call) listResource(w *storage.Web, l *storage.List, rest []odata.Segment) (*response, error) {
+	if len(rest) == 0 {
+		return c.serveLeaf(leaf{
+			get: func() (*response, error) {
+				return c.listEntityResponse(l)
+			},
+			update: func() (*response, error) { return c.updateList(w, l) },
+			del:    func() (*response, error) { return c.deleteList(w, l) },
+		})
+	}
+	seg, rest := rest[0], rest[1:]
+	switch {
+	case seg.Is("items"):
+		if seg.Call {
+			id, err := itemID(seg)
+			if err != nil {
+				return nil, err
+			}
+			return c.itemResource(w, l, id, rest)
+		}
+		if len(rest) > 0 && rest[0].Is("getbyid") && rest[0].Call {
+			id, err := itemID(rest[0])
+			if err != nil {
+				return nil, err
+			}
+			return c.itemResource(w, l, id, rest[1:])
+		}
+		if len(rest) > 0 {
+			return nil, notFound(rest[0])
+		}
+		return c.itemsResource(w, l)
+	case (seg.Is("getitembyid") || seg.Is("getitembystringid")) && seg.Call:
+		id, err := itemID(seg)
+		if err != nil {
+			return nil, err
+		}
+		return c.itemResource(w, l, id, rest)
+	case seg.Is("getitems") && len(rest) == 0:
+		return c.camlItems(w, l)
+	case seg.Is("renderlistdataasstream") && len(rest) == 0:
+		return c.renderListData(w, l)
+	case seg.Is("fields"):
+		return c.fieldsResource(l, seg, rest)
+	case seg.Is("views"):
+		return c.viewsResource(l, seg, rest)
+	case seg.Is("defaultview"):
+		v, err := c.defaultView(l)
+		if err != nil {
+			return nil, err
+		}
+		return c.viewResource(l, v, rest)
+	case seg.Is("getview") && seg.Call:
+		v, err := c.viewByArg(l, seg)
+		if err != nil {
+			return nil, err
+		}
+		return c.viewResource(l, v, rest)
+	case seg.Is("recycle") && len(rest) == 0:
+		if err := c.allow(http.MethodPost); err != nil {
+			return nil, err
+		}
+		if err := c.tx.Lists().Delete(c.ctx, w.ID, l.ID); err != nil {
+			return nil, err
+		}
+		return c.primitive("Recycle", storage.NewGUID()), nil
+	case seg.Is("rootfolder") && len(rest) == 0:
+		if err := c.allow(http.MethodGet); err != nil {
+			return nil, err
+		}
+		return c.entity(c.folderEntity(l.RootFolderURL, l.ID, lastSegment(l.URLName)), "SP.ApiData.Folders/@Element"), nil
+	case seg.Is("effectivebasepermissions") && len(rest) == 0:
+		return c.entity(fullPermissions(), ""), nil
+	case seg.Is("contenttypes"):
+		return c.contentTypes(l, seg, rest)
+	case seg.Is("parentweb") && len(rest) == 0:
+		return c.webResource(w, nil)
+	case seg.Is("usercustomactions") && len(rest) == 0, seg.Is("roleassignments") && len(rest) == 0,
+		seg.Is("subscriptions") && len(rest) == 0:
+		return c.emptyCollection(seg)
+	}
+	return nil, notFound(seg)
+}
+
+func lastSegment(s string) string { return s[strings.LastIndexByte(s, '/')+1:] }
+
+// listEntityResponse answers GET list, with RootFolder expanded when
+// $expand asks for it.
+func (c *call) listEntityResponse(l *storage.List) (*response, error) {
+	ent := c.listEntity(l)
+	for _, e := range c.query.Expand {
+		if strings.EqualFold(e, "RootFolder") {
+			ent.Props = append(ent.Props, odata.Prop{Name: "RootFolder", Value: c.folderEntity(l.RootFolderURL, l.ID, lastSegment(l.URLName))})
+		}
+	}
+	return c.entity(ent, "SP.ApiData.Lists/@Element"), nil
+}
+
+// listEntity is SP.List.
+func (c *call) listEntity(l *storage.List) *odata.Entity {
+	link := "Web/Lists(guid'" + l.ID + "')"
+	return &odata.Entity{
+		Type: "SP.List", ID: c.enc.APIURL(link), EditLink: link, ETag: `"1"`,
+		Props: []odata.Prop{
+			{Name: "AllowContentTypes", Value: true},
+			{Name: "BaseTemplate", Value: l.BaseTemplate},
+			{Name: "BaseType", Value: l.BaseType},
+			{Name: "ContentTypesEnabled", Value: false},
+			{Name: "Created", Value: l.Created},
+			{Name: "DefaultContentApprovalWorkflowId", Value: "00000000-0000-0000-0000-000000000000"},
+			{Name: "Description", Value: l.Description},
+			{Name: "Direction", Value: "none"},
+			{Name: "DocumentTemplateUrl", Value: nil},
+			{Name: "DraftVersionVisibility", Value: 0},
+			{Name: "EnableAttachments", Value: l.BaseType == storage.BaseTypeGenericList},
+			{Name: "EnableFolderCreation", Value: l.BaseType == storage.BaseTypeDocumentLibrary},
+			{Name: "EnableMinorVersions", Value: false},
+			{Name: "EnableModeration", Value: false},
+			{Name: "EnableVersioning", Value: l.BaseType == storage.BaseTypeDocumentLibrary},
+			{Name: "EntityTypeName", Value: l.EntityTypeName},
+			{Name: "ForceCheckout", Value: false},
+			{Name: "HasExternalDataSource", Value: false},
+			{Name: "Hidden", Value: l.Hidden},
+			{Name: "Id", Value: l.ID},
+			{Name: "ImageUrl", Value: listImage(l)},
+			{Name: "IrmEnabled", Value: false},
+			{Name: "IsApplicationList", Value: false},
+			{Name: "IsCatalog", Value: false},
+			{Name: "IsPrivate", Value: false},
+			{Name: "ItemCount", Value: l.ItemCount},
+			{Name: "LastItemDeletedDate", Value: l.LastItemModifiedDate},
+			{Name: "LastItemModifiedDate", Value: l.LastItemModifiedDate},
+			{Name: "ListItemEntityTypeFullName", Value: l.ListItemEntityTypeFullName},
+			{Name: "MultipleDataList", Value: false},
+			{Name: "NoCrawl", Value: l.Hidden},
+			{Name: "ParentWebUrl", Value: strings.TrimSuffix(l.RootFolderURL, "/"+l.URLName)},
+			{Name: "ServerTemplateCanCreateFolders", Value: true},
+			{Name: "TemplateFeatureId", Value: "00bfea71-de22-43b2-a848-c05709900100"},
+			{Name: "Title", Value: l.Title},
+		},
+	}
+}
+
+func listImage(l *storage.List) string {
+	if l.BaseType == storage.BaseTypeDocumentLibrary {
+		return "/_layouts/15/images/itdl.png"
+	}
+	return "/_layouts/15/images/itgen.png"
+}
+
+// listKnownProps are the SP.List properties a body may carry; those
+// Cesivi does not store are accepted and ignored when they ask for
+// SharePoint's behaviour anyway (a client sends what its SharePoint
+// needed), and listed here so that a misspelt name is refused.
+var listKnownProps = []string{"Title", "Description", "BaseTemplate", "Hidden", "AllowContentTypes", "ContentTypesEnabled",
+	"EnableVersioning", "EnableMinorVersions", "EnableModeration", "EnableAttachments", "EnableFolderCreation",
+	"OnQuickLaunch", "NoCrawl", "ForceCheckout", "Direction", "DocumentTemplateType", "TemplateFeatureId",
+	"QuickLaunchOption", "Url", "DraftVersionVisibility", "MajorVersionLimit", "IrmEnabled"}
+
+// addList is POST web/lists with an SP.List body (PnPjs's lists.add):
+// 201 with the new list.
+func (c *call) addList(w *storage.Web) (*response, error) {
+	const typ = "SP.List"
+	m, err := c.object(typ)
+	if err != nil {
+		return nil, err
+	}
+	if m, err = parameters(m, "SP.ListCreationInformation"); err != nil {
+		return nil, err
+	}
+	if err := onlyKnown(m, typ, listKnownProps...); err != nil {
+		return nil, err
+	}
+	var in storage.ListInput
+	title, err := propString(m, "Title", typ)
+	if err != nil {
+		return nil, err
+	}
+	if title == nil || strings.TrimSpace(*title) == "" {
+		return nil, odata.InvalidQuery("A new list needs a Title.")
+	}
+	in.Title = *title
+	if d, err := propString(m, "Description", typ); err != nil {
+		return nil, err
+	} else if d != nil {
+		in.Description = *d
+	}
+	if t, err := propInt(m, "BaseTemplate", typ); err != nil {
+		return nil, err
+	} else if t != nil {
+		in.BaseTemplate = *t
+	}
+	if h, err := propBool(m, "Hidden", typ); err != nil {
+		return nil, err
+	} else if h != nil {
+		in.Hidden = *h
+	}
+	if u, err := propString(m, "Url", typ); err != nil {
+		return nil, err
+	} else if u != nil {
+		in.URLName = *u
+	}
+	if err := checkIgnored(m, typ); err != nil {
+		return nil, err
+	}
+	l, err := c.tx.Lists().Create(c.ctx, w.ID, in)
+	if errors.Is(err, storage.ErrConflict) {
+		return nil, odata.ListExists()
+	}
+	if err != nil {
+		return nil, err
+	}
+	ent := c.listEntity(l)
+	resp := &response{status: http.StatusCreated, header: http.Header{}, body: c.enc.Entity(ent, "SP.ApiData.Lists/@Element"), format: c.format}
+	resp.header.Set("ETag", ent.ETag)
+	return resp, nil
+}
+
+// checkIgnored type-checks the SP.List properties Cesivi accepts but does
+// not store: they must still be of their type.
+func checkIgnored(m map[string]json.RawMessage, typ string) error {
+	for _, name := range []string{"AllowContentTypes", "ContentTypesEnabled", "EnableVersioning", "EnableMinorVersions",
+		"EnableModeration", "EnableAttachments", "EnableFolderCreation", "OnQuickLaunch", "NoCrawl", "ForceCheckout", "IrmEnabled"} {
+		if _, err := propBool(m, name, typ); err != nil {
+			return err
+		}
+	}
+	for _, name := range []string{"DocumentTemplateType", "QuickLaunchOption", "DraftVersionVisibility", "MajorVersionLimit"} {
+		if _, err := propInt(m, name, typ); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// updateList is MERGE on a list: Title, Description, Hidden change; a
+// title over 255 characters or an unknown property is refused.
+func (c *call) updateList(w *storage.Web, l *storage.List) (*response, error) {
+	const typ = "SP.List"
+	m, err := c.object(typ)
+	if err != nil {
+		return nil, err
+	}
+	if err := onlyKnown(m, typ, listKnownProps...); err != nil {
+		return nil, err
+	}
+	for _, fixed := range []string{"BaseTemplate", "Url"} {
+		if _, ok := lookup(m, fixed); ok {
+			return nil, odata.InvalidQuery("The property '" + fixed + "' of a list is set when the list is created and cannot change.")
+		}
+	}
+	var upd storage.ListUpdate
+	if upd.Title, err = propString(m, "Title", typ); err != nil {
+		return nil, err
+	}
+	if upd.Description, err = propString(m, "Description", typ); err != nil {
+		return nil, err
+	}
+	if upd.Hidden, err = propBool(m, "Hidden", typ); err != nil {
+		return nil, err
+	}
+	if err := checkIgnored(m, typ); err != nil {
+		return nil, err
+	}
+	if _, err := c.tx.Lists().Update(c.ctx, w.ID, l.ID, upd); err != nil {
+		if errors.Is(err, storage.ErrConflict) {
+			return nil, odata.ListExists()
+		}
+		return nil, err
+	}
+	return noContent(`"1"`), nil
+}
+
+func (c *call) deleteList(w *storage.Web, l *storage.List) (*response, error) {
+	if err := c.tx.Lists().Delete(c.ctx, w.ID, l.ID); err != nil {
+		return nil, err
+	}
+	return deleted(), nil
+}
+
+// ensureLibrary is lists/ensureSiteAssetsLibrary and
+// ensureSitePagesLibrary: the library, created when missing.
+func (c *call) ensureLibrary(w *storage.Web, urlName, title string, template int) (*response, error) {
+	if err := c.allow(http.MethodPost); err != nil {
+		return nil, err
+	}
+	l, err := c.tx.Lists().GetByURL(c.ctx, w.ID, urlName)
+	if errors.Is(err, storage.ErrNotFound) {
+		l, err = c.tx.Lists().Create(c.ctx, w.ID, storage.ListInput{Title: title, BaseTemplate: template, URLName: urlName})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &response{status: http.StatusOK, header: http.Header{}, body: c.enc.Entity(c.listEntity(l), "SP.ApiData.Lists/@Element"), format: c.format}, nil
+}
