@@ -79,7 +79,10 @@ const testUser = "X-Test-User"
 // testLog sends the handler's log to the test's.
 type testLog struct{ t *testing.T }
 
-func (l testLog) Write(p []byte) (int, error) { l.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 func newAPI(t *testing.T, store storage.Store) *api {
 	a := &api{t: t, store: store, digests: newDigests(t), user: "alice-subject", email: "alice@example.com", session: "s1"}
