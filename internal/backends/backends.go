@@ -1,15 +1,19 @@
 // Package backends opens, once per process, everything a Cesivi process
 // talks to outside itself: the one Redis client, the one PostgreSQL pool,
-// the distributed state provider over them, and the key ring (storage
-// joins them with the SharePoint storage provider). The app server, the
+// the distributed state provider over them, the SharePoint storage
+// provider (servers and commands) and the key ring. The app server, the
 // edge and every administration command open their backends here, so a
 // process holds one client and one pool whatever uses them, and every
 // member of a farm reads the same keys and the same state the same way.
 //
 // Clients connect lazily and reconnect on their own: a process starts
-// while Redis or PostgreSQL is down and reports it through Checks. The key
-// ring is the exception: it must load its keys before Open returns, since
-// a process that cannot verify what its peers mint must not take traffic.
+// while Redis or PostgreSQL is down and reports it through Checks. The
+// storage schema follows: a server tries to apply it at start, and if the
+// database does not answer, the store applies it before its first use
+// (see pgstorage.MigrateInNewOrFirstUse); a schema newer than the binary
+// or a migration that fails stops the start. The key ring is the
+// exception: it must load its keys before Open returns, since a process
+// that cannot verify what its peers mint must not take traffic.
 package backends
 
 import (
@@ -29,6 +33,7 @@ import (
 	"github.com/cesivi/cesivi/internal/state"
 	"github.com/cesivi/cesivi/internal/state/memstate"
 	"github.com/cesivi/cesivi/internal/state/redisstate"
+	"github.com/cesivi/cesivi/internal/storage"
 	"github.com/cesivi/cesivi/keyring"
 )
 
@@ -38,6 +43,9 @@ const (
 	UserContextLogCategory = "Cesivi.Server.Authorization.DistributedUserContextCache"
 	TokenLogCategory       = "Cesivi.Server.Authentication.DistributedTokenCache"
 	KeyRingLogCategory     = "Cesivi.Server.DataProtection"
+	// StorageLogCategory is the storage provider's (schema migrations,
+	// index maintenance); the seed names none.
+	StorageLogCategory = "Cesivi.Server.Storage"
 )
 
 // Role is what the process is; it decides which metrics are registered
@@ -51,7 +59,9 @@ const (
 	// Edge is cesivi-edge: it validates bearer tokens (the token cache)
 	// and never reads user contexts.
 	Edge
-	// Admin is a short-lived administration command.
+	// Admin is a short-lived administration command. Its storage applies
+	// the schema at first use only, so a command that never reads content
+	// never touches the storage database.
 	Admin
 )
 
@@ -61,8 +71,8 @@ type Options struct {
 	Role Role
 	// Logs makes the category loggers; nil discards every log.
 	Logs *logging.Factory
-	// Registerer receives the metrics of the state and the key ring; nil
-	// registers nothing.
+	// Registerer receives the metrics of the state, the key ring and the
+	// PostgreSQL pool; nil registers nothing.
 	Registerer prometheus.Registerer
 	// KeyRingReadOnly opens a ring that never creates a key (commands
 	// that only read); KeyRingNoBackground one that never refreshes on
@@ -75,10 +85,17 @@ type Options struct {
 	// subscription (Redis only; after it the process starts anyway and the
 	// subscription keeps retrying). Default 3 s.
 	SubscribeWait time.Duration
+	// MigrateWait bounds a server's attempt to apply the storage schema
+	// at start (PostgreSQL only); a database that has not answered by then
+	// gets it at the store's first use. Default 10 s.
+	MigrateWait time.Duration
 }
 
 // DefaultSubscribeWait is Options.SubscribeWait's default.
 const DefaultSubscribeWait = 3 * time.Second
+
+// DefaultMigrateWait is Options.MigrateWait's default.
+const DefaultMigrateWait = 10 * time.Second
 
 // Backends are a process's open backends. Close releases all of them.
 type Backends struct {
@@ -92,6 +109,11 @@ type Backends struct {
 	Postgres *pgxpool.Pool
 	// State is the distributed state provider.
 	State *state.Provider
+	// Storage is the SharePoint content store of Cesivi:Storage (InMemory
+	// or PostgreSQL over Postgres); nil on the edge, which serves no
+	// content. Calls fail with storage.ErrUnavailable while the database
+	// does not answer.
+	Storage storage.Store
 	// KeyRing is the farm's key ring, its keys loaded (nil with
 	// Options.NoKeyRing).
 	KeyRing *keyring.Ring
@@ -118,18 +140,28 @@ func (b *Backends) open(ctx context.Context, o Options) (err error) {
 		}
 		b.onClose(b.Redis.Close)
 	}
+	var pgOptions *connstr.PostgresOptions
 	if needsPostgres(s) {
-		cfg, err := connstr.ParsePostgres(s.Storage.ConnectionString)
-		if err != nil {
+		if pgOptions, err = connstr.ParsePostgresOptions(s.Storage.ConnectionString); err != nil {
 			return &config.Error{Key: "Cesivi:Storage:ConnectionString", Problem: err.Error()}
 		}
-		if b.Postgres, err = pgxpool.NewWithConfig(context.Background(), cfg); err != nil {
+		if b.Postgres, err = pgxpool.NewWithConfig(context.Background(), pgOptions.Pool); err != nil {
 			return fmt.Errorf("opening the PostgreSQL pool: %w", err)
 		}
 		b.onClose(func() error { b.Postgres.Close(); return nil })
+		if o.Registerer != nil {
+			if err := o.Registerer.Register(poolCollector{b.Postgres}); err != nil {
+				return fmt.Errorf("registering the PostgreSQL pool's metrics: %w", err)
+			}
+		}
 	}
 	if err := b.openState(o); err != nil {
 		return fmt.Errorf("distributed state (Cesivi:DistributedState:Provider=%s): %w", s.DistributedState.Provider, err)
+	}
+	if o.Role != Edge {
+		if err := b.openStorage(ctx, o, pgOptions); err != nil {
+			return fmt.Errorf("storage (Cesivi:Storage:Provider=%s): %w", s.Storage.Provider, err)
+		}
 	}
 	if o.NoKeyRing {
 		return nil

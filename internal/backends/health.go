@@ -8,13 +8,17 @@ import (
 )
 
 // Checks are the health checks of the backends, as the seed names their
-// entries: DistributedState, Storage and DataProtection.
+// entries: DistributedState, Storage (where the process opened it: not on
+// the edge) and DataProtection (unless Options.NoKeyRing).
 func (b *Backends) Checks() []health.Check {
-	return []health.Check{
-		{Name: "DistributedState", Run: b.checkState},
-		{Name: "Storage", Run: b.checkStorage},
-		{Name: "DataProtection", Run: b.checkKeyRing, Local: true},
+	checks := []health.Check{{Name: "DistributedState", Run: b.checkState}}
+	if b.Storage != nil {
+		checks = append(checks, health.Check{Name: "Storage", Run: b.checkStorage})
 	}
+	if b.KeyRing != nil {
+		checks = append(checks, health.Check{Name: "DataProtection", Run: b.checkKeyRing, Local: true})
+	}
+	return checks
 }
 
 func (b *Backends) checkState(ctx context.Context) health.Entry {
@@ -31,19 +35,26 @@ func (b *Backends) checkState(ctx context.Context) health.Entry {
 		Data: map[string]any{"provider": name, "connected": true}}
 }
 
+// checkStorage asks the store itself, so the entry says what requests
+// will meet: a PostgreSQL store whose schema is still to be applied
+// applies it here first, and one that cannot says why. Pool figures, never
+// the connection string.
 func (b *Backends) checkStorage(ctx context.Context) health.Entry {
-	if b.Settings.Storage.Provider != config.ProviderPostgreSQL {
-		return health.Entry{Status: health.Healthy, Description: "In-memory storage (single server)",
-			Data: map[string]any{"provider": b.Settings.Storage.Provider, "connected": true}}
+	name := b.Storage.Name()
+	data := map[string]any{"provider": name, "connected": true}
+	if b.Postgres != nil && name == config.ProviderPostgreSQL {
+		st := b.Postgres.Stat()
+		data["poolTotal"], data["poolIdle"], data["poolAcquired"], data["poolMax"] = st.TotalConns(), st.IdleConns(), st.AcquiredConns(), st.MaxConns()
 	}
-	if err := b.Postgres.Ping(ctx); err != nil {
-		return health.Entry{Status: health.Unhealthy, Description: "PostgreSQL unreachable: " + err.Error(),
-			Data: map[string]any{"provider": b.Settings.Storage.Provider, "connected": false}}
+	if err := b.Storage.Ping(ctx); err != nil {
+		data["connected"] = false
+		return health.Entry{Status: health.Unhealthy, Description: name + " unavailable: " + err.Error(), Data: data}
 	}
-	st := b.Postgres.Stat()
-	return health.Entry{Status: health.Healthy, Description: "PostgreSQL connection healthy",
-		Data: map[string]any{"provider": b.Settings.Storage.Provider, "connected": true,
-			"poolTotal": st.TotalConns(), "poolIdle": st.IdleConns(), "poolMax": st.MaxConns()}}
+	desc := "PostgreSQL connection healthy"
+	if name == config.ProviderInMemory {
+		desc = "In-memory storage (single server)"
+	}
+	return health.Entry{Status: health.Healthy, Description: desc, Data: data}
 }
 
 // checkKeyRing reads the ring's in-memory snapshot (no I/O): the ring keeps

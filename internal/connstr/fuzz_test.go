@@ -165,7 +165,7 @@ func checkPostgresStable(t *testing.T, s string) {
 	}
 	a, b := o.Pool.ConnConfig, r.Pool.ConnConfig
 	if pgHosts(o.Pool) != pgHosts(r.Pool) || a.Database != b.Database || a.User != b.User ||
-		o.Pool.MaxConns != r.Pool.MaxConns || o.CommandTimeout != r.CommandTimeout {
+		o.Pool.MaxConns != r.Pool.MaxConns || o.CommandTimeout != r.CommandTimeout || o.HasCommandTimeout != r.HasCommandTimeout {
 		t.Fatalf("re-parsing the redacted form changed the result:\n%q\n%q", s, red)
 	}
 	if a.Password != "" && b.Password != "*****" {

@@ -25,9 +25,13 @@ type PostgresOptions struct {
 	Pool *pgxpool.Config
 	// CommandTimeout is Npgsql's "Command Timeout", or zero when it was
 	// not given or given as 0 (no limit). pgx has no per-pool statement
-	// timeout, so callers apply it with context.WithTimeout. Npgsql's own
-	// default, used when the key is absent, is 30 seconds.
+	// timeout, so callers apply it themselves (the storage as its
+	// statement timeout). Npgsql's own default, used when the key is
+	// absent, is 30 seconds.
 	CommandTimeout time.Duration
+	// HasCommandTimeout says Command Timeout was given, which tells "no
+	// limit" (given as 0) from "not given" (the caller's default).
+	HasCommandTimeout bool
 }
 
 // ParsePostgres parses a PostgreSQL connection string in Npgsql
@@ -451,7 +455,8 @@ func (st *npgsqlSettings) build() (*PostgresOptions, error) {
 			c.VerifyPeerCertificate = nil
 		}
 	}
-	return &PostgresOptions{Pool: cfg, CommandTimeout: time.Duration(st.commandTimeout) * time.Second}, nil
+	return &PostgresOptions{Pool: cfg, CommandTimeout: time.Duration(st.commandTimeout) * time.Second,
+		HasCommandTimeout: st.set["Command Timeout"]}, nil
 }
 
 func tlsConfigs(c *pgx.ConnConfig) []*tls.Config {

@@ -60,6 +60,7 @@ func TestParsePostgres(t *testing.T) {
 				expect(t, "connect timeout", c.ConnectTimeout, 15*time.Second)
 				expect(t, "max conns", o.Pool.MaxConns, defaultMaxConns())
 				expect(t, "command timeout", o.CommandTimeout, time.Duration(0))
+				expect(t, "command timeout not given", o.HasCommandTimeout, false)
 				expect(t, "TLS attempted first (prefer)", c.TLSConfig != nil, true)
 				expect(t, "plain fallback (prefer)", len(c.Fallbacks), 1)
 			}},
@@ -157,7 +158,15 @@ func TestParsePostgres(t *testing.T) {
 				expect(t, "timeout", o.Pool.ConnConfig.ConnectTimeout, time.Duration(0))
 			}},
 		{"Command Timeout is returned for the caller", "Host=h;Command Timeout=45",
-			func(t *testing.T, o *PostgresOptions) { expect(t, "command timeout", o.CommandTimeout, 45*time.Second) }},
+			func(t *testing.T, o *PostgresOptions) {
+				expect(t, "command timeout", o.CommandTimeout, 45*time.Second)
+				expect(t, "given", o.HasCommandTimeout, true)
+			}},
+		{"Command Timeout=0 is given as no limit, unlike an absent one", "Host=h;CommandTimeout=0",
+			func(t *testing.T, o *PostgresOptions) {
+				expect(t, "command timeout", o.CommandTimeout, time.Duration(0))
+				expect(t, "given", o.HasCommandTimeout, true)
+			}},
 		{"pool sizes map to MinConns and MaxConns", "Host=h;Minimum Pool Size=2;Maximum Pool Size=30",
 			func(t *testing.T, o *PostgresOptions) {
 				expect(t, "min", o.Pool.MinConns, int32(2))

@@ -4,6 +4,11 @@
 //
 // Schema: migrations/NNN_*.up.sql, embedded and applied by Migrate (also
 // from New) through pgmigrate, once however many servers start together.
+// A database at a version newer than the binary knows is ErrSchemaNewer.
+// A server must start while PostgreSQL is down, so with
+// MigrateInNewOrFirstUse a database that does not answer defers the
+// migrations to the store's first use (Update, View or Ping), retried
+// at each use until they succeed, one attempt at a time per process.
 // Tables "Sites", "Webs", "Lists", "Fields", "Views", "ListItems",
 // "Users" and (empty, for the files aggregate) "Files", with the seed's
 // indexes IX_ListItems_ListId, IX_ListItems_Created, IX_Files_Url and

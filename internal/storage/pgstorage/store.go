@@ -16,7 +16,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/cesivi/cesivi/internal/pgmigrate"
 	"github.com/cesivi/cesivi/internal/storage"
 )
 
@@ -37,6 +36,9 @@ type Options struct {
 	// SkipMigrate leaves the schema alone in New (when a migrate command
 	// applies it).
 	SkipMigrate bool
+	// Migrate says when the schema is applied (default: in New, which
+	// fails if it cannot); see MigrateMode. Ignored with SkipMigrate.
+	Migrate MigrateMode
 	// Now is the clock (default storage.Now).
 	Now func() time.Time
 	// Log receives index maintenance failures (default: discarded).
@@ -49,25 +51,22 @@ type Store struct {
 	timeout string // for set_config, "" for none
 	now     func() time.Time
 	log     *slog.Logger
+	// gate applies the schema before the first use when New did not;
+	// nil once New applied it (or with SkipMigrate).
+	gate *migrationGate
 }
 
 var _ storage.Store = (*Store)(nil)
 
 // Migrate applies the storage schema; safe to run from several servers at
-// once.
+// once. See ApplyMigrations.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	ms, err := pgmigrate.Load(migrations, "migrations")
-	if err != nil {
-		return err
-	}
-	if _, err := pgmigrate.Apply(ctx, pool, component, ms); err != nil {
-		return interpretError(err)
-	}
-	return nil
+	_, err := ApplyMigrations(ctx, pool)
+	return err
 }
 
 // New returns a store over pool (which stays the caller's), migrating the
-// schema first unless opts.SkipMigrate.
+// schema first unless opts.SkipMigrate, or later as opts.Migrate says.
 func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) {
 	if opts.StatementTimeout == 0 {
 		opts.StatementTimeout = DefaultStatementTimeout
@@ -82,22 +81,38 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 	if opts.StatementTimeout > 0 {
 		s.timeout = strconv.FormatInt(max(opts.StatementTimeout.Milliseconds(), 1), 10)
 	}
-	if !opts.SkipMigrate {
-		if err := Migrate(ctx, pool); err != nil {
+	if opts.SkipMigrate {
+		return s, nil
+	}
+	if opts.Migrate != MigrateOnFirstUse {
+		err := Migrate(ctx, pool)
+		if err == nil {
+			return s, nil
+		}
+		if opts.Migrate != MigrateInNewOrFirstUse || !errors.Is(err, storage.ErrUnavailable) {
 			return nil, err
 		}
+		opts.Log.Warn("the database does not answer: the storage schema will be applied at first use", "error", err)
 	}
+	s.gate = newMigrationGate(pool, opts.Log)
 	return s, nil
 }
 
 // Name is "PostgreSQL".
 func (s *Store) Name() string { return "PostgreSQL" }
 
-// Ping asks the database.
-func (s *Store) Ping(ctx context.Context) error { return interpretError(s.pool.Ping(ctx)) }
+// Ping asks the database; a store whose schema is still to be applied
+// applies it first, so a server becomes ready (and says why not) through
+// its health checks before any request needs the storage.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.gate.ready(ctx); err != nil {
+		return err
+	}
+	return interpretError(s.pool.Ping(ctx))
+}
 
-// Close does nothing: the pool is the caller's.
-func (s *Store) Close() {}
+// Close stops a deferred migration in flight; the pool is the caller's.
+func (s *Store) Close() { s.gate.close() }
 
 // Update runs fn in one read-committed transaction; concurrency is
 // handled by row locks (the list's counter row, the item row, the site
@@ -120,6 +135,9 @@ func (s *Store) View(ctx context.Context, fn func(storage.Tx) error) error {
 }
 
 func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(storage.Tx) error) (*tx, error) {
+	if err := s.gate.ready(ctx); err != nil {
+		return nil, err
+	}
 	ptx, err := s.pool.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, interpretError(err)
