@@ -20,8 +20,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/cesivi/cesivi/appserver/sharepoint"
 	"github.com/cesivi/cesivi/internal/backends"
 	"github.com/cesivi/cesivi/internal/config"
+	"github.com/cesivi/cesivi/internal/formdigest"
 	"github.com/cesivi/cesivi/internal/health"
 	"github.com/cesivi/cesivi/internal/httperr"
 	"github.com/cesivi/cesivi/internal/httpmetrics"
@@ -89,7 +91,17 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", s.serveRoot)
 	mux.HandleFunc("GET /api/session/create", s.serveSessionCreate)
 	mux.HandleFunc("GET /api/session/get", s.serveSessionGet)
-	mux.HandleFunc("/", s.serveNotFound)
+	// The SharePoint API lives under /_api of every web (/_api,
+	// /sites/dev/_api, /sites/dev/team/_api): no mux pattern matches
+	// "anything, then /_api", so the fallback routes it.
+	api := s.sharePoint()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if sharepoint.IsAPIPath(r) {
+			api.ServeHTTP(w, r)
+			return
+		}
+		s.serveNotFound(w, r)
+	})
 
 	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cesivi_assertions_refused_total",
@@ -115,9 +127,22 @@ func (s *Server) routes() http.Handler {
 	}), func(r *http.Request) string {
 		// The mux sets Pattern on the request it passes on (a copy, once
 		// the verifier has added the identity), not on r: ask it.
+		if sharepoint.IsAPIPath(r) {
+			return sharepoint.RouteLabel(r)
+		}
 		_, pattern := mux.Handler(r)
 		return routeLabel(pattern)
 	})
+}
+
+// sharePoint is the REST API over the process's storage, with form
+// digests minted by the shared key ring (valid on every server).
+func (s *Server) sharePoint() *sharepoint.Handler {
+	return &sharepoint.Handler{
+		Store:   s.backends.Storage,
+		Digests: formdigest.Minter{Ring: s.backends.KeyRing},
+		Log:     s.log,
+	}
 }
 
 // routeLabel names a matched route pattern for metrics; unmatched paths

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -70,7 +69,6 @@ func TestPnPjsSharePointScenario(t *testing.T) {
 			}
 			edge := f.Edges[0]
 			cookie := signIn(t, f, edge)
-			skipWithoutRESTLayer(t, edge, cookie)
 			t.Run("cookie", func(t *testing.T) {
 				runScenario(t, node, dir, "CESIVI_BASE="+edge, "CESIVI_COOKIE="+cookie)
 			})
@@ -243,38 +241,6 @@ func accessToken(t *testing.T, f *farm.Farm, edge string) string {
 		t.Fatal("the provider issued no access token")
 	}
 	return res.AccessToken
-}
-
-// skipWithoutRESTLayer skips when the app server has no SharePoint REST
-// API at all: /_api/web then gets the server's generic 404 (a message
-// string), never SharePoint's odata.error (a {lang, value} message). Any
-// REST layer answers the latter or 200, so this cannot hide a broken one.
-// CESIVI_PNPJS_REQUIRE=1 runs the scenario regardless.
-func skipWithoutRESTLayer(t *testing.T, edge, cookie string) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, edge+"/_api/web", nil)
-	req.Header.Set("Cookie", cookie)
-	req.Header.Set("Accept", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	var generic struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	if resp.StatusCode == http.StatusNotFound && json.Unmarshal(body, &generic) == nil &&
-		generic.Error.Code == "NotFound" && strings.HasPrefix(generic.Error.Message, "no resource at ") {
-		if os.Getenv("CESIVI_PNPJS_REQUIRE") == "1" {
-			t.Logf("no SharePoint REST layer (GET /_api/web: %d %s); CESIVI_PNPJS_REQUIRE=1 runs the scenario anyway", resp.StatusCode, body)
-			return
-		}
-		t.Skipf("the app server has no SharePoint REST layer yet (GET /_api/web through the edge: %d %s); CESIVI_PNPJS_REQUIRE=1 runs the scenario anyway", resp.StatusCode, bytes.TrimSpace(body))
-	}
 }
 
 // ensureNode returns the node program, installing Debian's nodejs and npm
