@@ -2,6 +2,7 @@ package pgstorage
 
 import (
 	"context"
+	"slices"
 
 	"github.com/cesivi/cesivi/internal/storage"
 )
@@ -97,6 +98,7 @@ func (a lists) Update(ctx context.Context, webID, id string, upd storage.ListUpd
 }
 
 func (a lists) Delete(ctx context.Context, webID, id string) error {
+	defer a.t.forgetSchema("")
 	if err := a.t.check(true); err != nil {
 		return err
 	}
@@ -133,9 +135,17 @@ func (t *tx) insertField(ctx context.Context, f *storage.Field) error {
 
 // schema loads a list's fields; a list without any does not exist (every
 // list has its system fields).
+//
+// A transaction reads each list's fields once: the API and the items it
+// touches ask for them several times per request. Writes to a list's
+// fields in this transaction forget its entry (forgetSchema).
 func (t *tx) schema(ctx context.Context, listID string) (*storage.Schema, error) {
 	if !isGUID(listID) {
 		return nil, storage.NotFound("no list has this id")
+	}
+	key := lower(listID)
+	if s, ok := t.schemas[key]; ok {
+		return s, nil
 	}
 	fs, err := all[storage.Field](ctx, t, `SELECT `+fieldCols+` FROM "Fields" WHERE "ListId" = $1 ORDER BY "Position"`, listID)
 	if err != nil {
@@ -144,10 +154,25 @@ func (t *tx) schema(ctx context.Context, listID string) (*storage.Schema, error)
 	if len(fs) == 0 {
 		return nil, storage.NotFound("no list has this id")
 	}
-	return storage.NewSchema(fs), nil
+	s := storage.NewSchema(fs)
+	if t.schemas == nil {
+		t.schemas = map[string]*storage.Schema{}
+	}
+	t.schemas[key] = s
+	return s, nil
+}
+
+// forgetSchema drops the cached fields of a list ("" drops every list's).
+func (t *tx) forgetSchema(listID string) {
+	if listID == "" {
+		t.schemas = nil
+		return
+	}
+	delete(t.schemas, lower(listID))
 }
 
 func (a fields) Create(ctx context.Context, listID string, in storage.FieldInput) (*storage.Field, error) {
+	defer a.t.forgetSchema(listID)
 	if err := a.t.check(true); err != nil {
 		return nil, err
 	}
@@ -191,10 +216,11 @@ func (a fields) List(ctx context.Context, listID string) ([]*storage.Field, erro
 	if err != nil {
 		return nil, err
 	}
-	return s.Fields, nil
+	return slices.Clone(s.Fields), nil
 }
 
 func (a fields) Update(ctx context.Context, listID, id string, upd storage.FieldUpdate) (*storage.Field, error) {
+	defer a.t.forgetSchema(listID)
 	if err := a.t.check(true); err != nil {
 		return nil, err
 	}
@@ -222,6 +248,7 @@ func (a fields) Update(ctx context.Context, listID, id string, upd storage.Field
 }
 
 func (a fields) Delete(ctx context.Context, listID, id string) error {
+	defer a.t.forgetSchema(listID)
 	if err := a.t.check(true); err != nil {
 		return err
 	}

@@ -138,6 +138,11 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(storage.Tx)
 	if err := s.gate.ready(ctx); err != nil {
 		return nil, err
 	}
+	if s.timeout != "" {
+		// One round trip: the statement timeout travels with BEGIN (a
+		// multi-statement simple query) instead of after it.
+		opts.BeginQuery = beginSQL(opts) + "; SET LOCAL statement_timeout = " + s.timeout
+	}
 	ptx, err := s.pool.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, interpretError(err)
@@ -152,11 +157,6 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(storage.Tx)
 			ptx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
-	if s.timeout != "" {
-		if _, err := ptx.Exec(ctx, "SELECT set_config('statement_timeout', $1, true)", s.timeout); err != nil {
-			return nil, interpretError(err)
-		}
-	}
 	if err := fn(t); err != nil {
 		return nil, err
 	}
@@ -167,6 +167,18 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(storage.Tx)
 	return t, nil
 }
 
+// beginSQL is the BEGIN statement for opts' isolation and access mode.
+func beginSQL(opts pgx.TxOptions) string {
+	b := "BEGIN"
+	if opts.IsoLevel != "" {
+		b += " ISOLATION LEVEL " + string(opts.IsoLevel)
+	}
+	if opts.AccessMode != "" {
+		b += " " + string(opts.AccessMode)
+	}
+	return b
+}
+
 // tx is one transaction; it implements every aggregate.
 type tx struct {
 	s        *Store
@@ -174,6 +186,8 @@ type tx struct {
 	now      time.Time
 	readOnly bool
 	done     bool
+	// schemas caches each list's fields read in this transaction.
+	schemas map[string]*storage.Schema
 	// indexes: a field's Indexed flag may have changed, or a field gone;
 	// the expression indexes are brought in line after commit.
 	indexes bool

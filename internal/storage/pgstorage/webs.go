@@ -48,6 +48,7 @@ func (a sites) List(ctx context.Context) ([]*storage.Site, error) {
 }
 
 func (a sites) Delete(ctx context.Context, id string) error {
+	defer a.t.forgetSchema("")
 	if err := a.t.check(true); err != nil {
 		return err
 	}
@@ -148,6 +149,7 @@ func (a webs) Update(ctx context.Context, id string, upd storage.WebUpdate) (*st
 }
 
 func (a webs) Delete(ctx context.Context, id string) error {
+	defer a.t.forgetSchema("")
 	if err := a.t.check(true); err != nil {
 		return err
 	}
