@@ -315,13 +315,22 @@ func (c *call) resolveWeb() error {
 	if err != nil {
 		return err
 	}
-	s, err := c.tx.Sites().Get(c.ctx, w.SiteID)
-	if err != nil {
-		return err
-	}
-	c.site, c.web = s, w
+	c.site, c.web = nil, w
 	c.enc = odata.Encoder{Format: c.format, Web: c.absURL(w.ServerRelativeURL)}
 	return nil
+}
+
+// siteOf is the call's site collection, read when a handler needs more
+// than its id (most requests need only the web).
+func (c *call) siteOf() (*storage.Site, error) {
+	if c.site == nil {
+		s, err := c.tx.Sites().Get(c.ctx, c.web.SiteID)
+		if err != nil {
+			return nil, err
+		}
+		c.site = s
+	}
+	return c.site, nil
 }
 
 // absURL is the absolute public URL of a server-relative path.
@@ -370,12 +379,12 @@ func (c *call) currentUser() (*storage.User, error) {
 	var u *storage.User
 	var err error
 	if c.readOnly() {
-		u, err = c.tx.Users().GetByLogin(c.ctx, c.site.ID, c.login())
+		u, err = c.tx.Users().GetByLogin(c.ctx, c.web.SiteID, c.login())
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil, errNewUser
 		}
 	} else {
-		u, err = c.tx.Users().Ensure(c.ctx, c.site.ID, c.login(), c.userTitle(), c.user.Email)
+		u, err = c.tx.Users().Ensure(c.ctx, c.web.SiteID, c.login(), c.userTitle(), c.user.Email)
 	}
 	if err != nil {
 		return nil, err

@@ -24,11 +24,15 @@ func (c *call) contextInfo() (*response, error) {
 	if err != nil {
 		return nil, err
 	}
+	site, err := c.siteOf()
+	if err != nil {
+		return nil, err
+	}
 	ent := &odata.Entity{Type: "SP.ContextWebInformation", Props: []odata.Prop{
 		{Name: "FormDigestTimeoutSeconds", Value: int(DigestTimeout.Seconds())},
 		{Name: "FormDigestValue", Value: digest},
 		{Name: "LibraryVersion", Value: "16.0.0.0"},
-		{Name: "SiteFullUrl", Value: c.absURL(c.site.URL)},
+		{Name: "SiteFullUrl", Value: c.absURL(site.URL)},
 		{Name: "SupportedSchemaVersions", Value: odata.Values{Type: "Collection(Edm.String)", Items: []any{"14.0.0.0", "15.0.0.0"}}},
 		{Name: "WebFullUrl", Value: c.absURL(c.web.ServerRelativeURL)},
 	}}

@@ -292,7 +292,7 @@ func (e *expander) user(id int64) (*storage.User, error) {
 	if u, ok := e.users[id]; ok {
 		return u, nil
 	}
-	u, err := e.c.tx.Users().Get(e.c.ctx, e.c.site.ID, id)
+	u, err := e.c.tx.Users().Get(e.c.ctx, e.c.web.SiteID, id)
 	if errors.Is(err, storage.ErrNotFound) {
 		u, err = nil, nil
 	}

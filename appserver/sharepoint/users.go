@@ -55,7 +55,7 @@ func (c *call) userResource(u *storage.User, rest []odata.Segment) (*response, e
 		get:    func() (*response, error) { return c.entity(c.userEntity(u), "SP.ApiData.Users/@Element"), nil },
 		update: func() (*response, error) { return c.updateUser(u) },
 		del: func() (*response, error) {
-			if err := c.tx.Users().Delete(c.ctx, c.site.ID, u.ID); err != nil {
+			if err := c.tx.Users().Delete(c.ctx, c.web.SiteID, u.ID); err != nil {
 				return nil, err
 			}
 			return deleted(), nil
@@ -83,7 +83,7 @@ func (c *call) siteUsersResource(seg odata.Segment, rest []odata.Segment) (*resp
 		if err := c.allow(http.MethodGet); err != nil {
 			return nil, err
 		}
-		us, err := c.tx.Users().List(c.ctx, c.site.ID)
+		us, err := c.tx.Users().List(c.ctx, c.web.SiteID)
 		if err != nil {
 			return nil, err
 		}
@@ -102,7 +102,7 @@ func (c *call) siteUsersResource(seg odata.Segment, rest []odata.Segment) (*resp
 		if !ok || v.Kind != odata.KindString {
 			return nil, odata.InvalidQuery("getByEmail takes an e-mail address as a string.")
 		}
-		us, err := c.tx.Users().List(c.ctx, c.site.ID)
+		us, err := c.tx.Users().List(c.ctx, c.web.SiteID)
 		if err != nil {
 			return nil, err
 		}
@@ -129,7 +129,7 @@ func (c *call) siteUsersResource(seg odata.Segment, rest []odata.Segment) (*resp
 			if ierr != nil {
 				return nil, ierr
 			}
-			u, err = c.tx.Users().Get(c.ctx, c.site.ID, id)
+			u, err = c.tx.Users().Get(c.ctx, c.web.SiteID, id)
 		} else {
 			v, _ := op.Single()
 			u, err = c.lookupLogin(v.Str)
@@ -137,7 +137,7 @@ func (c *call) siteUsersResource(seg odata.Segment, rest []odata.Segment) (*resp
 		if err != nil {
 			return nil, userMissing(err)
 		}
-		if err := c.tx.Users().Delete(c.ctx, c.site.ID, u.ID); err != nil {
+		if err := c.tx.Users().Delete(c.ctx, c.web.SiteID, u.ID); err != nil {
 			return nil, err
 		}
 		return &response{status: http.StatusOK, header: http.Header{}}, nil
@@ -150,7 +150,7 @@ func (c *call) lookupLogin(login string) (*storage.User, error) {
 	if err != nil {
 		return nil, storage.ErrNotFound
 	}
-	return c.tx.Users().GetByLogin(c.ctx, c.site.ID, l)
+	return c.tx.Users().GetByLogin(c.ctx, c.web.SiteID, l)
 }
 
 func (c *call) userByLogin(login string, rest []odata.Segment) (*response, error) {
@@ -167,7 +167,7 @@ func (c *call) userByID(seg odata.Segment, rest []odata.Segment) (*response, err
 	if err != nil {
 		return nil, err
 	}
-	u, err := c.tx.Users().Get(c.ctx, c.site.ID, id)
+	u, err := c.tx.Users().Get(c.ctx, c.web.SiteID, id)
 	if err != nil {
 		return nil, userMissing(err)
 	}
@@ -218,7 +218,7 @@ func (c *call) ensureUserCall(seg odata.Segment, rest []odata.Segment) (*respons
 	if name := claims[strings.LastIndexByte(claims, '|')+1:]; strings.Count(name, "@") == 1 {
 		email = name
 	}
-	u, err := c.tx.Users().Ensure(c.ctx, c.site.ID, claims, "", email)
+	u, err := c.tx.Users().Ensure(c.ctx, c.web.SiteID, claims, "", email)
 	if err != nil {
 		return nil, err
 	}
@@ -244,7 +244,7 @@ func (c *call) updateUser(u *storage.User) (*response, error) {
 	if upd.IsSiteAdmin, err = propBool(m, "IsSiteAdmin", "SP.User"); err != nil {
 		return nil, err
 	}
-	if _, err := c.tx.Users().Update(c.ctx, c.site.ID, u.ID, upd); err != nil {
+	if _, err := c.tx.Users().Update(c.ctx, c.web.SiteID, u.ID, upd); err != nil {
 		return nil, err
 	}
 	return noContent(""), nil

@@ -109,10 +109,14 @@ func (c *call) userInfoList(root *storage.Web) (*storage.List, error) {
 
 // rootWeb is the call's site's root web.
 func (c *call) rootWeb() (*storage.Web, error) {
-	if c.web.ID == c.site.RootWebID {
+	if c.web.ParentID == "" {
 		return c.web, nil
 	}
-	return c.tx.Webs().Get(c.ctx, c.site.RootWebID)
+	site, err := c.siteOf()
+	if err != nil {
+		return nil, err
+	}
+	return c.tx.Webs().Get(c.ctx, site.RootWebID)
 }
 
 // webEntity is SP.Web.
@@ -341,7 +345,11 @@ func (c *call) siteResource(rest []odata.Segment) (*response, error) {
 		if err := c.allow(http.MethodGet); err != nil {
 			return nil, err
 		}
-		return c.entity(c.siteEntity(), "SP.ApiData.Sites/@Element"), nil
+		s, err := c.siteOf()
+		if err != nil {
+			return nil, err
+		}
+		return c.entity(c.siteEntity(s), "SP.ApiData.Sites/@Element"), nil
 	}
 	seg := rest[0]
 	switch {
@@ -357,7 +365,7 @@ func (c *call) siteResource(rest []odata.Segment) (*response, error) {
 			return nil, odata.InvalidQuery("openWebById takes the web's id.")
 		}
 		w, err := c.tx.Webs().Get(c.ctx, strings.ToLower(v.Str))
-		if err != nil || w.SiteID != c.site.ID {
+		if err != nil || w.SiteID != c.web.SiteID {
 			return nil, odata.ResourceNotFound(seg.Name)
 		}
 		return c.webResource(w, rest[1:])
@@ -367,8 +375,7 @@ func (c *call) siteResource(rest []odata.Segment) (*response, error) {
 	return nil, notFound(seg)
 }
 
-func (c *call) siteEntity() *odata.Entity {
-	s := c.site
+func (c *call) siteEntity(s *storage.Site) *odata.Entity {
 	api := c.absURL(s.URL) + "/_api/"
 	return &odata.Entity{
 		Type: "SP.Site", ID: api + "site", EditLink: "site",
