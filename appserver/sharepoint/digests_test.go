@@ -12,7 +12,7 @@ import (
 )
 
 // newDigests mints digests with a real key ring, as servers do.
-func newDigests(t *testing.T) sharepoint.Digests {
+func newDigests(t testing.TB) sharepoint.Digests {
 	ring := keyringtest.NewRing(t, keyring.NewMemoryStore(), fakeclock.New(time.Now()))
 	return formdigest.Minter{Ring: ring}
 }

@@ -64,7 +64,7 @@ func eachProvider(t *testing.T, fn func(t *testing.T, a *api)) {
 // user of each request is put into the request context, as the
 // assertion verifier does, from the test-only header testUser.
 type api struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *httptest.Server
 	store   storage.Store
 	digests sharepoint.Digests
@@ -77,14 +77,16 @@ type api struct {
 const testUser = "X-Test-User"
 
 // testLog sends the handler's log to the test's.
-type testLog struct{ t *testing.T }
+type testLog struct{ t testing.TB }
 
 func (l testLog) Write(p []byte) (int, error) {
 	l.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
 
-func newAPI(t *testing.T, store storage.Store) *api {
+func newAPI(t *testing.T, store storage.Store) *api { return newAPIFor(t, store) }
+
+func newAPIFor(t testing.TB, store storage.Store) *api {
 	a := &api{t: t, store: store, digests: newDigests(t), user: "alice-subject", email: "alice@example.com", session: "s1"}
 	h := &sharepoint.Handler{Store: store, Digests: a.digests, Log: slog.New(slog.NewTextHandler(testLog{t}, nil))}
 	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
