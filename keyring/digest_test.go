@@ -117,8 +117,8 @@ func TestFormDigestRefusalReasons(t *testing.T) {
 			}
 		})
 	}
-	if got := keyring.Reason(r.VerifyFormDigest(d, sampleUser, "/sites/other")); got != "tampered" {
-		t.Errorf("reason of another scope's digest %q, want tampered", got)
+	if got := keyring.Reason(r.VerifyFormDigest(d, sampleUser, "/sites/other")); got != "wrong_scope" {
+		t.Errorf("reason of another scope's digest %q, want wrong_scope", got)
 	}
 }
 

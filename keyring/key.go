@@ -194,6 +194,8 @@ var reasons = []struct {
 	{ErrWrongPurpose, "wrong_purpose", "it was minted for another use"},
 	{ErrUnknownKey, "unknown_key", "it names a key this farm does not have"},
 	{ErrRevoked, "revoked_key", "the key that signed it has been revoked"},
+	// Before ErrTampered, which it wraps.
+	{ErrWrongScope, "wrong_scope", "it was minted for another site"},
 	{ErrTampered, "tampered", "its signature does not match its content"},
 	{ErrExpired, "expired", "it has expired"},
 	{ErrNotYetValid, "not_yet_valid", "it was issued in the future (check the clocks of the farm)"},
