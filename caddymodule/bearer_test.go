@@ -72,11 +72,11 @@ func TestBearerTokensFromTheProviderAreAcceptedAndCachedFarmWide(t *testing.T) {
 	token := accessToken(t, e)
 	c := client(t)
 
-	// Valid: the app server sees a signed-in user (its own 404 for an
-	// unknown path, not the edge's 401).
+	// Valid: the app server sees a signed-in user (it answers the
+	// SharePoint web, not the edge's 401).
 	a := get(t, c, e.URL+"/_api/web", "Authorization", "Bearer "+token, "Accept", "application/json")
-	if a.Status != 404 {
-		t.Fatalf("with a valid token: %d %s; want the app server's 404", a.Status, a.Body)
+	if a.Status != 200 {
+		t.Fatalf("with a valid token: %d %s; want 200, the app server's SharePoint web", a.Status, a.Body)
 	}
 	if sessionCookie(t, a.Header) != nil {
 		t.Error("a bearer request got a session cookie")
@@ -184,7 +184,7 @@ func TestInvalidBearerTokensDoNotFloodTheProvider(t *testing.T) {
 	token := accessToken(t, e)
 	before = e.IdP.Requests(path)
 	for range 10 {
-		if a := get(t, c, e.URL+"/_api/web", "Authorization", "Bearer "+token, "Accept", "application/json"); a.Status != 404 {
+		if a := get(t, c, e.URL+"/_api/web", "Authorization", "Bearer "+token, "Accept", "application/json"); a.Status != 200 {
 			t.Fatalf("valid token: %d %s", a.Status, a.Body)
 		}
 	}
@@ -244,8 +244,8 @@ func TestAFloodOfNewBearerTokensCostsItsSenderNotEveryone(t *testing.T) {
 	// Another client, during the flood: served.
 	other := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: (&net.Dialer{
 		LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}).DialContext}}
-	if a := get(t, other, e.URL+"/_api/web", "Authorization", "Bearer "+token, "Accept", "application/json"); a.Status != 404 {
-		t.Fatalf("a valid token from another address during the flood: %d %s; want the app server's 404", a.Status, a.Body)
+	if a := get(t, other, e.URL+"/_api/web", "Authorization", "Bearer "+token, "Accept", "application/json"); a.Status != 200 {
+		t.Fatalf("a valid token from another address during the flood: %d %s; want 200, the app server's SharePoint web", a.Status, a.Body)
 	}
 }
 

@@ -350,8 +350,8 @@ func TestLoginThroughARealProviderThenLogout(t *testing.T) {
 	if me.Session.SessionID == anon.Session.SessionID {
 		t.Fatal("sign-in kept the anonymous session's id (fixation)")
 	}
-	if api := get(t, c, e.URL+"/_api/web", "Accept", "application/json"); api.Status != 404 {
-		t.Fatalf("signed-in API call: %d %s; want the app server's 404", api.Status, api.Body)
+	if api := get(t, c, e.URL+"/_api/web", "Accept", "application/json"); api.Status != 200 {
+		t.Fatalf("signed-in API call: %d %s; want 200, the app server's SharePoint web", api.Status, api.Body)
 	}
 
 	// The edge counts what happened (outcomes only, no user ids).
