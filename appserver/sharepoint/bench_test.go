@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/cesivi/cesivi/internal/storage"
 	"github.com/cesivi/cesivi/internal/storage/pgstorage"
 	"github.com/cesivi/cesivi/internal/testenv"
 )
@@ -118,4 +119,33 @@ func (a *api) raw(b *testing.B, method, url, body string) {
 	if resp.StatusCode >= 300 {
 		b.Errorf("%s %s: %d", method, url, resp.StatusCode)
 	}
+}
+
+func BenchmarkPostgreSQLStorageOnlyGet(b *testing.B) {
+	pb := newPGBench(b)
+	store := pb.api.store
+	b.ResetTimer()
+	b.RunParallel(func(p *testing.PB) {
+		for p.Next() {
+			err := store.View(context.Background(), func(tx storage.Tx) error {
+				w, err := tx.Webs().GetByURL(context.Background(), "/")
+				if err != nil {
+					return err
+				}
+				l, err := tx.Lists().GetByTitle(context.Background(), w.ID, "Bench")
+				if err != nil {
+					return err
+				}
+				if _, err := tx.Fields().List(context.Background(), l.ID); err != nil {
+					return err
+				}
+				_, err = tx.Items().Get(context.Background(), l.ID, 42)
+				return err
+			})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

@@ -138,32 +138,32 @@ func (s *Store) run(ctx context.Context, opts pgx.TxOptions, fn func(storage.Tx)
 	if err := s.gate.ready(ctx); err != nil {
 		return nil, err
 	}
-	if s.timeout != "" {
-		// One round trip: the statement timeout travels with BEGIN (a
-		// multi-statement simple query) instead of after it.
-		opts.BeginQuery = beginSQL(opts) + "; SET LOCAL statement_timeout = " + s.timeout
-	}
-	ptx, err := s.pool.BeginTx(ctx, opts)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, interpretError(err)
 	}
-	t := &tx{s: s, tx: ptx, now: s.now(), readOnly: opts.AccessMode == pgx.ReadOnly}
-	committed := false
+	ses := &session{conn: conn, begin: []string{beginSQL(opts)}}
+	if s.timeout != "" {
+		ses.begin = append(ses.begin, "SET LOCAL statement_timeout = "+s.timeout)
+	}
+	readOnly := opts.AccessMode == pgx.ReadOnly
+	t := &tx{s: s, tx: ses, now: s.now(), readOnly: readOnly}
+	ended := false
 	// Whatever ends fn (an error, a panic, runtime.Goexit from t.Fatal),
 	// the transaction is rolled back and its connection released.
 	defer func() {
 		t.done = true
-		if !committed {
-			ptx.Rollback(context.WithoutCancel(ctx))
+		if !ended {
+			ses.rollback(ctx)
 		}
 	}()
 	if err := fn(t); err != nil {
 		return nil, err
 	}
-	if err := ptx.Commit(ctx); err != nil {
+	ended = true
+	if err := ses.commit(ctx, readOnly); err != nil {
 		return nil, interpretError(err)
 	}
-	committed = true
 	return t, nil
 }
 
@@ -182,7 +182,7 @@ func beginSQL(opts pgx.TxOptions) string {
 // tx is one transaction; it implements every aggregate.
 type tx struct {
 	s        *Store
-	tx       pgx.Tx
+	tx       querier
 	now      time.Time
 	readOnly bool
 	done     bool
