@@ -38,6 +38,9 @@ type call struct {
 	site *storage.Site
 	web  *storage.Web
 	enc  odata.Encoder
+	// located is the web, list and fields resolveWeb read, when the path
+	// names a list.
+	located *storage.Location
 	// siteUser is the signed-in user's row in the site's user table,
 	// once looked up.
 	siteUser *storage.User
@@ -302,9 +305,19 @@ func (h *Handler) checkDigest(c *call) error {
 
 func (c *call) isContextInfo() bool { return len(c.path) == 1 && c.path[0].Is("contextinfo") }
 
-// resolveWeb finds the site and web the URL names.
+// resolveWeb finds the web the URL names and, in the same step, the list
+// the path goes on to name (getByTitle, lists(guid'…'), getById), with
+// its fields: most requests need nothing else before their own work.
 func (c *call) resolveWeb() error {
-	w, err := c.tx.Webs().GetByURL(c.ctx, c.webPath)
+	c.located = nil
+	loc, err := c.tx.Webs().Locate(c.ctx, c.webPath, c.listRef())
+	var w *storage.Web
+	if err == nil {
+		w = loc.Web
+		if loc.List != nil {
+			c.located = loc
+		}
+	}
 	if errors.Is(err, storage.ErrNotFound) {
 		if c.webPath == "/" {
 			return errNoRootSite
@@ -317,6 +330,53 @@ func (c *call) resolveWeb() error {
 	}
 	c.site, c.web = nil, w
 	c.enc = odata.Encoder{Format: c.format, Web: c.absURL(w.ServerRelativeURL)}
+	return nil
+}
+
+// listRef is the list the path names right after web/lists (or the
+// lists alias), if any.
+func (c *call) listRef() storage.ListRef {
+	p := c.path
+	if len(p) > 0 && p[0].Is("web") && !p[0].Call {
+		p = p[1:]
+	}
+	if len(p) == 0 || !p[0].Is("lists") {
+		return storage.ListRef{}
+	}
+	if p[0].Call {
+		if v, ok := p[0].Single(); ok {
+			if id, ok := canonicalID(v); ok {
+				return storage.ListRef{ID: id}
+			}
+		}
+		return storage.ListRef{}
+	}
+	if len(p) < 2 || !p[1].Call {
+		return storage.ListRef{}
+	}
+	v, ok := p[1].Single()
+	switch {
+	case !ok:
+	case p[1].Is("getbytitle") && v.Kind == odata.KindString:
+		return storage.ListRef{Title: v.Str}
+	case p[1].Is("getbyid"):
+		if id, ok := canonicalID(v); ok {
+			return storage.ListRef{ID: id}
+		}
+	}
+	return storage.ListRef{}
+}
+
+// locatedList is the list resolveWeb found, when it is the one asked
+// for by title or id in web w.
+func (c *call) locatedList(w *storage.Web, ref storage.ListRef) *storage.List {
+	if c.located == nil || c.located.Web.ID != w.ID {
+		return nil
+	}
+	l := c.located.List
+	if (ref.Title != "" && strings.EqualFold(l.Title, ref.Title)) || (ref.ID != "" && strings.EqualFold(l.ID, ref.ID)) {
+		return l
+	}
 	return nil
 }
 

@@ -30,6 +30,11 @@ func itemID(seg odata.Segment) (int64, error) {
 
 // listSchema is the list's fields, read once per call.
 func (c *call) listSchema(l *storage.List) (*storage.Schema, error) {
+	if c.located != nil && c.located.List.ID == l.ID && c.readOnly() {
+		// Read with the web; a write may change the fields, so it asks
+		// storage (which has them cached for the transaction anyway).
+		return storage.NewSchema(c.located.Fields), nil
+	}
 	fields, err := c.tx.Fields().List(c.ctx, l.ID)
 	if err != nil {
 		return nil, err

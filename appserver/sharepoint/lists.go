@@ -29,9 +29,12 @@ func (c *call) listsResource(w *storage.Web, rest []odata.Segment) (*response, e
 		if !ok || v.Kind != odata.KindString {
 			return nil, odata.InvalidQuery("getByTitle takes the list's title as a string.")
 		}
-		l, err := c.tx.Lists().GetByTitle(c.ctx, w.ID, v.Str)
-		if err != nil {
-			return nil, c.listMissing(err, v.Str)
+		l := c.locatedList(w, storage.ListRef{Title: v.Str})
+		if l == nil {
+			var err error
+			if l, err = c.tx.Lists().GetByTitle(c.ctx, w.ID, v.Str); err != nil {
+				return nil, c.listMissing(err, v.Str)
+			}
 		}
 		return c.listResource(w, l, rest)
 	case seg.Is("getbyid") && seg.Call:
@@ -57,6 +60,9 @@ func (c *call) listByArg(w *storage.Web, seg odata.Segment) (*storage.List, erro
 	id, ok := canonicalID(v)
 	if !ok {
 		return nil, odata.InvalidQuery("The list id is not a GUID.")
+	}
+	if l := c.locatedList(w, storage.ListRef{ID: id}); l != nil {
+		return l, nil
 	}
 	l, err := c.tx.Lists().Get(c.ctx, w.ID, id)
 	if err != nil {

@@ -37,6 +37,24 @@ type Web struct {
 	LastItemModifiedDate time.Time
 }
 
+// ListRef names a list of a web by title (case-insensitively) or by id;
+// the zero value names none.
+type ListRef struct {
+	Title string
+	ID    string
+}
+
+// IsZero reports whether the reference names no list.
+func (r ListRef) IsZero() bool { return r.Title == "" && r.ID == "" }
+
+// Location is what Webs.Locate found: the web, and the list asked for
+// with its fields in creation order (nil when none was asked or found).
+type Location struct {
+	Web    *Web
+	List   *List
+	Fields []*Field
+}
+
 // WebInput creates a subweb.
 type WebInput struct {
 	ParentID string

@@ -104,6 +104,12 @@ type Webs interface {
 	Get(ctx context.Context, id string) (*Web, error)
 	// GetByURL finds a web by its server-relative URL, case-insensitively.
 	GetByURL(ctx context.Context, serverRelativeURL string) (*Web, error)
+	// Locate finds the web at a server-relative URL (case-insensitively)
+	// and, when list names one, that list of the web with its fields:
+	// what nearly every API request reads first, in one step (one round
+	// trip for PostgreSQL). A missing web is ErrNotFound; a missing list
+	// is a Location without List.
+	Locate(ctx context.Context, url string, list ListRef) (*Location, error)
 	// Children lists the direct subwebs of a web, by URL.
 	Children(ctx context.Context, parentID string) ([]*Web, error)
 	Update(ctx context.Context, id string, upd WebUpdate) (*Web, error)

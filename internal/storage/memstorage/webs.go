@@ -2,6 +2,7 @@ package memstorage
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 
@@ -216,4 +217,34 @@ func (a webs) Delete(ctx context.Context, id string) error {
 	}
 	t.deleteWeb(w.ID)
 	return nil
+}
+
+func (a webs) Locate(ctx context.Context, url string, ref storage.ListRef) (*storage.Location, error) {
+	w, err := a.GetByURL(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	loc := &storage.Location{Web: w}
+	if ref.IsZero() {
+		return loc, nil
+	}
+	ls := lists{a.t}
+	var l *storage.List
+	if ref.Title != "" {
+		l, err = ls.GetByTitle(ctx, w.ID, ref.Title)
+	} else {
+		l, err = ls.Get(ctx, w.ID, ref.ID)
+	}
+	if errors.Is(err, storage.ErrNotFound) {
+		return loc, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	fs, err := fields{a.t}.List(ctx, l.ID)
+	if err != nil {
+		return nil, err
+	}
+	loc.List, loc.Fields = l, fs
+	return loc, nil
 }

@@ -1,13 +1,54 @@
 package storagetest
 
 import (
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cesivi/cesivi/internal/storage"
 )
 
 var siteTests = []test{
+	{"Locate finds a web and one of its lists with its fields in one step", func(t *testing.T, e *env) {
+		l := e.list("Tasks", storage.FieldInput{Title: "Priority", Type: storage.TypeNumber})
+		e.read(func(tx storage.Tx) error {
+			w, err := tx.Webs().GetByURL(e.ctx, e.web.ServerRelativeURL)
+			if err != nil {
+				return err
+			}
+			fields, err := tx.Fields().List(e.ctx, l.ID)
+			if err != nil {
+				return err
+			}
+			for _, ref := range []storage.ListRef{{Title: "tasks"}, {ID: strings.ToUpper(l.ID)}} {
+				loc, err := tx.Webs().Locate(e.ctx, strings.ToUpper(e.web.ServerRelativeURL), ref)
+				if err != nil {
+					return err
+				}
+				if !reflect.DeepEqual(utcWeb(loc.Web), utcWeb(w)) {
+					t.Errorf("%+v: web %+v, want %+v", ref, loc.Web, w)
+				}
+				if loc.List == nil || loc.List.ID != l.ID || loc.List.Title != "Tasks" || !loc.List.Created.Equal(l.Created) {
+					t.Errorf("%+v: list %+v, want %+v", ref, loc.List, l)
+				}
+				if !reflect.DeepEqual(loc.Fields, fields) {
+					t.Errorf("%+v: fields differ from Fields().List:\n%+v\n%+v", ref, loc.Fields, fields)
+				}
+			}
+			none, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{Title: "Nope"})
+			if err != nil || none.List != nil || none.Fields != nil || none.Web.ID != w.ID {
+				t.Errorf("missing list: %+v %v", none, err)
+			}
+			if only, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{}); err != nil || only.List != nil {
+				t.Errorf("no list asked: %+v %v", only, err)
+			}
+			if _, err := tx.Webs().Locate(e.ctx, "/sites/nope", storage.ListRef{Title: "Tasks"}); !errorsIs(err, storage.ErrNotFound) {
+				t.Errorf("missing web: %v", err)
+			}
+			return nil
+		})
+	}},
 	{"a new site has a root web at its URL", func(t *testing.T, e *env) {
 		if e.web.ServerRelativeURL != "/sites/dev" || e.web.ParentID != "" || e.web.Title != "Dev" ||
 			e.web.Language != 1033 || e.web.WebTemplate != storage.DefaultWebTemplate || e.web.SiteID != e.site.ID {
@@ -190,3 +231,11 @@ var siteTests = []test{
 }
 
 func second[T any](_ T, err error) error { return err }
+
+// utcWeb is a copy of w with its instants in UTC, for comparisons that
+// must not depend on the time.Location a provider reads them in.
+func utcWeb(w *storage.Web) storage.Web {
+	c := *w
+	c.Created, c.LastItemModifiedDate = c.Created.UTC(), c.LastItemModifiedDate.UTC()
+	return c
+}
