@@ -52,8 +52,8 @@ run: build bin/cesivi-devidp
 # runs, and the farm end-to-end tests. May install redis-server and
 # postgresql with apt-get when run as root on Debian.
 test: vet build bin/cesivi-devidp
-	CESIVI_BIN=$(BIN) $(GO) test -count=1 -race -v $(RACE_PKGS)
-	CESIVI_BIN=$(BIN) $(GO) test -count=1 -v $(PLAIN_PKGS)
+	CESIVI_BIN=$(BIN) $(GO) test -count=1 -timeout 30m -race -v $(RACE_PKGS)
+	CESIVI_BIN=$(BIN) $(GO) test -count=1 -timeout 30m -v $(PLAIN_PKGS)
 	$(MAKE) --no-print-directory fuzz FUZZTIME=60000x
 
 vet:

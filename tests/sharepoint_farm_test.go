@@ -17,13 +17,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -590,48 +588,25 @@ func TestOfConcurrentMergesWithOneETagExactlyOneWins(t *testing.T) {
 	}
 }
 
-// stopPostgres stops the farm's PostgreSQL as an operator's fast shutdown
-// would (SIGINT to the postmaster: sessions end, the cluster checkpoints),
-// by the PID the farm recorded, and waits until it is gone.
+// stopPostgres stops the farm's PostgreSQL as an operator's fast
+// shutdown would; its data stays.
 func stopPostgres(t *testing.T, f *farm.Farm) {
 	t.Helper()
-	pid := f.PIDs["postgres"]
-	if pid == 0 {
-		t.Fatal("the farm recorded no PostgreSQL PID")
-	}
-	if err := testenv.ProcessByPID(pid).Stop(syscall.SIGINT, 30*time.Second); err != nil {
-		t.Fatalf("stopping PostgreSQL (pid %d): %v", pid, err)
+	if err := f.StopPostgres(); err != nil {
+		t.Fatalf("stopping PostgreSQL: %v", err)
 	}
 }
 
-// startPostgres starts PostgreSQL again on the farm's cluster and port, so
-// the servers' connection string stays right; the new process is stopped
-// when the test ends.
+// startPostgres starts the farm's PostgreSQL again on its cluster and
+// port, so the servers' connection string stays right; the farm stops it
+// with the rest.
 func startPostgres(t *testing.T, f *farm.Farm) {
 	t.Helper()
-	u, err := url.Parse(f.Postgres)
-	if err != nil {
-		t.Fatal(err)
-	}
-	port, err := strconv.Atoi(u.Port())
-	if err != nil {
-		t.Fatalf("no port in the farm's PostgreSQL URL: %v", err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	p, err := testenv.StartPostgres(ctx, testenv.PostgresOptions{
-		Dir: filepath.Join(f.Dir(), "postgres"), Port: port, Durable: true,
-		LogFile: filepath.Join(f.Dir(), "logs", "postgres.log"),
-	})
-	if err != nil {
-		t.Fatalf("starting PostgreSQL again on port %d: %v", port, err)
+	if err := f.StartPostgres(ctx); err != nil {
+		t.Fatal(err)
 	}
-	f.PIDs["postgres"] = p.PID
-	t.Cleanup(func() {
-		if err := p.Stop(); err != nil {
-			t.Errorf("stopping the restarted PostgreSQL: %v", err)
-		}
-	})
 }
 
 // Phases of the outage test, in order.

@@ -402,6 +402,33 @@ func (f *Farm) ServerBinary() string { return f.bins.server }
 // Redis returns the farm's Redis server, for tests that stop or restart it.
 func (f *Farm) RedisServer() *testenv.RedisServer { return f.redis }
 
+// StopPostgres stops the farm's PostgreSQL (its data stays), as an outage
+// does; StartPostgres brings it back on the same port.
+func (f *Farm) StopPostgres() error {
+	if f.postgres == nil {
+		return errors.New("farm: this farm has no PostgreSQL")
+	}
+	return f.postgres.Stop()
+}
+
+// StartPostgres starts the farm's PostgreSQL again after StopPostgres,
+// on its port and data directory, and waits until it accepts
+// connections.
+func (f *Farm) StartPostgres(ctx context.Context) error {
+	if f.postgres == nil {
+		return errors.New("farm: this farm has no PostgreSQL")
+	}
+	p, err := testenv.StartPostgres(ctx, testenv.PostgresOptions{
+		Dir: filepath.Join(f.dir, "postgres"), Detached: f.opt.Detached, Durable: true, Port: f.postgres.Port,
+		LogFile: filepath.Join(f.dir, "logs", "postgres.log"),
+	})
+	if err != nil {
+		return fmt.Errorf("starting PostgreSQL again: %w", err)
+	}
+	f.postgres, f.PIDs["postgres"] = p, p.PID
+	return nil
+}
+
 // Stop stops every process the farm started, newest first, and removes the
 // state directory if the farm created it.
 func (f *Farm) Stop() error {
