@@ -128,7 +128,7 @@ func (c *call) renderListData(w *storage.Web, l *storage.List) (*response, error
 	if m, err = parameters(m, typ); err != nil {
 		return nil, err
 	}
-	viewXML, err := propString(m, "ViewXml", typ)
+	asked, err := propString(m, "ViewXml", typ)
 	if err != nil {
 		return nil, err
 	}
@@ -137,14 +137,26 @@ func (c *call) renderListData(w *storage.Web, l *storage.List) (*response, error
 		return nil, err
 	}
 	xml := ""
-	if viewXML != nil {
-		xml = *viewXML
-	} else {
+	switch {
+	case asked != nil:
+		xml = *asked
+	case c.r.URL.Query().Get("View") != "":
+		// ?View={guid}: the rows of that view, as list pages ask.
+		id, ok := canonicalID(odata.String(c.r.URL.Query().Get("View")))
+		if !ok {
+			return nil, odata.InvalidQuery("View must be a view's id.")
+		}
+		v, err := c.tx.Views().Get(c.ctx, l.ID, id)
+		if err != nil {
+			return nil, viewMissing(err)
+		}
+		xml = viewXML(v)
+	default:
 		dv, err := c.defaultView(l)
 		if err != nil {
 			return nil, err
 		}
-		xml = viewXML2(dv)
+		xml = viewXML(dv)
 	}
 	v, err := c.viewQuery(xml)
 	if err != nil {
@@ -216,9 +228,6 @@ func (c *call) renderListData(w *storage.Web, l *storage.List) (*response, error
 	body, _ := json.Marshal(out)
 	return &response{status: http.StatusOK, header: http.Header{"Content-Type": {"application/json;charset=utf-8"}}, body: body, raw: true}, nil
 }
-
-// viewXML2 is the stored view as ViewXml.
-func viewXML2(v *storage.View) string { return viewXML(v) }
 
 // parseFieldXML reads SharePoint's field schema XML (CreateFieldAsXml).
 func parseFieldXML(x string, options int) (storage.FieldInput, error) {

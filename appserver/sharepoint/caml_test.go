@@ -32,6 +32,14 @@ func TestCAMLQueriesRunThroughTheSameEngineAsFilters(t *testing.T) {
 			t.Errorf("RenderListDataAsStream: %s", rd.body)
 		}
 
+		// A stored view's query applies to its rows.
+		v := a.req("POST", l+"/views/add", map[string]any{"parameters": map[string]any{"Title": "High",
+			"ViewQuery": `<Where><Gt><FieldRef Name="Priority"/><Value Type="Number">4</Value></Gt></Where>`}}).must(t, 201)
+		byView := a.req("POST", l+"/RenderListDataAsStream?View="+v.json["Id"].(string), map[string]any{"parameters": map[string]any{}}).must(t, 200)
+		if rows, _ := byView.json["Row"].([]any); len(rows) != 2 {
+			t.Errorf("the view's rows: %s", byView.body)
+		}
+
 		x := a.req("POST", l+"/fields/createFieldAsXml", map[string]any{"parameters": map[string]any{
 			"SchemaXml": `<Field Type="Choice" DisplayName="Phase" Name="Phase"><CHOICES><CHOICE>One</CHOICE><CHOICE>Two</CHOICE></CHOICES><Default>One</Default></Field>`,
 			"Options":   0}}).must(t, 201)
