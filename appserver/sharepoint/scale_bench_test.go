@@ -67,25 +67,29 @@ func BenchmarkPostgreSQLScale(b *testing.B) {
 	firstPage := url.Values{"$select": {"Id,Title"}, "$top": {"100"}}
 
 	b.Run("API/page-of-100-by-id", func(b *testing.B) {
-		// Without -v only the cases' logs are shown, not this
-		// function's: the setup's timings go with the first case.
-		b.Log(strings.Join(setup, "\n"))
-		big.explain(b, page(scaleItems/2), planKeyset)
-		big.measureGets(b, func() url.Values { return page(1 + rng.IntN(scaleItems-100)) }, true)
+		var notes caseNotes
+		big.explain(b, &notes, page(scaleItems/2), planKeyset)
+		// Without -v the log of this function is not shown, only the
+		// cases': the setup's timings go with the first case.
+		notes.short = append(notes.short, strings.Join(setup, "; "))
+		big.measureGets(b, &notes, func() url.Values { return page(1 + rng.IntN(scaleItems-100)) }, true)
 	})
 	b.Run("API/first-page", func(b *testing.B) {
-		big.explain(b, firstPage, planKeyset)
-		big.measureGets(b, func() url.Values { return firstPage }, true)
+		var notes caseNotes
+		big.explain(b, &notes, firstPage, planKeyset)
+		big.measureGets(b, &notes, func() url.Values { return firstPage }, true)
 	})
 	b.Run("API/filter-indexed-Priority", func(b *testing.B) {
-		big.explain(b, priority(4242), planIndexed)
-		b.Log("not measured: $orderby on the indexed field, a page of 100:")
-		big.explain(b, url.Values{"$orderby": {"Priority"}, "$top": {"100"}}, planAny)
-		big.measureGets(b, func() url.Values { return priority(rng.IntN(priorities)) }, true)
+		var notes caseNotes
+		big.explain(b, &notes, priority(4242), planIndexed)
+		notes.short = append(notes.short, "not measured, $orderby on the indexed field (a page of 100):")
+		big.explain(b, &notes, url.Values{"$orderby": {"Priority"}, "$top": {"100"}}, planAny)
+		big.measureGets(b, &notes, func() url.Values { return priority(rng.IntN(priorities)) }, true)
 	})
 	b.Run("API/filter-unindexed-Code", func(b *testing.B) {
-		big.explain(b, code(4242), planAny)
-		big.measureGets(b, func() url.Values { return code(1 + rng.IntN(scaleItems)) }, false)
+		var notes caseNotes
+		big.explain(b, &notes, code(4242), planAny)
+		big.measureGets(b, &notes, func() url.Values { return code(1 + rng.IntN(scaleItems)) }, false)
 	})
 	b.Run("storage/page-of-100-by-id", func(b *testing.B) {
 		big.measureQueries(b, func() storage.ItemQuery {
@@ -313,7 +317,7 @@ const minSamples = 10
 // measureGets times GETs of the list's items, each with a fresh query;
 // with mustSucceed a refusal fails the benchmark, otherwise answers are
 // counted by status.
-func (l *scaleList) measureGets(b *testing.B, next func() url.Values, mustSucceed bool) {
+func (l *scaleList) measureGets(b *testing.B, notes *caseNotes, next func() url.Values, mustSucceed bool) {
 	var lat []time.Duration
 	statuses := map[int]int{}
 	var refusal string
@@ -337,11 +341,21 @@ func (l *scaleList) measureGets(b *testing.B, next func() url.Values, mustSuccee
 		get()
 	}
 	reportLatency(b, "", lat)
-	b.Logf("%d requests: statuses %v; p50 %.2f ms, p99 %.2f ms, max %.2f ms", len(lat), statuses,
+	summary := fmt.Sprintf("%d requests: statuses %v; p50 %.2f ms, p99 %.2f ms, max %.2f ms", len(lat), statuses,
 		ms(percentile(lat, 50)), ms(percentile(lat, 99)), ms(slices.Max(lat)))
 	if refusal != "" {
-		b.Logf("refusal: %s", refusal)
+		summary += "; refusal: " + refusal
 	}
+	notes.log(b, summary)
+}
+
+// caseNotes is what a case has to say beside its figures: without -v a
+// benchmark's log is cut after ten lines, so the short notes (a line
+// each) come first and the full plans last.
+type caseNotes struct{ short, long []string }
+
+func (n *caseNotes) log(b *testing.B, summary string) {
+	b.Log(strings.Join(slices.Concat([]string{summary}, n.short, n.long), "\n"))
 }
 
 // measureQueries times b.N storage queries, each in its own View (as
@@ -418,11 +432,11 @@ const (
 	planKeyset
 )
 
-// explain logs the plan of the SQL the items GET with query runs, as
+// explain notes the plan of the SQL the items GET with query runs, as
 // captured on the pool, executed once with its arguments and once more
 // as the prepared statement pgx makes of it (PostgreSQL may switch a
 // prepared statement to a generic plan after five executions).
-func (l *scaleList) explain(b *testing.B, query url.Values, expect planExpectation) {
+func (l *scaleList) explain(b *testing.B, notes *caseNotes, query url.Values, expect planExpectation) {
 	l.trace.reset()
 	status, body := httpDo(b, "GET", l.itemsURL(query), "")
 	sql, args := l.trace.last()
@@ -430,9 +444,11 @@ func (l *scaleList) explain(b *testing.B, query url.Values, expect planExpectati
 		b.Fatalf("no items query seen on the pool (%d %s)", status, body)
 	}
 	plan := l.plan(b, sql, args)
-	b.Logf("SQL: %s\nargs: %v (API answered %d)\n%s", sql, args, status, plan)
+	notes.short = append(notes.short, "plan: "+planSummary(plan))
+	notes.long = append(notes.long, fmt.Sprintf("SQL: %s\nargs: %v (API answered %d)\n%s", sql, args, status, plan))
 	if generic := l.genericPlan(b, sql, args); generic != "" {
-		b.Logf("as a prepared statement after 6 executions:\n%s", generic)
+		notes.short = append(notes.short, "plan as a prepared statement after 6 executions: "+planSummary(generic))
+		notes.long = append(notes.long, "as a prepared statement after 6 executions:\n"+generic)
 	}
 	switch expect {
 	case planIndexed:
@@ -445,15 +461,34 @@ func (l *scaleList) explain(b *testing.B, query url.Values, expect planExpectati
 		}
 		// The diagnosis, and the fix shown on the same rows.
 		order := `ORDER BY ("Id") ASC NULLS FIRST`
-		b.Logf("DIAGNOSIS: the plan reads and sorts every item of the list after the token instead of 101 rows in "+
-			"primary key order: %s (orderBy in internal/storage/pgstorage/sqlfilter.go) is not the order of the index "+
-			"(\"ListId\", \"Id\"), which is ASC NULLS LAST. \"Id\" is NOT NULL, so plain ASC is the same order; "+
-			"descending, beyond's \"OR (\"Id\") IS NULL\" must go too for the token to bound the index scan.", order)
+		notes.short = append(notes.short, fmt.Sprintf("DIAGNOSIS: the plan reads and sorts every item of the list after "+
+			"the token instead of 101 rows in primary key order: %s (orderBy in internal/storage/pgstorage/sqlfilter.go) "+
+			"is not the order of the index (\"ListId\", \"Id\"), which is ASC NULLS LAST. \"Id\" is NOT NULL, so plain "+
+			"ASC is the same order; descending, beyond's \"OR (\"Id\") IS NULL\" must go too for the token to bound "+
+			"the index scan.", order))
 		if strings.Contains(sql, order) {
-			fixed := strings.Replace(sql, order, `ORDER BY ("Id") ASC`, 1)
-			b.Logf("the same query with ORDER BY (\"Id\") ASC:\n%s", l.plan(b, fixed, args))
+			fixed := l.plan(b, strings.Replace(sql, order, `ORDER BY ("Id") ASC`, 1), args)
+			notes.short = append(notes.short, `plan with ORDER BY ("Id") ASC: `+planSummary(fixed))
+			notes.long = append(notes.long, "the same query with ORDER BY (\"Id\") ASC:\n"+fixed)
 		}
 	}
+}
+
+// planSummary is a plan's nodes, outermost first, and its execution
+// time, on one line.
+func planSummary(plan string) string {
+	var nodes []string
+	exec := ""
+	for _, line := range strings.Split(plan, "\n") {
+		line = strings.TrimSpace(line)
+		if node, _, ok := strings.Cut(strings.TrimPrefix(line, "->  "), "  (cost="); ok {
+			nodes = append(nodes, node)
+		}
+		if t, ok := strings.CutPrefix(line, "Execution Time: "); ok {
+			exec = t
+		}
+	}
+	return strings.Join(nodes, " > ") + "; execution " + exec
 }
 
 func (l *scaleList) plan(b *testing.B, sql string, args []any) string {
