@@ -37,7 +37,9 @@ func (s *Store) syncIndexesErr(ctx context.Context) error {
 		}
 		f.Type = storage.FieldType(typ)
 		if !storage.Computed(&f) {
-			want[indexName(f.ID)] = `CREATE INDEX CONCURRENTLY IF NOT EXISTS "` + indexName(f.ID) + `" ON "ListItems" ("ListId", ` + expr(&f) + `)`
+			// In the order pages walk (nulls first, then the id), so the
+			// index serves $orderby and $skiptoken as well as $filter.
+			want[indexName(f.ID)] = `CREATE INDEX CONCURRENTLY IF NOT EXISTS "` + indexName(f.ID) + `" ON "ListItems" ("ListId", ` + expr(&f) + ` NULLS FIRST, "Id")`
 		}
 	}
 	rows.Close()

@@ -237,20 +237,11 @@ func (a items) Query(ctx context.Context, listID string, q storage.ItemQuery) (*
 	if err != nil {
 		return nil, err
 	}
-	var b query
-	b.sql.WriteString(`SELECT ` + itemCols + ` FROM "ListItems" WHERE "ListId" = ` + b.arg(listID))
-	if plan.Filter != nil {
-		b.sql.WriteString(" AND ")
-		if err := b.cond(s, plan.Filter, false); err != nil {
-			return nil, err
-		}
+	sql, args, err := itemQuery(s, listID, plan)
+	if err != nil {
+		return nil, err
 	}
-	if plan.After != nil {
-		b.sql.WriteString(" AND ")
-		b.after(plan)
-	}
-	b.sql.WriteString(" ORDER BY " + orderBy(plan) + " LIMIT " + strconv.Itoa(plan.Top+1))
-	rows, _ := a.t.tx.Query(ctx, b.sql.String(), b.args...)
+	rows, _ := a.t.tx.Query(ctx, sql, args...)
 	all, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*storage.Item, error) { return scanItem(s, row) })
 	if err != nil {
 		return nil, interpretError(err)
@@ -264,4 +255,24 @@ func (a items) Query(ctx context.Context, listID string, q storage.ItemQuery) (*
 		plan.Project(it)
 	}
 	return page, nil
+}
+
+// itemQuery is the SELECT of one page of a plan: the rows of the list
+// that match, after the token, in order, one more than the page to tell
+// whether another follows.
+func itemQuery(s *storage.Schema, listID string, plan *storage.Plan) (string, []any, error) {
+	var b query
+	b.sql.WriteString(`SELECT ` + itemCols + ` FROM "ListItems" WHERE "ListId" = ` + b.arg(listID))
+	if plan.Filter != nil {
+		b.sql.WriteString(" AND ")
+		if err := b.cond(s, plan.Filter, false); err != nil {
+			return "", nil, err
+		}
+	}
+	if plan.After != nil {
+		b.sql.WriteString(" AND ")
+		b.after(plan)
+	}
+	b.sql.WriteString(" ORDER BY " + orderBy(plan) + " LIMIT " + strconv.Itoa(plan.Top+1))
+	return b.sql.String(), b.args, nil
 }

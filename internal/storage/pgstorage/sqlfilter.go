@@ -231,7 +231,12 @@ func (q *query) beyond(k storage.OrderKey, v odata.Value) string {
 		return e + " IS NOT NULL"
 	}
 	a, _ := param(k.Field, v)
-	if k.Desc {
+	switch {
+	case k.Desc && storage.Computed(k.Field):
+		// A column that is never null: a bare comparison, which an index
+		// on it can bound (with "OR … IS NULL" it cannot).
+		return e + " < " + q.arg(a)
+	case k.Desc:
 		return "(" + e + " < " + q.arg(a) + " OR " + e + " IS NULL)"
 	}
 	return e + " > " + q.arg(a)
@@ -244,6 +249,16 @@ func orderBy(p *storage.Plan) string {
 		dir := " ASC NULLS FIRST"
 		if k.Desc {
 			dir = " DESC NULLS LAST"
+		}
+		if storage.Computed(k.Field) {
+			// The system columns are never null. PostgreSQL does not
+			// know NULLS FIRST makes no difference there: written, it
+			// keeps the primary key ("ListId", "Id") from serving the
+			// order, and every page sorts the whole list.
+			dir = " ASC"
+			if k.Desc {
+				dir = " DESC"
+			}
 		}
 		parts = append(parts, expr(k.Field)+dir)
 	}
