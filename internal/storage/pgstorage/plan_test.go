@@ -12,7 +12,6 @@ import (
 	"github.com/cesivi/cesivi/internal/testenv"
 )
 
-
 // TestPagesByIdWalkThePrimaryKey: a page by id (the default order, and
 // $skiptoken=Paged=TRUE&p_ID=n) must be an index range scan of the
 // primary key, never a sort of the whole list; on a list of a million
