@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/cookiejar"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,9 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cesivi/cesivi/internal/oidclogin"
-	"github.com/cesivi/cesivi/internal/state"
-	"github.com/cesivi/cesivi/internal/state/memstate"
 	"github.com/cesivi/cesivi/internal/testenv"
 	"github.com/cesivi/cesivi/tests/farm"
 )
@@ -204,43 +200,14 @@ func signIn(t *testing.T, f *farm.Farm, edge string) string {
 
 // accessToken gets an access token for the farm's development user from
 // its provider, as an API client would; the edge accepts it as a bearer
-// token.
+// token. The redirect URI named is edge's callback.
 func accessToken(t *testing.T, f *farm.Farm, edge string) string {
 	t.Helper()
-	ctx := context.Background()
-	mem, err := memstate.New(state.Options{})
+	token, err := mintAccessTokenVia(context.Background(), f, edge)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer mem.Close()
-	flow, err := oidclogin.New(oidclogin.Config{Issuer: f.IdP.Issuer, ClientID: f.ClientID, ClientSecret: f.ClientSecret}, mem.Tickets)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Any redirect URI the provider knows will do: the code is read from
-	// the redirect instead of following it.
-	authURL, err := flow.Begin(ctx, oidclogin.BeginRequest{RedirectURL: edge + "/oauth2/callback"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	idp := &testenv.IdentityProvider{Issuer: f.IdP.Issuer}
-	resp, err := idp.LoginAs(ctx, nil, authURL, f.IdP.Username, f.IdP.Password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	cb, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := flow.Complete(ctx, oidclogin.CompleteRequest{State: cb.Query().Get("state"), Code: cb.Query().Get("code")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.AccessToken == "" {
-		t.Fatal("the provider issued no access token")
-	}
-	return res.AccessToken
+	return token
 }
 
 // ensureNode returns the node program, installing Debian's nodejs and npm

@@ -88,11 +88,17 @@ func (c *apiClient) bearer(ctx context.Context) (string, error) {
 	return token, nil
 }
 
-// mintAccessToken is accessToken (pnpjs_test.go) without a *testing.T,
-// so writer goroutines can renew their token: the development user's
-// access token from the farm's provider, read from the redirect instead
-// of following it.
+// mintAccessToken gets the development user's access token from the
+// farm's provider without a *testing.T, so writer goroutines can renew
+// their token.
 func mintAccessToken(ctx context.Context, f *farm.Farm) (string, error) {
+	return mintAccessTokenVia(ctx, f, f.Edges[0])
+}
+
+// mintAccessTokenVia runs the code flow for the development user with
+// edge's callback as the redirect URI, reading the code from the
+// redirect instead of following it.
+func mintAccessTokenVia(ctx context.Context, f *farm.Farm, edge string) (string, error) {
 	mem, err := memstate.New(state.Options{})
 	if err != nil {
 		return "", err
@@ -102,7 +108,7 @@ func mintAccessToken(ctx context.Context, f *farm.Farm) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	authURL, err := flow.Begin(ctx, oidclogin.BeginRequest{RedirectURL: f.Edges[0] + "/oauth2/callback"})
+	authURL, err := flow.Begin(ctx, oidclogin.BeginRequest{RedirectURL: edge + "/oauth2/callback"})
 	if err != nil {
 		return "", err
 	}
