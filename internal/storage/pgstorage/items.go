@@ -96,16 +96,11 @@ func scanItem(s *storage.Schema, row pgx.CollectableRow) (*storage.Item, error) 
 	return &it, err
 }
 
-// touch counts an item change on its list; for an insert it also hands
-// out the next id. The row lock it takes serialises inserts into one
-// list across the farm, which is what keeps ids gap-free.
+// touch counts an item change (an update or a delete) on its list;
+// inserts count themselves in Create's statement.
 func (a items) touch(ctx context.Context, listID string, delta int64) (int64, error) {
-	next := `"NextItemId"`
-	if delta > 0 {
-		next = `"NextItemId" + 1`
-	}
 	var id int64
-	err := a.t.tx.QueryRow(ctx, `UPDATE "Lists" SET "NextItemId" = `+next+`, "ItemCount" = "ItemCount" + $2,
+	err := a.t.tx.QueryRow(ctx, `UPDATE "Lists" SET "ItemCount" = "ItemCount" + $2,
 		"LastItemModifiedDate" = $3 WHERE "Id" = $1 RETURNING "NextItemId"`, listID, delta, a.t.now).Scan(&id)
 	if err == pgx.ErrNoRows {
 		return 0, storage.NotFound("no list has this id")
@@ -130,15 +125,22 @@ func (a items) Create(ctx context.Context, listID string, in storage.ItemInput) 
 	if err != nil {
 		return nil, err
 	}
-	id, err := a.touch(ctx, listID, 1)
-	if err != nil {
-		return nil, err
-	}
-	it := &storage.Item{ID: id, ListID: lower(listID), GUID: storage.NewGUID(), Version: 1, Created: t.now, Modified: t.now,
+	it := &storage.Item{ListID: lower(listID), GUID: storage.NewGUID(), Version: 1, Created: t.now, Modified: t.now,
 		AuthorID: in.By, EditorID: in.By, Values: vals}
-	if _, err := t.exec(ctx, `INSERT INTO "ListItems" ("ListId", "Id", "Guid", "Version", "Created", "Modified", "AuthorId", "EditorId", "Data")
-		VALUES ($1, $2, $3, 1, $4, $4, $5, $5, $6)`, listID, id, it.GUID, t.now, in.By, data); err != nil {
-		return nil, err
+	// One statement: the list's counter hands out the id (its row lock
+	// serialises inserts into the list across the farm, which keeps ids
+	// gap-free) and the row goes in with it, in one round trip.
+	err = t.tx.QueryRow(ctx, `WITH c AS (
+			UPDATE "Lists" SET "NextItemId" = "NextItemId" + 1, "ItemCount" = "ItemCount" + 1, "LastItemModifiedDate" = $2
+			WHERE "Id" = $1 RETURNING "NextItemId")
+		INSERT INTO "ListItems" ("ListId", "Id", "Guid", "Version", "Created", "Modified", "AuthorId", "EditorId", "Data")
+		SELECT $1, c."NextItemId", $3, 1, $2, $2, $4, $4, $5 FROM c RETURNING "Id"`,
+		listID, t.now, it.GUID, in.By, data).Scan(&it.ID)
+	if err == pgx.ErrNoRows {
+		return nil, storage.NotFound("no list has this id")
+	}
+	if err != nil {
+		return nil, interpretError(err)
 	}
 	return it, nil
 }
