@@ -107,112 +107,6 @@ func (h *Handler) maxBody() int64 {
 	return DefaultMaxBody
 }
 
-// resolveAliases replaces parameter aliases in call arguments with
-// their values from the query: PnPjs's getByLoginName sends
-// siteUsers(@v)?@v='i:0#.f|membership|…', which keeps the login's
-// characters out of the path. An alias without a value is refused.
-func resolveAliases(escaped, rawQuery string) (string, error) {
-	var b strings.Builder
-	var values url.Values
-	for i := 0; i < len(escaped); i++ {
-		c := escaped[i]
-		if c != '@' || i == 0 || !strings.ContainsRune("(,=", rune(escaped[i-1])) {
-			b.WriteByte(c)
-			continue
-		}
-		j := i + 1
-		for j < len(escaped) && (escaped[j] == '_' || escaped[j] >= 'a' && escaped[j] <= 'z' || escaped[j] >= 'A' && escaped[j] <= 'Z' || escaped[j] >= '0' && escaped[j] <= '9') {
-			j++
-		}
-		name := escaped[i:j]
-		if values == nil {
-			var err error
-			if values, err = url.ParseQuery(rawQuery); err != nil {
-				return "", odata.InvalidQuery("The query string is malformed.")
-			}
-		}
-		v, ok := values[name]
-		if !ok || len(v) != 1 {
-			return "", odata.InvalidQuery("The parameter alias " + name + " has no value in the query string.")
-		}
-		b.WriteString(url.PathEscape(v[0]))
-		i = j - 1
-	}
-	return b.String(), nil
-}
-
-// cleanWebPath makes "", "/", "/sites/dev/" and "/sites/dev" the
-// canonical "/" and "/sites/dev".
-func cleanWebPath(p string) string {
-	p = strings.TrimRight(p, "/")
-	if p == "" {
-		return "/"
-	}
-	if !strings.HasPrefix(p, "/") {
-		p = "/" + p
-	}
-	return p
-}
-
-// siteScope is the site collection a web path belongs to, from the path
-// alone: "/sites/<name>" (or "/teams/<name>") for what is below one, "/"
-// otherwise. Digests are bound to it, so it must not need storage.
-func siteScope(webPath string) string {
-	parts := strings.SplitN(strings.TrimPrefix(webPath, "/"), "/", 3)
-	if len(parts) >= 2 && (strings.EqualFold(parts[0], "sites") || strings.EqualFold(parts[0], "teams")) && parts[1] != "" {
-		return "/" + strings.ToLower(parts[0]) + "/" + strings.ToLower(parts[1])
-	}
-	return "/"
-}
-
-// publicOrigin is the scheme and host clients reach the farm at, for the
-// absolute URLs clients follow (odata.nextLink, odata.id, WebFullUrl).
-// The edge sets X-Forwarded-Proto and X-Forwarded-Host on what it
-// forwards (replacing what a client sent); they are trusted only on a
-// request that carries a verified assertion, that is, came through an
-// edge.
-func publicOrigin(r *http.Request, viaEdge bool) string {
-	scheme, host := "http", r.Host
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if viaEdge {
-		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
-			scheme = p
-		}
-		if h := firstValue(r.Header.Get("X-Forwarded-Host")); h != "" && validHost(h) {
-			host = h
-		}
-	}
-	if !validHost(host) {
-		host = "localhost"
-	}
-	return scheme + "://" + host
-}
-
-func firstValue(h string) string {
-	v, _, _ := strings.Cut(h, ",")
-	return strings.TrimSpace(v)
-}
-
-// validHost accepts a host[:port] made of the characters a host name,
-// an IPv4 or a bracketed IPv6 address may have: it ends up in URLs.
-func validHost(h string) bool {
-	if h == "" || len(h) > 255 {
-		return false
-	}
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // postReads reports whether the call is a POST that only reads and
 // takes query options (getItems, RenderListDataAsStream): PnPjs sends
 // their $select and $expand on the URL.
@@ -393,23 +287,6 @@ func (c *call) siteOf() (*storage.Site, error) {
 	return c.site, nil
 }
 
-// absURL is the absolute public URL of a server-relative path.
-func (c *call) absURL(serverRelative string) string {
-	if serverRelative == "/" {
-		return c.origin
-	}
-	return c.origin + pathEscape(serverRelative)
-}
-
-// pathEscape escapes a server-relative URL for a link, keeping '/'.
-func pathEscape(p string) string {
-	segs := strings.Split(p, "/")
-	for i, s := range segs {
-		segs[i] = url.PathEscape(s)
-	}
-	return strings.Join(segs, "/")
-}
-
 // login is the signed-in user's claims login name: from the e-mail
 // address when the provider gave one, else from the subject.
 func (c *call) login() string {
@@ -477,9 +354,6 @@ func (h *Handler) createRootSite(ctx context.Context) error {
 	}
 	return err
 }
-
-// unescapeQuery decodes a query value with form rules.
-func unescapeQuery(s string) (string, error) { return url.QueryUnescape(s) }
 
 // authorize decides whether the signed-in user may do what the call
 // asks of its web. Until site permissions exist every signed-in user may

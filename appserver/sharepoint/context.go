@@ -1,6 +1,7 @@
 package sharepoint
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -136,7 +137,7 @@ func (c *call) createSite() (*response, error) {
 	}
 	const typ = "Microsoft.SharePoint.Portal.SPSiteCreationRequest"
 	var req map[string]jsonRaw
-	if err := jsonUnmarshal(raw, &req); err != nil || req == nil {
+	if err := json.Unmarshal(raw, &req); err != nil || req == nil {
 		return nil, odata.InvalidQuery("request must be a JSON object.")
 	}
 	if err := checkMetadata(req, typ); err != nil {

@@ -8,8 +8,10 @@
 // the format without touching storage; prepare checks the form digest
 // for browser-session writes; then the whole request runs in one storage
 // transaction (read-only for GET): the router walks the path segment by
-// segment (a file per resource family: web.go, lists.go, fields.go,
-// views.go, items.go, users.go, context.go), the handler at the end
+// segment (a file per resource family: web.go and site.go, lists.go,
+// fields.go, views.go, items.go, users.go, context.go; what a family
+// reads from bodies is in its *input.go or itembody.go, how items look on
+// the wire in itemwire.go), the handler at the end
 // answers with a response value, and the response is written only after
 // the transaction committed. A failed request leaves nothing behind, and
 // no client sees a success that was rolled back.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -219,7 +220,7 @@ func formatOption(raw string) string {
 		kv, raw, _ = strings.Cut(raw, "&")
 		k, v, _ := strings.Cut(kv, "=")
 		if strings.EqualFold(k, "$format") || strings.EqualFold(k, "%24format") {
-			if dec, err := unescapeQuery(v); err == nil {
+			if dec, err := url.QueryUnescape(v); err == nil {
 				return dec
 			}
 		}

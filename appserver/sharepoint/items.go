@@ -43,7 +43,7 @@ func (c *call) listSchema(l *storage.List) (*storage.Schema, error) {
 }
 
 // itemsResource is list/items: GET queries, POST adds.
-func (c *call) itemsResource(w *storage.Web, l *storage.List) (*response, error) {
+func (c *call) itemsResource(l *storage.List) (*response, error) {
 	switch c.method {
 	case http.MethodGet, http.MethodHead:
 		return c.queryItems(l, c.query, "")

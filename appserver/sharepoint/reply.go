@@ -201,11 +201,11 @@ func parameters(m map[string]json.RawMessage, want string) (map[string]json.RawM
 // jsonProblem describes a decoding error without echoing the input.
 func jsonProblem(err error) string {
 	var se *json.SyntaxError
-	if errorsAs(err, &se) {
+	if errors.As(err, &se) {
 		return fmt.Sprintf("syntax error at byte %d.", se.Offset)
 	}
 	var te *json.UnmarshalTypeError
-	if errorsAs(err, &te) {
+	if errors.As(err, &te) {
 		return fmt.Sprintf("a %s where %s was expected.", te.Value, te.Type)
 	}
 	return "it ends too early."
@@ -319,7 +319,3 @@ func onlyKnown(m map[string]json.RawMessage, typeName string, known ...string) e
 }
 
 type jsonRaw = json.RawMessage
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
-
-func errorsAs(err error, target any) bool { return errors.As(err, target) }

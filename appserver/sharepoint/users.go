@@ -249,3 +249,21 @@ func (c *call) updateUser(u *storage.User) (*response, error) {
 	}
 	return noContent(""), nil
 }
+
+// userInfoEntity is a user as an item of the User Information List, the
+// shape an expanded Author or Editor has.
+func (c *call) userInfoEntity(u *storage.User) *odata.Entity {
+	link := "Web/SiteUserInfoList/Items(" + strconv.FormatInt(u.ID, 10) + ")"
+	return &odata.Entity{Type: "SP.Data.UserInfoItem", ID: c.enc.APIURL(link), EditLink: link,
+		Props: []odata.Prop{
+			{Name: "Id", Value: u.ID},
+			{Name: "ID", Value: u.ID},
+			{Name: "Title", Value: u.Title},
+			{Name: "Name", Value: u.LoginName},
+			{Name: "EMail", Value: u.Email},
+			{Name: "UserName", Value: u.Email},
+			{Name: "IsSiteAdmin", Value: u.IsSiteAdmin},
+			{Name: "Department", Value: nil},
+			{Name: "JobTitle", Value: nil},
+		}}
+}

@@ -1,7 +1,6 @@
 package sharepoint
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -36,7 +35,7 @@ func (c *call) webResource(w *storage.Web, rest []odata.Segment) (*response, err
 			return nil, err
 		}
 		return c.listResource(w, l, rest)
-	case seg.Is("defaultdocumentlibrary") && len(rest) >= 0:
+	case seg.Is("defaultdocumentlibrary"):
 		l, err := c.tx.Lists().GetByURL(c.ctx, w.ID, "Shared Documents")
 		if err != nil {
 			return nil, c.listMissing(err, "Documents")
@@ -338,147 +337,3 @@ func (c *call) webInfos(w *storage.Web) (*response, error) {
 	}
 	return c.collection(ents, "SP.ApiData.WebInformations", ""), nil
 }
-
-// siteResource is _api/site: the site collection, and site/rootweb.
-func (c *call) siteResource(rest []odata.Segment) (*response, error) {
-	if len(rest) == 0 {
-		if err := c.allow(http.MethodGet); err != nil {
-			return nil, err
-		}
-		s, err := c.siteOf()
-		if err != nil {
-			return nil, err
-		}
-		return c.entity(c.siteEntity(s), "SP.ApiData.Sites/@Element"), nil
-	}
-	seg := rest[0]
-	switch {
-	case seg.Is("rootweb"):
-		root, err := c.rootWeb()
-		if err != nil {
-			return nil, err
-		}
-		return c.webResource(root, rest[1:])
-	case seg.Is("openwebbyid") && seg.Call:
-		v, ok := seg.Single()
-		if !ok {
-			return nil, odata.InvalidQuery("openWebById takes the web's id.")
-		}
-		w, err := c.tx.Webs().Get(c.ctx, strings.ToLower(v.Str))
-		if err != nil || w.SiteID != c.web.SiteID {
-			return nil, odata.ResourceNotFound(seg.Name)
-		}
-		return c.webResource(w, rest[1:])
-	case seg.Is("features") && len(rest) == 1, seg.Is("usercustomactions") && len(rest) == 1:
-		return c.emptyCollection(seg)
-	}
-	return nil, notFound(seg)
-}
-
-func (c *call) siteEntity(s *storage.Site) *odata.Entity {
-	api := c.absURL(s.URL) + "/_api/"
-	return &odata.Entity{
-		Type: "SP.Site", ID: api + "site", EditLink: "site",
-		Props: []odata.Prop{
-			{Name: "AllowCreateDeclarativeWorkflow", Value: false},
-			{Name: "Id", Value: s.ID},
-			{Name: "ReadOnly", Value: false},
-			{Name: "RootWebId", Value: s.RootWebID},
-			{Name: "ServerRelativeUrl", Value: s.URL},
-			{Name: "Url", Value: c.absURL(s.URL)},
-		},
-	}
-}
-
-// emptyCollection answers a collection this server has nothing in (yet):
-// features, user custom actions. A correct empty answer, never a 404,
-// so client code written for SharePoint carries on.
-func (c *call) emptyCollection(seg odata.Segment) (*response, error) {
-	if err := c.allow(http.MethodGet); err != nil {
-		return nil, err
-	}
-	return c.collection(nil, "SP.ApiData."+seg.Name, ""), nil
-}
-
-// allProperties is web/allproperties: the property bag (empty).
-func (c *call) allProperties(w *storage.Web) (*response, error) {
-	if err := c.allow(http.MethodGet); err != nil {
-		return nil, err
-	}
-	return c.entity(&odata.Entity{Type: "SP.PropertyValues", ID: c.enc.APIURL("Web/AllProperties"), EditLink: "Web/AllProperties"}, "SP.ApiData.PropertyValues/@Element"), nil
-}
-
-// regionalSettings is web/regionalsettings (and its timezone): US
-// English in UTC, what a new site has.
-func (c *call) regionalSettings(rest []odata.Segment) (*response, error) {
-	if err := c.allow(http.MethodGet); err != nil {
-		return nil, err
-	}
-	if len(rest) == 1 && rest[0].Is("timezone") {
-		return c.entity(&odata.Entity{Type: "SP.TimeZone", ID: c.enc.APIURL("Web/RegionalSettings/TimeZone"), EditLink: "Web/RegionalSettings/TimeZone",
-			Props: []odata.Prop{
-				{Name: "Description", Value: "(UTC) Coordinated Universal Time"},
-				{Name: "Id", Value: 39},
-				{Name: "Information", Value: &odata.Entity{Type: "SP.TimeZoneInformation", Props: []odata.Prop{
-					{Name: "Bias", Value: 0}, {Name: "DaylightBias", Value: 0}, {Name: "StandardBias", Value: 0}}}},
-			}}, "SP.ApiData.TimeZones/@Element"), nil
-	}
-	if len(rest) > 0 {
-		return nil, notFound(rest[0])
-	}
-	return c.entity(&odata.Entity{Type: "SP.RegionalSettings", ID: c.enc.APIURL("Web/RegionalSettings"), EditLink: "Web/RegionalSettings",
-		Props: []odata.Prop{
-			{Name: "AdjustHijriDays", Value: 0},
-			{Name: "AlternateCalendarType", Value: 0},
-			{Name: "AM", Value: "AM"},
-			{Name: "CalendarType", Value: 1},
-			{Name: "Collation", Value: 25},
-			{Name: "CollationLCID", Value: 2070},
-			{Name: "DateFormat", Value: 0},
-			{Name: "DateSeparator", Value: "/"},
-			{Name: "DecimalSeparator", Value: "."},
-			{Name: "DigitGrouping", Value: "3;0"},
-			{Name: "FirstDayOfWeek", Value: 0},
-			{Name: "IsEastAsia", Value: false},
-			{Name: "IsRightToLeft", Value: false},
-			{Name: "IsUIRightToLeft", Value: false},
-			{Name: "ListSeparator", Value: ","},
-			{Name: "LocaleId", Value: 1033},
-			{Name: "NegativeSign", Value: "-"},
-			{Name: "NegNumberMode", Value: 1},
-			{Name: "PM", Value: "PM"},
-			{Name: "PositiveSign", Value: ""},
-			{Name: "ShowWeeks", Value: false},
-			{Name: "ThousandSeparator", Value: ","},
-			{Name: "Time24", Value: false},
-			{Name: "TimeMarkerPosition", Value: 0},
-			{Name: "TimeSeparator", Value: ":"},
-		}}, "SP.ApiData.RegionalSettings/@Element"), nil
-}
-
-// fullPermissions is SP.BasePermissions with every bit: until the
-// permissions model exists, every signed-in user may do everything.
-func fullPermissions() *odata.Entity {
-	return &odata.Entity{Type: "SP.BasePermissions", Props: []odata.Prop{
-		{Name: "High", Value: "2147483647"}, {Name: "Low", Value: "4294967295"}}}
-}
-
-// folderEntity is the minimal SP.Folder of a web or list root folder
-// (files and folders have their own issue).
-func (c *call) folderEntity(serverRelative, uniqueID, name string) *odata.Entity {
-	id := c.enc.APIURL("Web/GetFolderByServerRelativePath(decodedurl='" + strings.ReplaceAll(serverRelative, "'", "''") + "')")
-	return &odata.Entity{Type: "SP.Folder", ID: id, EditLink: strings.TrimPrefix(id, c.enc.APIURL("")),
-		Props: []odata.Prop{
-			{Name: "Exists", Value: true},
-			{Name: "IsWOPIEnabled", Value: false},
-			{Name: "ItemCount", Value: 0},
-			{Name: "Name", Value: name},
-			{Name: "ProgID", Value: nil},
-			{Name: "ServerRelativeUrl", Value: serverRelative},
-			{Name: "UniqueId", Value: uniqueID},
-			{Name: "WelcomePage", Value: ""},
-		}}
-}
-
-// rawJSON is for tests and helpers that need to build a body.
-func rawJSON(v any) json.RawMessage { b, _ := json.Marshal(v); return b }
