@@ -71,7 +71,7 @@ type Store interface {
 }
 
 // Tx is one transaction's view of the aggregates. Future aggregates
-// (files and folders, role assignments) join as further methods.
+// (role assignments) join as further methods.
 type Tx interface {
 	Sites() Sites
 	Webs() Webs
@@ -80,6 +80,7 @@ type Tx interface {
 	Views() Views
 	Items() Items
 	Users() Users
+	Files() Files
 }
 
 // Sites are site collections.
