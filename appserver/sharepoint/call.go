@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/cesivi/cesivi/internal/blobstore"
 	"github.com/cesivi/cesivi/internal/identity"
 	"github.com/cesivi/cesivi/internal/odata"
 	"github.com/cesivi/cesivi/internal/storage"
@@ -44,6 +45,9 @@ type call struct {
 	// siteUser is the signed-in user's row in the site's user table,
 	// once looked up.
 	siteUser *storage.User
+	// blob is the uploaded content, stored before the transaction began
+	// (uploadsContent calls only).
+	blob *blobstore.Blob
 }
 
 // methods a client may tunnel through POST with X-HTTP-Method.
@@ -92,7 +96,7 @@ func (h *Handler) newCall(r *http.Request, format odata.Format) (*call, error) {
 	if c.query, err = odata.ParseQuery(raw); err != nil {
 		return c, err
 	}
-	if c.method != http.MethodGet && c.method != http.MethodHead {
+	if c.method != http.MethodGet && c.method != http.MethodHead && !c.uploadsContent() {
 		if c.body, err = readBody(r, h.maxBody()); err != nil {
 			return c, err
 		}
@@ -212,8 +216,18 @@ func (c *call) resolveWeb() error {
 			c.located = loc
 		}
 	}
+	if errors.Is(err, storage.ErrNotFound) && !strings.EqualFold(c.webPath, siteScope(c.webPath)) {
+		// A path below a web (/sites/dev/Shared Documents/a/_api/…, as
+		// PnPjs asks contextinfo after a move) is that web's, as in
+		// SharePoint; never another site collection's.
+		var enclosing *storage.Web
+		if enclosing, err = c.webAt(parentURL(c.webPath), siteScope(c.webPath)); err == nil {
+			c.webPath = enclosing.ServerRelativeURL
+			return c.resolveWeb()
+		}
+	}
 	if errors.Is(err, storage.ErrNotFound) {
-		if c.webPath == "/" {
+		if siteScope(c.webPath) == "/" {
 			return errNoRootSite
 		}
 		return odata.NewError(http.StatusNotFound, "-2147024894, System.IO.FileNotFoundException",
@@ -225,6 +239,24 @@ func (c *call) resolveWeb() error {
 	c.site, c.web = nil, w
 	c.enc = odata.Encoder{Format: c.format, Web: c.absURL(w.ServerRelativeURL)}
 	return nil
+}
+
+// webAt is the web at server-relative URL p or, when none is there, the
+// nearest web above it, up to the site collection's URL top.
+func (c *call) webAt(p, top string) (*storage.Web, error) {
+	for {
+		w, err := c.tx.Webs().GetByURL(c.ctx, p)
+		if !errors.Is(err, storage.ErrNotFound) || len(p) <= len(top) {
+			return w, err
+		}
+		p = parentURL(p)
+	}
+}
+
+// parentURL is the URL one segment up ("/" at the top).
+func parentURL(p string) string {
+	dir, _ := splitURL(p)
+	return dir
 }
 
 // listRef is the list the path names right after web/lists (or the

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cesivi/cesivi/internal/blobstore"
 	"github.com/cesivi/cesivi/internal/odata"
 	"github.com/cesivi/cesivi/internal/storage"
 )
@@ -41,7 +42,16 @@ type Handler struct {
 	// RetryAfter is what a 503 advises when storage does not answer
 	// (default 2 s).
 	RetryAfter time.Duration
+	// Blobs holds file content (Cesivi:Storage:Files); without it every
+	// upload and download answers 503.
+	Blobs blobstore.Store
+	// MaxUpload bounds a simple upload (Cesivi:Storage:Files:MaxUploadSize,
+	// default DefaultMaxUpload).
+	MaxUpload int64
 }
+
+// DefaultMaxUpload is the largest simple upload by default, 250 MiB.
+const DefaultMaxUpload = 250 << 20
 
 // ServeHTTP answers one API request: it parses the request, runs it in
 // one storage transaction (read-only for GET), and only then writes the
@@ -50,7 +60,7 @@ type Handler struct {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	format, ferr := odata.Negotiate(r.Header.Get("Accept"), formatOption(r.URL.RawQuery))
 	resp := h.serve(r, format, ferr)
-	resp.write(w)
+	resp.write(w, r)
 }
 
 // serve runs the request and returns its response; $batch runs each
@@ -81,6 +91,11 @@ func (h *Handler) serve(r *http.Request, format odata.Format, ferr error) *respo
 func (h *Handler) run(c *call) (*response, error) {
 	if err := h.prepare(c); err != nil {
 		return nil, err
+	}
+	if c.uploadsContent() {
+		if err := h.receive(c); err != nil {
+			return nil, err
+		}
 	}
 	if c.tx != nil { // a changeset's request: its transaction is open
 		if err := c.resolveWeb(); err != nil {
@@ -158,7 +173,10 @@ func (h *Handler) errorOf(err error) *odata.Error {
 		return oe
 	}
 	switch {
-	case errors.Is(err, storage.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, errNoFileStore):
+		return odata.NewError(http.StatusServiceUnavailable, "-1, Microsoft.SharePoint.SPException",
+			"This server has no file store configured (Cesivi:Storage:Files:Provider).")
+	case errors.Is(err, storage.ErrUnavailable) || errors.Is(err, blobstore.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded):
 		e := odata.NewError(http.StatusServiceUnavailable, "-1, Microsoft.SharePoint.SPException",
 			"The content database is not available at the moment. Nothing was changed; please retry.")
 		e.RetryAfter = h.retryAfter()
@@ -238,9 +256,17 @@ type response struct {
 	// json is false for bodies that are not the format's JSON ($value,
 	// $batch).
 	raw bool
+	// stream, when set, writes the whole answer (headers included)
+	// instead of status, header and body: a file's content, read from the
+	// blob store after the transaction committed.
+	stream func(w http.ResponseWriter, r *http.Request)
 }
 
-func (r *response) write(w http.ResponseWriter) {
+func (r *response) write(w http.ResponseWriter, req *http.Request) {
+	if r.stream != nil {
+		r.stream(w, req)
+		return
+	}
 	h := w.Header()
 	for k, v := range r.header {
 		h[k] = v

@@ -9,11 +9,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cesivi/cesivi/appserver/sharepoint"
+	"github.com/cesivi/cesivi/internal/blobstore"
+	"github.com/cesivi/cesivi/internal/blobstore/memblob"
 	"github.com/cesivi/cesivi/internal/identity"
 	"github.com/cesivi/cesivi/internal/storage"
 	"github.com/cesivi/cesivi/internal/storage/memstorage"
@@ -72,6 +76,12 @@ type api struct {
 	// bearer-token request (no digest needed).
 	user, email, session string
 	digest               string
+	// handler is the API's handler (tests may change its limits before
+	// the first request); blobs its file store.
+	handler *sharepoint.Handler
+	blobs   blobstore.Store
+	// finished counts requests the handler has finished.
+	finished atomic.Int64
 }
 
 const testUser = "X-Test-User"
@@ -88,8 +98,11 @@ func newAPI(t *testing.T, store storage.Store) *api { return newAPIFor(t, store)
 
 func newAPIFor(t testing.TB, store storage.Store) *api {
 	a := &api{t: t, store: store, digests: newDigests(t), user: "alice-subject", email: "alice@example.com", session: "s1"}
-	h := &sharepoint.Handler{Store: store, Digests: a.digests, Log: slog.New(slog.NewTextHandler(testLog{t}, nil))}
+	a.blobs = memblob.New()
+	h := &sharepoint.Handler{Store: store, Digests: a.digests, Log: slog.New(slog.NewTextHandler(testLog{t}, nil)), Blobs: a.blobs}
+	a.handler = h
 	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer a.finished.Add(1)
 		if u := r.Header.Get(testUser); u != "" {
 			var id identity.User
 			_ = json.Unmarshal([]byte(u), &id)
@@ -129,15 +142,7 @@ func (a *api) req(method, path string, body any, headers ...string) *result {
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	r.Header.Set("Accept", "application/json")
-	r.Header.Set("Content-Type", "application/json;charset=utf-8")
-	if a.user != "" {
-		u, _ := json.Marshal(identity.User{Subject: a.user, Email: a.email, Name: "Alice", SessionID: a.session})
-		r.Header.Set(testUser, string(u))
-	}
-	if a.digest != "" && method != http.MethodGet {
-		r.Header.Set("X-RequestDigest", a.digest)
-	}
+	a.sign(r)
 	for i := 0; i+1 < len(headers); i += 2 {
 		r.Header.Set(headers[i], headers[i+1])
 	}
@@ -154,6 +159,42 @@ func (a *api) req(method, path string, body any, headers ...string) *result {
 		}
 	}
 	return out
+}
+
+// sign gives a request the harness's user, digest and PnPjs's headers.
+func (a *api) sign(r *http.Request) {
+	r.Header.Set("Accept", "application/json")
+	r.Header.Set("Content-Type", "application/json;charset=utf-8")
+	if a.user != "" {
+		u, _ := json.Marshal(identity.User{Subject: a.user, Email: a.email, Name: "Alice", SessionID: a.session})
+		r.Header.Set(testUser, string(u))
+	}
+	if a.digest != "" && r.Method != http.MethodGet {
+		r.Header.Set("X-RequestDigest", a.digest)
+	}
+}
+
+// waitFinished waits until the handler has finished more than n
+// requests (one whose client went away included).
+func (a *api) waitFinished(n int64) {
+	a.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for a.finished.Load() <= n {
+		if time.Now().After(deadline) {
+			a.t.Fatalf("the handler did not finish request %d", n+1)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// blobCount is how many blobs the file store holds.
+func (a *api) blobCount() int {
+	a.t.Helper()
+	n := 0
+	if err := a.blobs.Walk(context.Background(), time.Now().Add(time.Hour), func(string) error { n++; return nil }); err != nil {
+		a.t.Fatal(err)
+	}
+	return n
 }
 
 // signIn gets a digest for the web, as PnPjs does before its first

@@ -112,6 +112,9 @@ func (c *call) itemResource(w *storage.Web, l *storage.List, id int64, rest []od
 		})
 	}
 	seg := rest[0]
+	if (seg.Is("file") || seg.Is("folder")) && isLibrary(l) {
+		return c.itemFile(w, l, id, seg, rest[1:])
+	}
 	if len(rest) > 1 {
 		return nil, notFound(rest[1])
 	}
@@ -176,6 +179,10 @@ func (c *call) getItem(l *storage.List, id int64) (*response, error) {
 // addItem is POST list/items: 201 with the whole new item, its ETag and
 // Location, as SharePoint answers (PnPjs's items.add returns the body).
 func (c *call) addItem(l *storage.List) (*response, error) {
+	if isLibrary(l) {
+		return nil, odata.NewError(http.StatusBadRequest, "-2130575162, Microsoft.SharePoint.SPException",
+			"To add an item to a document library, add a file (files/addUsingPath) or a folder (folders/addUsingPath).")
+	}
 	s, err := c.listSchema(l)
 	if err != nil {
 		return nil, err
@@ -337,4 +344,21 @@ func (c *call) fieldValuesAsText(l *storage.List, id int64, seg odata.Segment) (
 		ent.Props = append(ent.Props, odata.Prop{Name: name, Value: text})
 	}
 	return c.entity(ent, "SP.ApiData.FieldStringValues/@Element"), nil
+}
+
+// itemFile is item/file and item/folder of a library's item.
+func (c *call) itemFile(w *storage.Web, l *storage.List, id int64, seg odata.Segment, rest []odata.Segment) (*response, error) {
+	f, err := c.tx.Files().GetByItem(c.ctx, l.ID, id)
+	if err != nil {
+		return nil, c.itemMissing(err)
+	}
+	switch {
+	case f.IsFolder && seg.Is("folder"):
+		return c.folderResource(w, l, f, rest)
+	case !f.IsFolder && seg.Is("file"):
+		return c.fileResource(w, l, f, rest)
+	case f.IsFolder:
+		return nil, fileNotFound()
+	}
+	return nil, folderNotFound()
 }

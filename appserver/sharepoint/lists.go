@@ -187,6 +187,12 @@ func (c *call) listResource(w *storage.Web, l *storage.List, rest []odata.Segmen
 			return nil, err
 		}
 		return c.primitive("Recycle", storage.NewGUID()), nil
+	case seg.Is("rootfolder") && isLibrary(l):
+		root, err := c.libraryRoot(l)
+		if err != nil {
+			return nil, err
+		}
+		return c.folderResource(w, l, root, rest)
 	case seg.Is("rootfolder") && len(rest) == 0:
 		if err := c.allow(http.MethodGet); err != nil {
 			return nil, err

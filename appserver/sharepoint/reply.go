@@ -57,6 +57,17 @@ func (c *call) primitive(function string, v any) *response {
 	return &response{status: http.StatusOK, header: http.Header{}, body: body, format: c.format}
 }
 
+// null answers a navigation property with no target (a library root
+// folder's listItemAllFields, a file's lockedByUser when none):
+// {"odata.null":true}, {"d":null} in verbose.
+func (c *call) null() *response {
+	body := []byte(`{"odata.null":true}`)
+	if c.format == odata.Verbose {
+		body = []byte(`{"d":null}`)
+	}
+	return &response{status: http.StatusOK, header: http.Header{}, body: body, format: c.format}
+}
+
 // noContent answers 204, with the new ETag when there is one (PnPjs's
 // update() returns it to its caller).
 func noContent(etag string) *response {

@@ -2,6 +2,7 @@ package sharepoint
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/cesivi/cesivi/internal/odata"
 )
@@ -27,6 +28,8 @@ func (c *call) route() (*response, error) {
 		return c.contextInfo()
 	case seg.Is("SPSiteManager"):
 		return c.siteManager(rest)
+	case len(seg.Name) > len("sp.movecopyutil.") && strings.EqualFold(seg.Name[:len("sp.movecopyutil.")], "sp.movecopyutil."):
+		return c.moveCopyUtil(seg, rest)
 	}
 	return nil, notFound(seg)
 }

@@ -20,7 +20,12 @@ func init() {
 		views defaultview getview recycle subscriptions fieldvaluesastext fieldvaluesashtml fieldvaluesforedit attachmentfiles
 		parentlist getbyinternalnameortitle addfield createfieldasxml viewfields addviewfield removeviewfield removeallviewfields
 		moveviewfieldto getbyemail getbyloginname removebyid removebyloginname groups contextinfo $batch spsitemanager create
-		status delete rootweb openwebbyid ensuresiteassetslibrary ensuresitepageslibrary`) {
+		status delete rootweb openwebbyid ensuresiteassetslibrary ensuresitepageslibrary
+		getfolderbyserverrelativepath getfolderbyserverrelativeurl getfilebyserverrelativepath getfilebyserverrelativeurl
+		getfilebyurl getfilebyid getfolderbyid folders files addusingpath getbyname getbyurl $value openbinarystream
+		listitemallfields parentfolder properties exists file folder copyto moveto copytousingpath movetousingpath
+		sp.movecopyutil.copyfilebypath sp.movecopyutil.movefilebypath sp.movecopyutil.copyfolderbypath sp.movecopyutil.movefolderbypath
+		sp.movecopyutil.copyfile sp.movecopyutil.movefile sp.movecopyutil.copyfolder sp.movecopyutil.movefolder`) {
 		routeNames[n] = true
 	}
 }

@@ -88,6 +88,16 @@ func (c *call) webResource(w *storage.Web, rest []odata.Segment) (*response, err
 		return c.entity(fullPermissions(), ""), nil
 	case seg.Is("rootfolder") && len(rest) == 0:
 		return c.entity(c.folderEntity(w.ServerRelativeURL, "", w.Title), "SP.ApiData.Folders/@Element"), nil
+	case (seg.Is("getfolderbyserverrelativepath") || seg.Is("getfolderbyserverrelativeurl")) && seg.Call:
+		return c.folderByPath(w, seg, rest)
+	case (seg.Is("getfilebyserverrelativepath") || seg.Is("getfilebyserverrelativeurl") || seg.Is("getfilebyurl")) && seg.Call:
+		return c.fileByPath(w, seg, rest)
+	case seg.Is("getfilebyid") && seg.Call:
+		return c.fileByUniqueID(w, seg, rest)
+	case seg.Is("getfolderbyid") && seg.Call:
+		return c.folderByID(w, seg, rest)
+	case seg.Is("folders"):
+		return c.webFolders(w, seg, rest)
 	}
 	return nil, notFound(seg)
 }

@@ -113,8 +113,13 @@ type List struct {
 	ListItemEntityTypeFullName string
 	ItemCount                  int64
 	Hidden                     bool
-	Created                    time.Time
-	LastItemModifiedDate       time.Time
+	// EnableVersioning keeps earlier versions of items and files (on by
+	// default for libraries, off for lists); MajorVersionLimit is how
+	// many a file or item keeps (default 500, as SharePoint Online).
+	EnableVersioning     bool
+	MajorVersionLimit    int
+	Created              time.Time
+	LastItemModifiedDate time.Time
 }
 
 // ListInput creates a list.
@@ -131,9 +136,11 @@ type ListInput struct {
 
 // ListUpdate names what changes; nil fields are kept.
 type ListUpdate struct {
-	Title       *string
-	Description *string
-	Hidden      *bool
+	Title             *string
+	Description       *string
+	Hidden            *bool
+	EnableVersioning  *bool
+	MajorVersionLimit *int // 1 to 50,000
 }
 
 // FieldType is a field's TypeAsString.

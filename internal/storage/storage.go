@@ -28,6 +28,9 @@ var (
 	// filter or order on a large list that no index serves (SharePoint's
 	// list view threshold). Nothing was written.
 	ErrThrottled = errors.New("storage: throttled")
+	// ErrLocked: the file is checked out to another user (SharePoint's
+	// 423).
+	ErrLocked = errors.New("storage: locked")
 )
 
 // Invalid returns an ErrInvalid error with a message.
@@ -81,6 +84,11 @@ type Tx interface {
 	Items() Items
 	Users() Users
 	Files() Files
+	Versions() Versions
+	CheckOuts() CheckOuts
+	Attachments() Attachments
+	RecycleBin() RecycleBin
+	Uploads() Uploads
 }
 
 // Sites are site collections.
