@@ -116,6 +116,23 @@ func (c *call) fileResource(w *storage.Web, l *storage.List, f *storage.File, re
 		return c.primitive("Exists", true), nil
 	case isMoveCopy(seg) && len(rest) == 0:
 		return c.fileMoveCopy(f, seg)
+	case isChunk(seg) && len(rest) == 0:
+		return c.chunk(l, f, seg)
+	case seg.Is("cancelupload") && seg.Call && len(rest) == 0:
+		return c.cancelUpload(l, f, seg)
+	case isCheckOut(seg) && len(rest) == 0:
+		return c.checkOutResource(l, f, seg)
+	case (seg.Is("checkedoutbyuser") || seg.Is("lockedbyuser")) && len(rest) == 0:
+		return c.checkedOutBy(f)
+	case seg.Is("versions"):
+		return c.fileVersions(l, f, seg, rest)
+	case seg.Is("recycle") && len(rest) == 0:
+		return c.recycleFile(l, f)
+	case seg.Is("deletewithparameters") && len(rest) == 0:
+		if err := c.allow(http.MethodPost); err != nil {
+			return nil, err
+		}
+		return c.deleteFile(l, f)
 	}
 	return nil, notFound(seg)
 }

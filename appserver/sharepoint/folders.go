@@ -111,6 +111,13 @@ func (c *call) folderResource(w *storage.Web, l *storage.List, f *storage.File, 
 		}}, ""), nil
 	case isMoveCopy(seg) && len(rest) == 0:
 		return c.fileMoveCopy(f, seg)
+	case seg.Is("recycle") && len(rest) == 0:
+		return c.recycleFile(l, f)
+	case seg.Is("deletewithparameters") && len(rest) == 0:
+		if err := c.allow(http.MethodPost); err != nil {
+			return nil, err
+		}
+		return c.deleteFile(l, f)
 	}
 	return nil, notFound(seg)
 }

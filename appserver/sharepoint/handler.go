@@ -45,10 +45,16 @@ type Handler struct {
 	// Blobs holds file content (Cesivi:Storage:Files); without it every
 	// upload and download answers 503.
 	Blobs blobstore.Store
-	// MaxUpload bounds a simple upload (Cesivi:Storage:Files:MaxUploadSize,
-	// default DefaultMaxUpload).
+	// MaxUpload bounds a simple upload and each chunk of a chunked one
+	// (Cesivi:Storage:Files:MaxUploadSize, default DefaultMaxUpload).
 	MaxUpload int64
+	// MaxFileSize bounds a file put together by a chunked upload
+	// (Cesivi:Storage:Files:MaxFileSize, default DefaultMaxFileSize).
+	MaxFileSize int64
 }
+
+// DefaultMaxFileSize is the largest file by default, 10 GiB.
+const DefaultMaxFileSize = 10 << 30
 
 // DefaultMaxUpload is the largest simple upload by default, 250 MiB.
 const DefaultMaxUpload = 250 << 20
@@ -142,6 +148,11 @@ func (h *Handler) run(c *call) (*response, error) {
 		if err != nil {
 			return nil, err
 		}
+		if resp.after != nil {
+			// The request's second step, after its first transaction
+			// committed (finishUpload assembles the file's content).
+			return resp.after()
+		}
 		return resp, nil
 	}
 }
@@ -189,6 +200,10 @@ func (h *Handler) errorOf(err error) *odata.Error {
 		return e
 	case errors.Is(err, storage.ErrNotFound):
 		e := odata.NewError(http.StatusNotFound, odata.CodeArgument, sentence(err, storage.ErrNotFound))
+		e.Cause = err
+		return e
+	case errors.Is(err, storage.ErrLocked):
+		e := errLocked().(*odata.Error)
 		e.Cause = err
 		return e
 	case errors.Is(err, storage.ErrConflict):
@@ -260,6 +275,10 @@ type response struct {
 	// instead of status, header and body: a file's content, read from the
 	// blob store after the transaction committed.
 	stream func(w http.ResponseWriter, r *http.Request)
+	// after, when set, is run once the transaction committed and gives
+	// the real answer: work that must not hold a transaction open (it
+	// runs its own when it needs one).
+	after func() (*response, error)
 }
 
 func (r *response) write(w http.ResponseWriter, req *http.Request) {

@@ -112,8 +112,13 @@ func (c *call) itemResource(w *storage.Web, l *storage.List, id int64, rest []od
 		})
 	}
 	seg := rest[0]
-	if (seg.Is("file") || seg.Is("folder")) && isLibrary(l) {
+	switch {
+	case (seg.Is("file") || seg.Is("folder")) && isLibrary(l):
 		return c.itemFile(w, l, id, seg, rest[1:])
+	case seg.Is("attachmentfiles"):
+		return c.attachmentsResource(l, id, seg, rest[1:])
+	case seg.Is("versions"):
+		return c.itemVersions(l, id, seg, rest[1:])
 	}
 	if len(rest) > 1 {
 		return nil, notFound(rest[1])
@@ -125,14 +130,8 @@ func (c *call) itemResource(w *storage.Web, l *storage.List, id int64, rest []od
 		}
 		return c.fieldValuesAsText(l, id, seg)
 	case seg.Is("recycle"):
-		if err := c.allow(http.MethodPost); err != nil {
-			return nil, err
-		}
-		if err := c.tx.Items().Delete(c.ctx, l.ID, id, 0); err != nil {
-			return nil, c.itemMissing(err)
-		}
-		return c.primitive("Recycle", storage.NewGUID()), nil
-	case seg.Is("attachmentfiles"), seg.Is("roleassignments"):
+		return c.recycleItem(l, id)
+	case seg.Is("roleassignments"):
 		if _, err := c.tx.Items().Get(c.ctx, l.ID, id); err != nil {
 			return nil, c.itemMissing(err)
 		}

@@ -180,13 +180,7 @@ func (c *call) listResource(w *storage.Web, l *storage.List, rest []odata.Segmen
 		}
 		return c.viewResource(l, v, rest)
 	case seg.Is("recycle") && len(rest) == 0:
-		if err := c.allow(http.MethodPost); err != nil {
-			return nil, err
-		}
-		if err := c.tx.Lists().Delete(c.ctx, w.ID, l.ID); err != nil {
-			return nil, err
-		}
-		return c.primitive("Recycle", storage.NewGUID()), nil
+		return c.recycleList(w, l)
 	case seg.Is("rootfolder") && isLibrary(l):
 		root, err := c.libraryRoot(l)
 		if err != nil {

@@ -44,13 +44,19 @@ func (c *call) result(function string, ent *odata.Entity, metadata string) *resp
 // primitive answers a function's primitive result: {"value": v} in JSON
 // light (which PnPjs unwraps), {"d":{"<Function>": v}} in verbose.
 func (c *call) primitive(function string, v any) *response {
+	return c.primitiveOf(function, v, "Edm.String")
+}
+
+// primitiveOf is primitive with the value's EDM type named in
+// odata.metadata (Edm.Guid, Edm.Int64…).
+func (c *call) primitiveOf(function string, v any, edmType string) *response {
 	var body []byte
 	if c.format == odata.Verbose {
 		body, _ = json.Marshal(map[string]any{"d": map[string]any{function: v}})
 	} else {
 		m := map[string]any{"value": v}
 		if c.format == odata.Minimal {
-			m["odata.metadata"] = c.enc.APIURL("$metadata#Edm.String")
+			m["odata.metadata"] = c.enc.APIURL("$metadata#" + edmType)
 		}
 		body, _ = json.Marshal(m)
 	}

@@ -25,7 +25,10 @@ func init() {
 		getfilebyurl getfilebyid getfolderbyid folders files addusingpath getbyname getbyurl $value openbinarystream
 		listitemallfields parentfolder properties exists file folder copyto moveto copytousingpath movetousingpath
 		sp.movecopyutil.copyfilebypath sp.movecopyutil.movefilebypath sp.movecopyutil.copyfolderbypath sp.movecopyutil.movefolderbypath
-		sp.movecopyutil.copyfile sp.movecopyutil.movefile sp.movecopyutil.copyfolder sp.movecopyutil.movefolder`) {
+		sp.movecopyutil.copyfile sp.movecopyutil.movefile sp.movecopyutil.copyfolder sp.movecopyutil.movefolder
+		startupload continueupload finishupload cancelupload checkout checkin undocheckout checkedoutbyuser lockedbyuser
+		versions restorebylabel deletebyid recyclebyid deletebylabel recyclebylabel deleteall recycleall recyclebin
+		restore deleteobject restoreall getbyfilename getbyfilenameaspath recycleobject deletewithparameters`) {
 		routeNames[n] = true
 	}
 }

@@ -22,6 +22,8 @@ func (c *call) siteResource(rest []odata.Segment) (*response, error) {
 	}
 	seg := rest[0]
 	switch {
+	case seg.Is("recyclebin"):
+		return c.recycleBinResource("", seg, rest[1:])
 	case seg.Is("rootweb"):
 		root, err := c.rootWeb()
 		if err != nil {

@@ -28,6 +28,10 @@ func (c *call) uploadsContent() bool {
 	switch {
 	case (last.Is("add") || last.Is("addusingpath")) && parent.Is("files") && !parent.Call:
 		return c.method == http.MethodPost
+	case (last.Is("add") || last.Is("addusingpath")) && parent.Is("attachmentfiles") && !parent.Call:
+		return c.method == http.MethodPost
+	case isChunk(last):
+		return c.method == http.MethodPost
 	case last.Is("$value"):
 		return c.method == http.MethodPut
 	}
@@ -38,10 +42,10 @@ func (c *call) uploadsContent() bool {
 // checking before any content is received.
 func (c *call) uploadName() (string, bool) {
 	last := c.path[len(c.path)-1]
-	if last.Is("$value") {
+	if last.Is("$value") || isChunk(last) {
 		return "", false
 	}
-	p, err := pathArg(last, "decodedurl", "url")
+	p, err := pathArg(last, "decodedurl", "url", "filename")
 	if err != nil {
 		return "", false
 	}

@@ -98,6 +98,8 @@ func (c *call) webResource(w *storage.Web, rest []odata.Segment) (*response, err
 		return c.folderByID(w, seg, rest)
 	case seg.Is("folders"):
 		return c.webFolders(w, seg, rest)
+	case seg.Is("recyclebin"):
+		return c.recycleBinResource(w.ID, seg, rest)
 	}
 	return nil, notFound(seg)
 }
