@@ -343,7 +343,10 @@ step("folders", "folder.folders() lists sub-folders", async () => {
 step("folders", "a missing folder answers 404 in SharePoint's error shape", async () => {
   const [sp, lib] = need("sp", "lib");
   const body = await rejectsWith(sp.web.getFolderByServerRelativePath(`${lib}/No such folder`)(), 404);
-  assertODataError(body);
+  // SharePoint's answer for a missing folder, not the generic 404 of an
+  // unknown route (ResourceNotFoundException "Cannot find resource…").
+  const e = assertODataError(body, /^File Not Found\.$/);
+  assert.equal(e.code, "-2147024894, System.IO.FileNotFoundException");
 });
 
 // ---------------------------------------------------------------------------
