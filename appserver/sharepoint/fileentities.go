@@ -21,7 +21,7 @@ func uiVersionLabel(f *storage.File) string {
 	return strconv.Itoa(f.MajorVersion) + "." + strconv.Itoa(f.MinorVersion)
 }
 
-// quoteArg writes s as an OData string literal (” for ').
+// quoteArg writes s as an OData string literal, each quote doubled.
 func quoteArg(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // fileEntity is SP.File.
