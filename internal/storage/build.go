@@ -136,6 +136,7 @@ func NewList(web *Web, in ListInput, now time.Time) (*List, []*Field, *View, err
 		RootFolderURL:  strings.TrimSuffix(web.ServerRelativeURL, "/") + "/" + url,
 		EntityTypeName: etn, ListItemEntityTypeFullName: ListItemEntityTypeFullName(etn),
 		Hidden: in.Hidden, Created: now, LastItemModifiedDate: now,
+		EnableVersioning: BaseTypeOf(in.BaseTemplate) == BaseTypeDocumentLibrary, MajorVersionLimit: DefaultMajorVersionLimit,
 	}
 	fields := SystemFields(l.ID, in.BaseTemplate)
 	view := DefaultView(l.ID, l.BaseType)
@@ -157,8 +158,24 @@ func ApplyListUpdate(l *List, upd ListUpdate) (*List, error) {
 	if upd.Hidden != nil {
 		c.Hidden = *upd.Hidden
 	}
+	if upd.EnableVersioning != nil {
+		c.EnableVersioning = *upd.EnableVersioning
+	}
+	if upd.MajorVersionLimit != nil {
+		if *upd.MajorVersionLimit < 1 || *upd.MajorVersionLimit > MaxMajorVersionLimit {
+			return nil, Invalid("MajorVersionLimit is 1 to %d", MaxMajorVersionLimit)
+		}
+		c.MajorVersionLimit = *upd.MajorVersionLimit
+	}
 	return &c, nil
 }
+
+// DefaultMajorVersionLimit is how many versions a file or item keeps by
+// default, and MaxMajorVersionLimit the most, as in SharePoint Online.
+const (
+	DefaultMajorVersionLimit = 500
+	MaxMajorVersionLimit     = 50000
+)
 
 // SystemFields are the fields every list has.
 func SystemFields(listID string, baseTemplate int) []*Field {

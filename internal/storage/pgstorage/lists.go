@@ -8,7 +8,8 @@ import (
 )
 
 const listCols = `"Id"::text AS "Id", "WebId"::text AS "WebId", "Title", "Description", "BaseTemplate", "BaseType",
-	"UrlName", "RootFolderUrl", "EntityTypeName", "ListItemEntityTypeFullName", "ItemCount", "Hidden", "Created", "LastItemModifiedDate"`
+	"UrlName", "RootFolderUrl", "EntityTypeName", "ListItemEntityTypeFullName", "ItemCount", "Hidden",
+	"EnableVersioning", "MajorVersionLimit", "Created", "LastItemModifiedDate"`
 
 var errNoList = storage.NotFound("the web has no list with this id")
 
@@ -20,10 +21,11 @@ func (t *tx) createList(ctx context.Context, w *storage.Web, in storage.ListInpu
 		return nil, err
 	}
 	if _, err := t.exec(ctx, `INSERT INTO "Lists" ("Id", "WebId", "Title", "Description", "BaseTemplate", "BaseType", "UrlName",
-		"RootFolderUrl", "EntityTypeName", "ListItemEntityTypeFullName", "Hidden", "Created", "LastItemModifiedDate")
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`,
+		"RootFolderUrl", "EntityTypeName", "ListItemEntityTypeFullName", "Hidden", "Created", "LastItemModifiedDate",
+		"EnableVersioning", "MajorVersionLimit")
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)`,
 		l.ID, l.WebID, l.Title, l.Description, l.BaseTemplate, l.BaseType, l.URLName, l.RootFolderURL,
-		l.EntityTypeName, l.ListItemEntityTypeFullName, l.Hidden, l.Created); err != nil {
+		l.EntityTypeName, l.ListItemEntityTypeFullName, l.Hidden, l.Created, l.EnableVersioning, l.MajorVersionLimit); err != nil {
 		return nil, err
 	}
 	for _, f := range fs {
@@ -90,8 +92,9 @@ func (a lists) Update(ctx context.Context, webID, id string, upd storage.ListUpd
 	if err != nil {
 		return nil, err
 	}
-	if _, err := a.t.exec(ctx, `UPDATE "Lists" SET "Title" = $2, "Description" = $3, "Hidden" = $4 WHERE "Id" = $1`,
-		id, n.Title, n.Description, n.Hidden); err != nil {
+	if _, err := a.t.exec(ctx, `UPDATE "Lists" SET "Title" = $2, "Description" = $3, "Hidden" = $4,
+		"EnableVersioning" = $5, "MajorVersionLimit" = $6 WHERE "Id" = $1`,
+		id, n.Title, n.Description, n.Hidden, n.EnableVersioning, n.MajorVersionLimit); err != nil {
 		return nil, err
 	}
 	return n, nil
