@@ -293,3 +293,11 @@ func TestContentPutAgainJustAfterDeleteCheckedItIsPutBack(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkSharedDirectory16MiB(b *testing.B) {
+	s, err := dirblob.New(b.TempDir(), dirblob.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	blobstoretest.Bench(b, s, 16<<20)
+}

@@ -321,3 +321,16 @@ func TestBeforeTheSchemaAndWithoutADatabaseTheStoreIsUnavailable(t *testing.T) {
 		t.Fatalf("Ping with the database down: %v; want ErrUnavailable", err)
 	}
 }
+
+func BenchmarkDatabase16MiB(b *testing.B) {
+	url := testenv.Postgres(b)
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	if err := pgstorage.Migrate(context.Background(), pool); err != nil {
+		b.Fatal(err)
+	}
+	blobstoretest.Bench(b, pgblob.New(pool, pgblob.Options{}), 16<<20)
+}
