@@ -1,7 +1,8 @@
 // Package backends opens, once per process, everything a Cesivi process
 // talks to outside itself: the one Redis client, the one PostgreSQL pool,
 // the distributed state provider over them, the SharePoint storage
-// provider (servers and commands) and the key ring. The app server, the
+// provider and the blob store of file content (servers and commands) and
+// the key ring. The app server, the
 // edge and every administration command open their backends here, so a
 // process holds one client and one pool whatever uses them, and every
 // member of a farm reads the same keys and the same state the same way.
@@ -26,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/cesivi/cesivi/internal/blobstore"
 	"github.com/cesivi/cesivi/internal/config"
 	"github.com/cesivi/cesivi/internal/connstr"
 	"github.com/cesivi/cesivi/internal/logging"
@@ -114,6 +116,10 @@ type Backends struct {
 	// content. Calls fail with storage.ErrUnavailable while the database
 	// does not answer.
 	Storage storage.Store
+	// Files is the blob store of Cesivi:Storage:Files, the content of
+	// document libraries' files (InMemory, Database over Postgres, or
+	// SharedDirectory); nil where Storage is.
+	Files blobstore.Store
 	// KeyRing is the farm's key ring, its keys loaded (nil with
 	// Options.NoKeyRing).
 	KeyRing *keyring.Ring
@@ -161,6 +167,9 @@ func (b *Backends) open(ctx context.Context, o Options) (err error) {
 	if o.Role != Edge {
 		if err := b.openStorage(ctx, o, pgOptions); err != nil {
 			return fmt.Errorf("storage (Cesivi:Storage:Provider=%s): %w", s.Storage.Provider, err)
+		}
+		if err := b.openFiles(o); err != nil {
+			return fmt.Errorf("file content (Cesivi:Storage:Files:Provider=%s): %w", s.Storage.Files.Provider, err)
 		}
 	}
 	if o.NoKeyRing {

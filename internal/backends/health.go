@@ -38,7 +38,9 @@ func (b *Backends) checkState(ctx context.Context) health.Entry {
 // checkStorage asks the store itself, so the entry says what requests
 // will meet: a PostgreSQL store whose schema is still to be applied
 // applies it here first, and one that cannot says why. Pool figures, never
-// the connection string.
+// the connection string. The blob store of file content answers under
+// Files; a server that cannot reach it cannot serve a file, so it is
+// unhealthy too.
 func (b *Backends) checkStorage(ctx context.Context) health.Entry {
 	name := b.Storage.Name()
 	data := map[string]any{"provider": name, "connected": true}
@@ -46,9 +48,19 @@ func (b *Backends) checkStorage(ctx context.Context) health.Entry {
 		st := b.Postgres.Stat()
 		data["poolTotal"], data["poolIdle"], data["poolAcquired"], data["poolMax"] = st.TotalConns(), st.IdleConns(), st.AcquiredConns(), st.MaxConns()
 	}
-	if err := b.Storage.Ping(ctx); err != nil {
+	// Storage first: the Database blob store waits for its schema.
+	storageErr := b.Storage.Ping(ctx)
+	var filesErr error
+	if b.Files != nil {
+		filesErr = b.Files.Ping(ctx)
+		data["Files"] = map[string]any{"provider": b.Files.Name(), "connected": filesErr == nil}
+	}
+	if storageErr != nil {
 		data["connected"] = false
-		return health.Entry{Status: health.Unhealthy, Description: name + " unavailable: " + err.Error(), Data: data}
+		return health.Entry{Status: health.Unhealthy, Description: name + " unavailable: " + storageErr.Error(), Data: data}
+	}
+	if filesErr != nil {
+		return health.Entry{Status: health.Unhealthy, Description: "file content (" + b.Files.Name() + ") unavailable: " + filesErr.Error(), Data: data}
 	}
 	desc := "PostgreSQL connection healthy"
 	if name == config.ProviderInMemory {

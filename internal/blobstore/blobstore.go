@@ -12,6 +12,12 @@
 // a blob itself: a key may be shared (SharedDirectory is
 // content-addressed), so only Sweep, which asks the metadata which keys
 // are still named, deletes.
+//
+// Sweep (sweep.go) is that deletion: it walks blobs older than a grace,
+// asks the metadata about them in batches, and deletes the unnamed ones
+// unless they were put again meanwhile; providers whose interrupted Puts
+// can leave partial content also implement PartialSweeper, which Sweep
+// calls to remove it.
 package blobstore
 
 import (
@@ -58,7 +64,9 @@ type Store interface {
 	// error or a cancelled ctx keeps nothing either (at worst an orphan
 	// for Sweep). It returns once the content is durable.
 	Put(ctx context.Context, r io.Reader, max int64) (Blob, error)
-	// Open returns a reader of the blob's content.
+	// Open returns a reader of the blob's content. The reader may go on
+	// using ctx for its reads (Database fetches each chunk with it): use
+	// it within ctx's life, e.g. a download's request context.
 	Open(ctx context.Context, key string) (Reader, error)
 	// Walk calls fn for each blob stored (or, content-addressed, last
 	// put) before the time given, in no particular order; fn's error

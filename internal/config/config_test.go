@@ -44,6 +44,53 @@ func TestDefaultsDescribeASingleInMemoryServer(t *testing.T) {
 	if s.Server.ShutdownTimeout != 30*time.Second || s.Farm.Enabled {
 		t.Errorf("ShutdownTimeout=%v Farm.Enabled=%v", s.Server.ShutdownTimeout, s.Farm.Enabled)
 	}
+	if f := s.Storage.Files; f != (FilesSettings{Provider: "InMemory", MaxUploadSize: 250 << 20, MaxFileSize: 10 << 30,
+		UploadTimeout: 24 * time.Hour, SweepInterval: time.Hour}) {
+		t.Errorf("Storage.Files = %+v; want InMemory, 250 MiB, 10 GiB, 24 h, 1 h", f)
+	}
+}
+
+func TestFileSettingsTakeSizesWithUnitsAndDefaultToTheStorageDatabase(t *testing.T) {
+	s, err := Load(t.TempDir(), []string{
+		"Cesivi__Storage__Provider=PostgreSQL",
+		"Cesivi__Storage__Files__MaxUploadSize=100MiB",
+		"Cesivi__Storage__Files__MaxFileSize=5368709120",
+		"Cesivi__Storage__Files__UploadTimeout=02:00:00",
+		"Cesivi__Storage__Files__SweepInterval=15m",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := s.Storage.Files; f != (FilesSettings{Provider: "Database", MaxUploadSize: 100 << 20, MaxFileSize: 5 << 30,
+		UploadTimeout: 2 * time.Hour, SweepInterval: 15 * time.Minute}) {
+		t.Errorf("Storage.Files = %+v", f)
+	}
+	dir := t.TempDir()
+	writeFile(t, dir, "appsettings.json", `{"Cesivi":{"Storage":{"Provider":"PostgreSQL",
+		"Files":{"Provider":"shareddirectory","Path":"/mnt/cesivi-files"}}}}`)
+	if s, err = Load(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	if f := s.Storage.Files; f.Provider != FilesSharedDirectory || f.Path != "/mnt/cesivi-files" {
+		t.Errorf("Storage.Files = %+v; want SharedDirectory on /mnt/cesivi-files", f)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{
+		"1": 1, "262144000": 262144000, "250MiB": 250 << 20, "250 MB": 250 << 20, "250mb": 250 << 20,
+		"10GiB": 10 << 30, "1.5 GB": 3 << 29, "64k": 64 << 10, "2TiB": 2 << 40, " 7 B ": 7,
+	} {
+		got, err := ParseSize(in)
+		if err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0", "0.1", "-5", "lots", "5 PB", "1e9", "1.2.3", "MiB", "10 GiB extra", "99999999TiB"} {
+		if _, err := ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q) succeeded, want an error", in)
+		}
+	}
 }
 
 func TestLaterLayersWinKeyByKey(t *testing.T) {
@@ -118,8 +165,9 @@ func TestSeedStyleSettingsFileIsRead(t *testing.T) {
 	if s.Farm.ServerID != "spm-server-7" {
 		t.Errorf("ServerID = %q, want ${HOSTNAME} expanded", s.Farm.ServerID)
 	}
-	if s.Cluster.Mode != ModeCluster || s.DataProtection.Provider != KeyRingPostgreSql {
-		t.Errorf("mode %q key ring %q: a farm on PostgreSQL defaults to Cluster and PostgreSql keys", s.Cluster.Mode, s.DataProtection.Provider)
+	if s.Cluster.Mode != ModeCluster || s.DataProtection.Provider != KeyRingPostgreSql || s.Storage.Files.Provider != FilesDatabase {
+		t.Errorf("mode %q key ring %q files %q: a farm on PostgreSQL defaults to Cluster, PostgreSql keys and Database files",
+			s.Cluster.Mode, s.DataProtection.Provider, s.Storage.Files.Provider)
 	}
 }
 
@@ -144,6 +192,11 @@ func TestMalformedValuesNameTheKey(t *testing.T) {
 		{"a duration that is not one", "Cesivi__Server__ShutdownTimeout=soon", "Cesivi:Server:ShutdownTimeout"},
 		{"a cluster mode that does not exist", "Cesivi__Cluster__Mode=Swarm", "Cesivi:Cluster:Mode"},
 		{"a log level that does not exist", "Logging__LogLevel__Default=Loud", "Logging:LogLevel:Default"},
+		{"a files provider that does not exist", "Cesivi__Storage__Files__Provider=S3", "Cesivi:Storage:Files:Provider"},
+		{"a size that is not one", "Cesivi__Storage__Files__MaxUploadSize=lots", "Cesivi:Storage:Files:MaxUploadSize"},
+		{"a file size of nothing", "Cesivi__Storage__Files__MaxFileSize=0", "Cesivi:Storage:Files:MaxFileSize"},
+		{"an upload timeout that is not a duration", "Cesivi__Storage__Files__UploadTimeout=a day", "Cesivi:Storage:Files:UploadTimeout"},
+		{"a sweep interval that is not a duration", "Cesivi__Storage__Files__SweepInterval=hourly", "Cesivi:Storage:Files:SweepInterval"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -217,6 +270,27 @@ func TestStartupGates(t *testing.T) {
 		{"an unparsable Redis connection string is refused",
 			[]string{"Cesivi__DistributedState__Provider=Redis", "Cesivi__DistributedState__ConnectionString=h:6379,colour=blue"},
 			"Cesivi:DistributedState:ConnectionString", "colour"},
+		{"SharedDirectory files without a path are refused",
+			[]string{"Cesivi__Storage__Files__Provider=SharedDirectory"},
+			"Cesivi:Storage:Files:Path", "SharedDirectory"},
+		{"SharedDirectory files on a relative path are refused",
+			[]string{"Cesivi__Storage__Files__Provider=SharedDirectory", "Cesivi__Storage__Files__Path=files"},
+			"Cesivi:Storage:Files:Path", "absolute"},
+		{"SharedDirectory files on an absolute path pass",
+			[]string{"Cesivi__Storage__Files__Provider=SharedDirectory", "Cesivi__Storage__Files__Path=/mnt/files"}, "", ""},
+		{"Database files without PostgreSQL storage are refused",
+			[]string{"Cesivi__Storage__Files__Provider=Database"},
+			"Cesivi:Storage:Files:Provider", "Cesivi:Storage:Provider is InMemory"},
+		{"InMemory files with PostgreSQL storage in a farm are refused",
+			[]string{"Cesivi__Farm__Enabled=true", "Cesivi__DistributedState__Provider=Redis", redisOK,
+				"Cesivi__Storage__Provider=PostgreSQL", pgOK, "Cesivi__Storage__Files__Provider=InMemory"},
+			"Cesivi:Storage:Files:Provider", "Cesivi:Farm:Enabled=true"},
+		{"InMemory files with PostgreSQL storage on one server pass",
+			[]string{"Cesivi__Storage__Provider=PostgreSQL", pgOK, "Cesivi__Storage__Files__Provider=InMemory"}, "", ""},
+		{"SharedDirectory files with PostgreSQL storage in a farm pass",
+			[]string{"Cesivi__Farm__Enabled=true", "Cesivi__DistributedState__Provider=Redis", redisOK,
+				"Cesivi__Storage__Provider=PostgreSQL", pgOK, "Cesivi__Storage__Files__Provider=SharedDirectory",
+				"Cesivi__Storage__Files__Path=/mnt/files"}, "", ""},
 		{"an unparsable PostgreSQL connection string is refused",
 			[]string{"Cesivi__Storage__Provider=PostgreSQL", "Cesivi__Storage__ConnectionString=Host=h;Flavour=mint"},
 			"Cesivi:Storage:ConnectionString", "Flavour"},

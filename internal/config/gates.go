@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/cesivi/cesivi/internal/connstr"
@@ -26,6 +27,7 @@ func (s *Settings) Validate() error {
 		s.gateKeyRingShared,
 		s.gateKeyRingMatchesStorage,
 		s.gateStateShared,
+		s.gateFiles,
 		s.gateConnectionStrings,
 	} {
 		if err := gate(); err != nil {
@@ -86,6 +88,34 @@ func (s *Settings) gateStateShared() error {
 	if s.DistributedState.Provider == ProviderInMemory && s.Clustered() {
 		return &Error{Key: "Cesivi:DistributedState:Provider",
 			Problem: fmt.Sprintf("InMemory sessions and caches are not shared by the servers of a farm (%s); set Cesivi:DistributedState:Provider=Redis", s.clusterReason())}
+	}
+	return nil
+}
+
+// gateFiles: file content must be where every server that shares the
+// metadata can read it.
+func (s *Settings) gateFiles() error {
+	f := s.Storage.Files
+	switch f.Provider {
+	case FilesSharedDirectory:
+		if strings.TrimSpace(f.Path) == "" {
+			return &Error{Key: "Cesivi:Storage:Files:Path",
+				Problem: "SharedDirectory needs the directory every server mounts (an NFS or SMB path)"}
+		}
+		if !filepath.IsAbs(f.Path) {
+			return &Error{Key: "Cesivi:Storage:Files:Path",
+				Problem: fmt.Sprintf("%q is not an absolute path; give the directory every server mounts, as every server names it", f.Path)}
+		}
+	case FilesDatabase:
+		if s.Storage.Provider != ProviderPostgreSQL {
+			return &Error{Key: "Cesivi:Storage:Files:Provider",
+				Problem: fmt.Sprintf("Database keeps file content in the storage database, but Cesivi:Storage:Provider is %s; set Cesivi:Storage:Provider=PostgreSQL or choose InMemory or SharedDirectory", s.Storage.Provider)}
+		}
+	case FilesInMemory:
+		if s.Storage.Provider == ProviderPostgreSQL && s.Clustered() {
+			return &Error{Key: "Cesivi:Storage:Files:Provider",
+				Problem: fmt.Sprintf("InMemory file content is not shared by the servers of a farm (%s), while their PostgreSQL metadata is; use Database or SharedDirectory", s.clusterReason())}
+		}
 	}
 	return nil
 }

@@ -70,6 +70,29 @@ type DistributedStateSettings struct {
 type StorageSettings struct {
 	Provider         string // InMemory (default), PostgreSQL or SqlServer (refused)
 	ConnectionString string // secret: may hold a password
+	Files            FilesSettings
+}
+
+// FilesSettings is Cesivi:Storage:Files: where document libraries keep
+// file content, and its limits.
+type FilesSettings struct {
+	// Provider is InMemory, Database (the storage's PostgreSQL) or
+	// SharedDirectory. Default: Database when storage is PostgreSQL, else
+	// InMemory.
+	Provider string
+	// Path is SharedDirectory's directory, the same on every server.
+	Path string
+	// MaxUploadSize bounds a simple upload, in bytes (default 250 MiB).
+	MaxUploadSize int64
+	// MaxFileSize bounds a file put together by a chunked upload, in
+	// bytes (default 10 GiB).
+	MaxFileSize int64
+	// UploadTimeout is how long an abandoned chunked upload is kept
+	// before it is removed (default 24 h).
+	UploadTimeout time.Duration
+	// SweepInterval is how often orphaned content and abandoned uploads
+	// are swept (default 1 h).
+	SweepInterval time.Duration
 }
 
 // FarmSettings is Cesivi:Farm.
@@ -123,6 +146,10 @@ const (
 
 	ModeSingle  = "Single"
 	ModeCluster = "Cluster"
+
+	FilesInMemory        = "InMemory"
+	FilesDatabase        = "Database"
+	FilesSharedDirectory = "SharedDirectory"
 )
 
 // Tree returns the raw layered configuration, for sections later code adds.
@@ -213,6 +240,18 @@ func (b *binder) duration(key string, def time.Duration) time.Duration {
 	return d
 }
 
+func (b *binder) size(key string, def int64) int64 {
+	v, ok := b.t.Get(key)
+	if !ok || strings.TrimSpace(v) == "" {
+		return def
+	}
+	n, err := ParseSize(v)
+	if err != nil && b.err == nil {
+		b.err = &Error{Key: key, Problem: err.Error()}
+	}
+	return n
+}
+
 // oneOf canonicalises a case-insensitive choice, or records an error that
 // lists the accepted values.
 func (b *binder) oneOf(key, def string, choices ...string) string {
@@ -250,6 +289,16 @@ func bind(t *Tree) (*Settings, error) {
 
 	s.Storage.Provider = b.oneOf("Cesivi:Storage:Provider", ProviderInMemory, ProviderInMemory, ProviderPostgreSQL, ProviderSqlServer)
 	s.Storage.ConnectionString = b.secret("Cesivi:Storage:ConnectionString")
+	defFiles := FilesInMemory
+	if s.Storage.Provider == ProviderPostgreSQL {
+		defFiles = FilesDatabase
+	}
+	s.Storage.Files.Provider = b.oneOf("Cesivi:Storage:Files:Provider", defFiles, FilesInMemory, FilesDatabase, FilesSharedDirectory)
+	s.Storage.Files.Path = b.str("Cesivi:Storage:Files:Path", "")
+	s.Storage.Files.MaxUploadSize = b.size("Cesivi:Storage:Files:MaxUploadSize", 250<<20)
+	s.Storage.Files.MaxFileSize = b.size("Cesivi:Storage:Files:MaxFileSize", 10<<30)
+	s.Storage.Files.UploadTimeout = b.duration("Cesivi:Storage:Files:UploadTimeout", 24*time.Hour)
+	s.Storage.Files.SweepInterval = b.duration("Cesivi:Storage:Files:SweepInterval", time.Hour)
 
 	s.Farm.Enabled = b.boolean("Cesivi:Farm:Enabled", false)
 	host, _ := os.Hostname()
@@ -321,4 +370,32 @@ func ParseDuration(v string) (time.Duration, error) {
 		}
 	}
 	return 0, fmt.Errorf("%q is not a duration (use 30s, 00:00:30 or a number of seconds)", v)
+}
+
+// sizeUnits are the units ParseSize accepts, binary whichever way they
+// are spelt (as Windows and IIS count them): 1 KB = 1 KiB = 1024 bytes.
+var sizeUnits = map[string]int64{
+	"": 1, "b": 1,
+	"k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10,
+	"m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20,
+	"g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30,
+	"t": 1 << 40, "tb": 1 << 40, "tib": 1 << 40,
+}
+
+// ParseSize accepts a number of bytes ("262144000") or a number with a
+// binary unit ("250MiB", "250 MB", "1.5GiB", case-insensitive); the
+// result must be at least one byte.
+func ParseSize(v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	i := strings.IndexFunc(v, func(r rune) bool { return !(r >= '0' && r <= '9' || r == '.') })
+	if i < 0 {
+		i = len(v)
+	}
+	number, unit := v[:i], strings.ToLower(strings.TrimSpace(v[i:]))
+	mult, okUnit := sizeUnits[unit]
+	n, err := strconv.ParseFloat(number, 64)
+	if !okUnit || err != nil || n*float64(mult) < 1 || n*float64(mult) > float64(1<<62) {
+		return 0, fmt.Errorf("%q is not a size (use bytes, or a number with KiB, MiB, GiB or TiB: 250MiB)", v)
+	}
+	return int64(n * float64(mult)), nil
 }
