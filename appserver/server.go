@@ -23,6 +23,7 @@ import (
 	"github.com/cesivi/cesivi/appserver/sharepoint"
 	"github.com/cesivi/cesivi/internal/backends"
 	"github.com/cesivi/cesivi/internal/config"
+	"github.com/cesivi/cesivi/internal/filesweep"
 	"github.com/cesivi/cesivi/internal/formdigest"
 	"github.com/cesivi/cesivi/internal/health"
 	"github.com/cesivi/cesivi/internal/httperr"
@@ -139,9 +140,12 @@ func (s *Server) routes() http.Handler {
 // digests minted by the shared key ring (valid on every server).
 func (s *Server) sharePoint() *sharepoint.Handler {
 	return &sharepoint.Handler{
-		Store:   s.backends.Storage,
-		Digests: formdigest.Minter{Ring: s.backends.KeyRing},
-		Log:     s.log,
+		Store:       s.backends.Storage,
+		Digests:     formdigest.Minter{Ring: s.backends.KeyRing},
+		Log:         s.log,
+		Blobs:       s.backends.Files,
+		MaxUpload:   s.settings.Storage.Files.MaxUploadSize,
+		MaxFileSize: s.settings.Storage.Files.MaxFileSize,
 	}
 }
 
@@ -229,6 +233,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	sweepCtx, stopSweeps := context.WithCancel(context.Background())
+	defer stopSweeps()
+	if s.backends.Storage != nil && s.backends.Files != nil && s.backends.State != nil {
+		go filesweep.Loop(sweepCtx, s.settings.Storage.Files.SweepInterval, s.backends.State.Locks,
+			s.backends.Storage, s.backends.Files,
+			filesweep.Options{UploadTimeout: s.settings.Storage.Files.UploadTimeout}, s.log)
+	}
 	s.log.Info("listening", "address", ln.Addr().String(), "serverId", s.settings.Farm.ServerID,
 		"storage", s.settings.Storage.Provider, "distributedState", s.settings.DistributedState.Provider)
 

@@ -98,7 +98,7 @@ func newAPI(t *testing.T, store storage.Store) *api { return newAPIFor(t, store)
 
 func newAPIFor(t testing.TB, store storage.Store) *api {
 	a := &api{t: t, store: store, digests: newDigests(t), user: "alice-subject", email: "alice@example.com", session: "s1"}
-	a.blobs = memblob.New()
+	a.blobs = memblob.New(memblob.Options{})
 	h := &sharepoint.Handler{Store: store, Digests: a.digests, Log: slog.New(slog.NewTextHandler(testLog{t}, nil)), Blobs: a.blobs}
 	a.handler = h
 	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
