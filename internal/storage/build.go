@@ -194,7 +194,7 @@ func SystemFields(listID string, baseTemplate int) []*Field {
 	editor := sys(FieldEditor, "Modified By", TypeUser, true, false, "")
 	author.LookupList, editor.LookupList = "UserInfo", "UserInfo"
 	author.LookupField, editor.LookupField = "Title", "Title"
-	return []*Field{
+	fs := []*Field{
 		sys(FieldID, "ID", TypeCounter, true, false, ""),
 		title,
 		sys(FieldCreated, "Created", TypeDateTime, true, false, ""),
@@ -204,9 +204,23 @@ func SystemFields(listID string, baseTemplate int) []*Field {
 		sys(FieldGUID, "GUID", TypeGuid, true, true, ""),
 		sys("ContentTypeId", "Content Type ID", TypeContentTypeID, true, true, ct),
 		sys("Attachments", "Attachments", TypeAttachments, true, false, "0"),
-		sys("FileSystemObjectType", "Item Type", TypeInteger, true, true, "0"),
+		sys(FieldFileSystemObjectType, "Item Type", TypeInteger, true, true, "0"),
 		sys(FieldUIVersion, "Version", TypeText, true, true, ""),
 	}
+	if BaseTypeOf(baseTemplate) == BaseTypeDocumentLibrary {
+		// The provider keeps these (a client cannot write them): the
+		// name, URL and folder of the item's file or folder.
+		fileRef := sys(FieldFileRef, "URL Path", TypeText, true, true, "")
+		dirRef := sys(FieldFileDirRef, "Path", TypeText, true, true, "")
+		// A URL is longer than a Text field's 255 characters; the limit
+		// matters where a value is parsed back (a $skiptoken).
+		fileRef.MaxLength, dirRef.MaxLength = MaxURLLength, MaxURLLength
+		fs = append(fs,
+			sys(FieldFileLeafRef, "Name", TypeFile, true, false, ""),
+			fileRef, dirRef,
+			sys(FieldFSObjType, "Item Type", TypeInteger, true, true, ""))
+	}
+	return fs
 }
 
 // DefaultView is a new list's default view: "All Items", or "All

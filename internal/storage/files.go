@@ -16,6 +16,16 @@ import (
 // the provider. File content is not here: a file names its blob, which a
 // blob store (internal/blobstore) holds; the metadata that names a blob
 // is only ever committed after the blob is durable.
+//
+// The items of a library come and go with their files and folders:
+// Items().Create on a library is ErrInvalid (add a file or a folder),
+// Items().Delete of a folder's item deletes everything in the folder, and
+// Items().Update cannot write the fields the provider keeps (read-only).
+//
+// Paths never leave their library. URLs arrive decoded, but every method
+// refuses, whatever cleaned them before, a URL with an empty ("//"), "."
+// or ".." segment or a backslash (ErrInvalid), and treats one outside the
+// library it names as missing (ErrNotFound): see ResolveFileURL.
 
 // The item fields of a library, beside the fields every list has.
 const (
@@ -37,7 +47,8 @@ const (
 // File is a file or a folder of a document library.
 type File struct {
 	// UniqueID is the file's or folder's guid (lower case); it is also
-	// its item's GUID.
+	// its item's GUID. A library's root folder, which is no item, has
+	// its library's id.
 	UniqueID string
 	ListID   string
 	// ItemID is the item of the library that carries this file or
@@ -53,7 +64,9 @@ type File struct {
 	// folder).
 	Blob string
 	// Version is the ETag's number ("{GUID},n"): the item's version, one
-	// more for each change of content or properties.
+	// more for each change of content or properties (Items().Update
+	// included). Created, Modified, AuthorID and EditorID are the item's
+	// too: one record of them, kept in the same transaction.
 	Version int
 	// MajorVersion and MinorVersion make UIVersionLabel ("3.0"); a new
 	// file is 1.0 and each overwrite of its content adds one major
@@ -103,11 +116,16 @@ type FileInput struct {
 // MoveInput moves (renames) or copies a file or folder within its site
 // collection, possibly into another library of the same site.
 type MoveInput struct {
+	// ListID is the library of From: the one the caller located it in,
+	// as for Get. The site collection it belongs to bounds To.
+	ListID string
 	// From is the server-relative URL of the file or folder; To is the
-	// server-relative URL it will have.
+	// server-relative URL it will have, in any library of the site
+	// collection (the one whose root folder holds it).
 	From, To string
-	// Overwrite replaces a file at To; without it an existing To is
-	// ErrConflict. A folder is never overwritten.
+	// Overwrite replaces a file at To by a file (the one there is
+	// deleted with its item); without it an existing To is ErrConflict.
+	// A folder is never overwritten, nor replaced by a folder.
 	Overwrite bool
 	By        int64
 }
@@ -118,7 +136,7 @@ type MoveInput struct {
 type Files interface {
 	// Get returns the file or folder at a server-relative URL inside
 	// library listID; the library's root folder URL gives its root folder
-	// (ItemID 0). Anything else is ErrNotFound.
+	// (ItemID 0; any list has one). Anything else is ErrNotFound.
 	Get(ctx context.Context, listID, url string) (*File, error)
 	// GetByID returns the file or folder of web webID (any of its
 	// libraries) with this UniqueID.
@@ -127,7 +145,8 @@ type Files interface {
 	// listID carries.
 	GetByItem(ctx context.Context, listID string, itemID int64) (*File, error)
 	// Children lists the folders (folders true) or the files directly in
-	// the folder at folderURL, by name.
+	// the folder at folderURL, by name ignoring case; a missing folder is
+	// ErrNotFound.
 	Children(ctx context.Context, listID, folderURL string, folders bool) ([]*File, error)
 	// AddFolder creates a folder (and its item). A name taken in the
 	// parent, by a file or a folder, ignoring case, is ErrConflict; a
@@ -135,7 +154,9 @@ type Files interface {
 	// CheckLeafName) is ErrInvalid.
 	AddFolder(ctx context.Context, listID string, in FolderInput) (*File, error)
 	// Put adds a file (and its item) or, with Overwrite, replaces a
-	// file's content. The parent folder must exist (ErrNotFound).
+	// file's content: the same UniqueID and item, Version and
+	// MajorVersion one more. The parent folder must exist (ErrNotFound).
+	// AddFolder and Put on a list that is no library are ErrInvalid.
 	Put(ctx context.Context, listID string, in FileInput) (*File, error)
 	// Delete removes a file or a folder with everything in it, and their
 	// items, in the transaction. ifVersion, when not 0, must be current
@@ -145,6 +166,10 @@ type Files interface {
 	// the URLs below change, ids and versions stay). Copy copies one,
 	// new ids, version 1, the same blobs. Both work across the libraries
 	// of one site collection; the target's parent folder must exist.
+	// Into another library, the items are new items of that library
+	// (new ids; the values of fields it has by the same internal name
+	// go along) and a move keeps the UniqueIDs. A folder moved or copied
+	// into itself, and a file copied onto itself, are ErrInvalid.
 	Move(ctx context.Context, in MoveInput) (*File, error)
 	Copy(ctx context.Context, in MoveInput) (*File, error)
 	// BlobsInUse reports which of keys some file still names (for the

@@ -165,6 +165,9 @@ const (
 	TypeComputed      FieldType = "Computed"
 	TypeAttachments   FieldType = "Attachments"
 	TypeContentTypeID FieldType = "ContentTypeId"
+	// TypeFile is a library's FileLeafRef: the name of the item's file
+	// or folder, a string the provider keeps.
+	TypeFile FieldType = "File"
 )
 
 // Field is a list column.

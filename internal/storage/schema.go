@@ -41,6 +41,13 @@ func (s *Schema) Resolve(name string) (*Field, bool) {
 	return nil, false
 }
 
+// IsLibrary reports whether the schema is a document library's: its
+// items carry files and folders (it has the system field FileRef).
+func (s *Schema) IsLibrary() bool {
+	f, ok := s.byName[strings.ToLower(FieldFileRef)]
+	return ok && f.System
+}
+
 // The internal names of the fields whose values live in Item's own
 // fields rather than in Item.Values.
 const (

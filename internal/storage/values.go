@@ -16,7 +16,7 @@ var typeKinds = map[FieldType]int{
 	TypeInteger: 1, TypeText: 2, TypeNote: 3, TypeDateTime: 4, TypeCounter: 5,
 	TypeChoice: 6, TypeLookup: 7, TypeBoolean: 8, TypeNumber: 9, TypeCurrency: 10,
 	TypeURL: 11, TypeComputed: 12, TypeGuid: 14, TypeMultiChoice: 15,
-	TypeAttachments: 19, TypeUser: 20, TypeContentTypeID: 25,
+	TypeFile: 18, TypeAttachments: 19, TypeUser: 20, TypeContentTypeID: 25,
 }
 
 // Kind is the odata kind a field of this type holds.

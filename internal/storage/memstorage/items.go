@@ -35,7 +35,11 @@ func (a items) Create(ctx context.Context, listID string, in storage.ItemInput) 
 	if err != nil {
 		return nil, err
 	}
-	vals, err := storage.NewSchema(l.fields).Prepare(in.Values, true)
+	schema := storage.NewSchema(l.fields)
+	if schema.IsLibrary() {
+		return nil, storage.LibraryItemRefused()
+	}
+	vals, err := schema.Prepare(in.Values, true)
 	if err != nil {
 		return nil, err
 	}
@@ -98,6 +102,12 @@ func (a items) Delete(ctx context.Context, listID string, id int64, ifVersion in
 	}
 	if err := storage.CheckVersion(it, ifVersion); err != nil {
 		return err
+	}
+	if rec, ok := l.files[id]; ok {
+		// A library's item goes with its file or folder, and a folder's
+		// with everything in it.
+		a.t.deleteTree(l, rec)
+		return nil
 	}
 	del(a.t, l.items, id)
 	a.touch(l, -1)

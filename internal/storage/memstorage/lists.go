@@ -26,7 +26,8 @@ func (t *tx) createList(ctx context.Context, w *storage.Web, in storage.ListInpu
 			return nil, storage.Conflict("a list with this URL exists in the web")
 		}
 	}
-	set(t, t.s.db.lists, l.ID, &list{l: l, fields: fs, views: []*storage.View{v}, items: map[int64]*storage.Item{}})
+	set(t, t.s.db.lists, l.ID, &list{l: l, fields: fs, views: []*storage.View{v}, items: map[int64]*storage.Item{},
+		files: map[int64]*storage.File{}, byURL: map[string]int64{}})
 	return clone(l), nil
 }
 

@@ -36,6 +36,10 @@ type list struct {
 	views  []*storage.View
 	items  map[int64]*storage.Item
 	next   int64 // the last id handed out
+	// files are a library's files and folders by the item that carries
+	// each, byURL their item ids by lower-cased URL.
+	files map[int64]*storage.File
+	byURL map[string]int64
 }
 
 type siteUsers struct {

@@ -117,6 +117,9 @@ func (a items) Create(ctx context.Context, listID string, in storage.ItemInput) 
 	if err != nil {
 		return nil, err
 	}
+	if s.IsLibrary() {
+		return nil, storage.LibraryItemRefused()
+	}
 	vals, err := s.Prepare(in.Values, true)
 	if err != nil {
 		return nil, err
@@ -212,6 +215,13 @@ func (a items) Delete(ctx context.Context, listID string, id int64, ifVersion in
 	s, err := t.schema(ctx, listID)
 	if err != nil {
 		return err
+	}
+	if s.IsLibrary() {
+		// A library's item goes with its file or folder, and a folder's
+		// with everything in it.
+		if done, err := t.deleteItemTree(ctx, listID, id, ifVersion); done || err != nil {
+			return err
+		}
 	}
 	it, err := a.get(ctx, s, listID, id, true)
 	if err != nil {

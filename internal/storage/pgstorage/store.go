@@ -257,6 +257,8 @@ func interpretError(err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch class := pe.Code[:2]; {
+		case pe.Code == "23505" && pe.ConstraintName == "IX_Files_Url":
+			return storage.NameTaken()
 		case pe.Code == "23505":
 			if what, ok := constraints[pe.ConstraintName]; ok {
 				return storage.Conflict("%s", what)

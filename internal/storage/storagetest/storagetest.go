@@ -37,6 +37,9 @@ func Exercise(t *testing.T, newStore NewStore) {
 		{"Paging", pagingTests},
 		{"Transactions", txTests},
 		{"Users", userTests},
+		{"Files and folders", fileTests},
+		{"Moves and copies", fileMoveTests},
+		{"File names and paths", filePathTests},
 	}
 	for _, a := range areas {
 		t.Run(a.name, func(t *testing.T) {
