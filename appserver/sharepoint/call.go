@@ -216,18 +216,24 @@ func (c *call) resolveWeb() error {
 			c.located = loc
 		}
 	}
-	if errors.Is(err, storage.ErrNotFound) && !strings.EqualFold(c.webPath, siteScope(c.webPath)) {
-		// A path below a web (/sites/dev/Shared Documents/a/_api/…, as
-		// PnPjs asks contextinfo after a move) is that web's, as in
-		// SharePoint; never another site collection's.
-		var enclosing *storage.Web
-		if enclosing, err = c.webAt(parentURL(c.webPath), siteScope(c.webPath)); err == nil {
+	if errors.Is(err, storage.ErrNotFound) && c.isContextInfo() && !strings.EqualFold(c.webPath, siteScope(c.webPath)) {
+		// contextinfo under a folder's or file's path
+		// (/sites/dev/Shared Documents/a/_api/contextinfo, which PnPjs
+		// asks after a move) is the enclosing web's, as in SharePoint;
+		// never another site collection's. Other paths name their web.
+		enclosing, werr := c.webAt(parentURL(c.webPath), siteScope(c.webPath))
+		switch {
+		case werr == nil:
 			c.webPath = enclosing.ServerRelativeURL
 			return c.resolveWeb()
+		case !errors.Is(werr, storage.ErrNotFound):
+			return werr
+		case siteScope(c.webPath) == "/":
+			return errNoRootSite
 		}
 	}
 	if errors.Is(err, storage.ErrNotFound) {
-		if siteScope(c.webPath) == "/" {
+		if c.webPath == "/" {
 			return errNoRootSite
 		}
 		return odata.NewError(http.StatusNotFound, "-2147024894, System.IO.FileNotFoundException",

@@ -201,7 +201,7 @@ func (c *call) moveOrCopy(mc moveCopy) (*storage.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := storage.MoveInput{From: src.URL, To: to, Overwrite: mc.overwrite, By: u.ID}
+	in := storage.MoveInput{ListID: l.ID, From: src.URL, To: to, Overwrite: mc.overwrite, By: u.ID}
 	var f *storage.File
 	if mc.move {
 		f, err = c.tx.Files().Move(c.ctx, in)
