@@ -100,6 +100,7 @@ func (a items) Delete(ctx context.Context, listID string, id int64, ifVersion in
 		return err
 	}
 	del(a.t, l.items, id)
+	del(a.t, l.attachments, id)
 	a.touch(l, -1)
 	return nil
 }

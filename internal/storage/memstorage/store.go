@@ -27,6 +27,8 @@ type db struct {
 	webs  map[string]*storage.Web
 	lists map[string]*list
 	users map[string]*siteUsers // by site id
+	// uploads are the chunked uploads in progress, by id (uploads.go).
+	uploads map[string]*storage.Upload
 }
 
 // list is a list with everything that belongs to it.
@@ -36,6 +38,9 @@ type list struct {
 	views  []*storage.View
 	items  map[int64]*storage.Item
 	next   int64 // the last id handed out
+	// attachments are the items' attachments by item id, then by
+	// lower-cased name (attachments.go); nil until the first.
+	attachments map[int64]map[string]*storage.File
 }
 
 type siteUsers struct {
@@ -53,6 +58,7 @@ func New(opts Options) *Store {
 	return &Store{now: opts.Now, db: db{
 		sites: map[string]*storage.Site{}, webs: map[string]*storage.Web{},
 		lists: map[string]*list{}, users: map[string]*siteUsers{},
+		uploads: map[string]*storage.Upload{},
 	}}
 }
 

@@ -37,6 +37,8 @@ func Exercise(t *testing.T, newStore NewStore) {
 		{"Paging", pagingTests},
 		{"Transactions", txTests},
 		{"Users", userTests},
+		{"Uploads", uploadTests},
+		{"Attachments", attachmentTests},
 	}
 	for _, a := range areas {
 		t.Run(a.name, func(t *testing.T) {
