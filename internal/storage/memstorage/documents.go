@@ -3,29 +3,24 @@ package memstorage
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/cesivi/cesivi/internal/storage"
 )
 
-// errDocumentsNotBuilt: versions, check-out, attachments, the recycle
-// bin and chunked uploads are being built (issue 9); until then every
-// call refuses.
+// errDocumentsNotBuilt: versions, check-out and the recycle bin are
+// being built (issue 9); until then every call refuses. Attachments and
+// uploads are in attachments.go and uploads.go.
 var errDocumentsNotBuilt = errors.New("memstorage: document management is not built yet")
 
 type (
-	versions    struct{ t *tx }
-	checkOuts   struct{ t *tx }
-	attachments struct{ t *tx }
-	recycleBin  struct{ t *tx }
-	uploads     struct{ t *tx }
+	versions   struct{ t *tx }
+	checkOuts  struct{ t *tx }
+	recycleBin struct{ t *tx }
 )
 
-func (t *tx) Versions() storage.Versions       { return versions{t} }
-func (t *tx) CheckOuts() storage.CheckOuts     { return checkOuts{t} }
-func (t *tx) Attachments() storage.Attachments { return attachments{t} }
-func (t *tx) RecycleBin() storage.RecycleBin   { return recycleBin{t} }
-func (t *tx) Uploads() storage.Uploads         { return uploads{t} }
+func (t *tx) Versions() storage.Versions     { return versions{t} }
+func (t *tx) CheckOuts() storage.CheckOuts   { return checkOuts{t} }
+func (t *tx) RecycleBin() storage.RecycleBin { return recycleBin{t} }
 
 func (versions) Files(context.Context, string, string) ([]*storage.FileVersion, error) {
 	return nil, errDocumentsNotBuilt
@@ -49,17 +44,6 @@ func (checkOuts) Undo(context.Context, string, string, int64) (*storage.File, er
 	return nil, errDocumentsNotBuilt
 }
 
-func (attachments) List(context.Context, string, int64) ([]*storage.File, error) {
-	return nil, errDocumentsNotBuilt
-}
-func (attachments) Get(context.Context, string, int64, string) (*storage.File, error) {
-	return nil, errDocumentsNotBuilt
-}
-func (attachments) Put(context.Context, string, int64, storage.FileInput) (*storage.File, error) {
-	return nil, errDocumentsNotBuilt
-}
-func (attachments) Delete(context.Context, string, int64, string) error { return errDocumentsNotBuilt }
-
 func (recycleBin) RecycleFile(context.Context, string, string, int64, int) (*storage.RecycleBinItem, error) {
 	return nil, errDocumentsNotBuilt
 }
@@ -81,17 +65,3 @@ func (recycleBin) Get(context.Context, string, string) (*storage.RecycleBinItem,
 func (recycleBin) Restore(context.Context, string, string) error { return errDocumentsNotBuilt }
 func (recycleBin) Delete(context.Context, string, string) error  { return errDocumentsNotBuilt }
 func (recycleBin) Empty(context.Context, string, string) error   { return errDocumentsNotBuilt }
-
-func (uploads) Start(context.Context, storage.Upload) (*storage.Upload, error) {
-	return nil, errDocumentsNotBuilt
-}
-func (uploads) Get(context.Context, string) (*storage.Upload, error) {
-	return nil, errDocumentsNotBuilt
-}
-func (uploads) Append(context.Context, string, int64, int64, string) (*storage.Upload, error) {
-	return nil, errDocumentsNotBuilt
-}
-func (uploads) Delete(context.Context, string) error { return errDocumentsNotBuilt }
-func (uploads) Expired(context.Context, time.Time) ([]*storage.Upload, error) {
-	return nil, errDocumentsNotBuilt
-}

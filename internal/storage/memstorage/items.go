@@ -110,6 +110,7 @@ func (a items) Delete(ctx context.Context, listID string, id int64, ifVersion in
 		return nil
 	}
 	del(a.t, l.items, id)
+	del(a.t, l.attachments, id)
 	a.touch(l, -1)
 	return nil
 }

@@ -27,6 +27,8 @@ type db struct {
 	webs  map[string]*storage.Web
 	lists map[string]*list
 	users map[string]*siteUsers // by site id
+	// uploads are the chunked uploads in progress, by id (uploads.go).
+	uploads map[string]*storage.Upload
 }
 
 // list is a list with everything that belongs to it.
@@ -40,6 +42,9 @@ type list struct {
 	// each, byURL their item ids by lower-cased URL.
 	files map[int64]*storage.File
 	byURL map[string]int64
+	// attachments are the items' attachments by item id, then by
+	// lower-cased name (attachments.go); nil until the first.
+	attachments map[int64]map[string]*storage.File
 }
 
 type siteUsers struct {
@@ -57,6 +62,7 @@ func New(opts Options) *Store {
 	return &Store{now: opts.Now, db: db{
 		sites: map[string]*storage.Site{}, webs: map[string]*storage.Web{},
 		lists: map[string]*list{}, users: map[string]*siteUsers{},
+		uploads: map[string]*storage.Upload{},
 	}}
 }
 

@@ -29,6 +29,14 @@
 //     the version; of concurrent writers naming one version one wins.
 //   - Users: Ensure locks the site row before allocating an id and reads
 //     again under the lock, so concurrent calls create one user.
+//   - Chunked uploads ("UploadSessions", migration 005): an append is
+//     one conditional UPDATE of the upload's row (its size must be the
+//     chunk's offset), so of two servers appending at one offset the one
+//     that waited for the row lock updates nothing and gets ErrConflict
+//     (or, for the same chunk, the upload as a resend answers it).
+//   - Attachments ("Attachments", migration 005): a write locks the
+//     item's row first, then reads the names under the lock; deleting the
+//     item cascades to them.
 //
 // What is fast and what is not: lookups by id, title or URL and item
 // queries ordered by ID use indexes. A field marked Indexed gets an

@@ -3,6 +3,8 @@ package pgstorage_test
 import (
 	"context"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +32,10 @@ func TestApplyMigrationsReportsWhatItAppliedThenNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Latest < 1 || r.Version != r.Latest || len(r.Applied) != r.Latest || r.Applied[0] != 1 {
+	// Versions may have gaps (helpers number theirs ahead of a merge):
+	// every embedded file is applied, whatever its number.
+	files, _ := fs.Glob(os.DirFS("migrations"), "*.up.sql")
+	if r.Latest < 1 || r.Version != r.Latest || len(r.Applied) != len(files) || r.Applied[0] != 1 {
 		t.Fatalf("first run on an empty database: %+v", r)
 	}
 	r, err = pgstorage.ApplyMigrations(t.Context(), pool)

@@ -40,6 +40,8 @@ func Exercise(t *testing.T, newStore NewStore) {
 		{"Files and folders", fileTests},
 		{"Moves and copies", fileMoveTests},
 		{"File names and paths", filePathTests},
+		{"Uploads", uploadTests},
+		{"Attachments", attachmentTests},
 	}
 	for _, a := range areas {
 		t.Run(a.name, func(t *testing.T) {
