@@ -2,7 +2,6 @@ package pgstorage
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -79,7 +78,7 @@ func (r rowWithData) Scan(dest ...any) error {
 
 func (a files) relocate(ctx context.Context, in storage.MoveInput, copy bool) (*storage.File, error) {
 	t := a.t
-	src, err := t.library(ctx, in.ListID, true)
+	src, err := t.library(ctx, in.ListID, true, true)
 	if err != nil {
 		return nil, err
 	}
@@ -101,20 +100,14 @@ func (a files) relocate(ctx context.Context, in storage.MoveInput, copy bool) (*
 	if len(rel) == 0 {
 		return nil, storage.RootFolderFixed()
 	}
-	parent, err := t.parentFolder(ctx, dst, dst.RootFolderURL+"/"+strings.Join(rel[:len(rel)-1], "/"))
+	name := rel[len(rel)-1]
+	parent, existing, err := t.place(ctx, dst, dst.RootFolderURL+"/"+strings.Join(rel[:len(rel)-1], "/"), name)
 	if err != nil {
 		return nil, err
 	}
-	to := storage.MoveTarget{ListID: dst.ID, Parent: parent, Name: rel[len(rel)-1]}
+	to := storage.MoveTarget{ListID: dst.ID, Parent: parent, Name: name, Existing: existing}
 	if rec.ItemID == 0 {
 		_, err := storage.PlanMove([]*storage.File{rec}, to, in, copy, t.now)
-		return nil, err
-	}
-	existing, err := t.fileAt(ctx, dst, parent+"/"+to.Name, lockUpdate)
-	switch {
-	case err == nil:
-		to.Existing = existing
-	case !errors.Is(err, storage.ErrNotFound):
 		return nil, err
 	}
 	tree, vals, err := t.tree(ctx, src, rec)

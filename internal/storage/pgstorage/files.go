@@ -2,6 +2,9 @@ package pgstorage
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -12,10 +15,14 @@ import (
 // A file's or folder's row in "Files" is read with its item: the item
 // holds the version, times and people (one record of them).
 
-const fileCols = `f."Id"::text, f."ListId"::text, f."ItemId", f."Name", f."Url", f."DirUrl", f."IsFolder", f."Length", f."Blob",
-	i."Version", f."MajorVersion", f."MinorVersion", f."CheckOutType", f."CheckedOutBy", i."Created", i."Modified", i."AuthorId", i."EditorId",
+// fileCols are named as storage.File's fields, for row_to_json.
+const fileCols = `f."Id"::text AS "UniqueID", f."ListId"::text AS "ListID", f."ItemId" AS "ItemID", f."Name" AS "Name",
+	f."Url" AS "URL", f."DirUrl" AS "DirURL", f."IsFolder" AS "IsFolder", f."Length" AS "Length", f."Blob" AS "Blob",
+	i."Version" AS "Version", f."MajorVersion" AS "MajorVersion", f."MinorVersion" AS "MinorVersion",
+	f."CheckOutType" AS "CheckOutType", f."CheckedOutBy" AS "CheckedOutBy", i."Created" AS "Created", i."Modified" AS "Modified",
+	i."AuthorId" AS "AuthorID", i."EditorId" AS "EditorID",
 	CASE WHEN f."IsFolder" THEN (SELECT count(*) FROM "Files" c
-		WHERE c."ListId" = f."ListId" AND lower(c."DirUrl") COLLATE "C" = lower(f."Url") COLLATE "C") ELSE 0 END`
+		WHERE c."ListId" = f."ListId" AND lower(c."DirUrl") COLLATE "C" = lower(f."Url") COLLATE "C") ELSE 0 END AS "ItemCount"`
 
 const fileFrom = ` FROM "Files" f JOIN "ListItems" i ON i."ListId" = f."ListId" AND i."Id" = f."ItemId"`
 
@@ -66,18 +73,54 @@ type library struct {
 	SiteID string `db:"SiteId"`
 }
 
-// library reads a list for a Files call; a write needs a library.
-func (t *tx) library(ctx context.Context, listID string, write bool) (*library, error) {
+// libraryRow is a library with its fields, when they are to be read.
+type libraryRow struct {
+	library
+	Fields *string `db:"Fields"`
+}
+
+func (t *tx) cacheLibrary(l *library) {
+	if t.libraries == nil {
+		t.libraries = map[string]*library{}
+	}
+	t.libraries[l.ID] = l
+}
+
+// library reads a list for a Files call, and with withFields its fields
+// unless this transaction has them, in one statement; a write needs a
+// library. What it returns is what never changes of a list (its id, web,
+// root folder, base type), read once per transaction.
+func (t *tx) library(ctx context.Context, listID string, write, withFields bool) (*library, error) {
 	if err := t.check(write); err != nil {
 		return nil, err
 	}
 	if !isGUID(listID) {
 		return nil, storage.NotFound("no list has this id")
 	}
-	l, err := one[library](ctx, t, storage.NotFound("no list has this id"), `SELECT `+listCols+`,
-		(SELECT w."SiteId"::text FROM "Webs" w WHERE w."Id" = "Lists"."WebId") AS "SiteId" FROM "Lists" WHERE "Id" = $1`, listID)
-	if err != nil {
-		return nil, err
+	l, ok := t.libraries[lower(listID)]
+	if !ok {
+		_, cached := t.schemas[lower(listID)]
+		cached = cached || !withFields
+		row, err := one[libraryRow](ctx, t, storage.NotFound("no list has this id"), `SELECT `+listCols+`,
+			(SELECT w."SiteId"::text FROM "Webs" w WHERE w."Id" = "Lists"."WebId") AS "SiteId",
+			CASE WHEN NOT $2 THEN (SELECT json_agg(f)::text FROM (SELECT `+fieldCols+` FROM "Fields"
+				WHERE "ListId" = $1 ORDER BY "Position") f) END AS "Fields"
+			FROM "Lists" WHERE "Id" = $1`, listID, cached)
+		if err != nil {
+			return nil, err
+		}
+		if row.Fields != nil {
+			var fs []*storage.Field
+			if err := json.Unmarshal([]byte(*row.Fields), &fs); err != nil {
+				return nil, fmt.Errorf("pgstorage: reading a library's fields: %w", err)
+			}
+			if t.schemas == nil {
+				t.schemas = map[string]*storage.Schema{}
+			}
+			t.schemas[row.ID] = storage.NewSchema(fs)
+		}
+		l = &row.library
+		t.cacheLibrary(l)
 	}
 	if write && l.BaseType != storage.BaseTypeDocumentLibrary {
 		return nil, errNotLibrary
@@ -96,12 +139,18 @@ func (t *tx) fileAt(ctx context.Context, lib *library, url, lock string) (*stora
 	return f, interpretError(err)
 }
 
-// rootFolder is lib's root folder with what it holds counted.
+// rootFolder is l's root folder with what it holds counted (and its
+// time of change read now: l may come from the transaction's cache).
 func (t *tx) rootFolder(ctx context.Context, l *storage.List) (*storage.File, error) {
 	var n int64
-	err := t.tx.QueryRow(ctx, `SELECT count(*) FROM "Files" f WHERE f."ListId" = $1 AND lower(f."DirUrl") COLLATE "C" = lower($2)`,
-		l.ID, l.RootFolderURL).Scan(&n)
-	return storage.RootFolder(l, n), interpretError(err)
+	c := *l
+	err := t.tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM "Files" f WHERE f."ListId" = $1 AND lower(f."DirUrl") COLLATE "C" = lower($2)),
+		"LastItemModifiedDate" FROM "Lists" WHERE "Id" = $1`, l.ID, l.RootFolderURL).Scan(&n, &c.LastItemModifiedDate)
+	if err == pgx.ErrNoRows {
+		return nil, storage.NotFound("no list has this id")
+	}
+	c.LastItemModifiedDate = c.LastItemModifiedDate.UTC()
+	return storage.RootFolder(&c, n), interpretError(err)
 }
 
 // find reads what is at url in lib: its root folder, a file or a folder.
@@ -116,40 +165,55 @@ func (t *tx) find(ctx context.Context, lib *library, url, lock string) (*storage
 	return t.fileAt(ctx, lib, lib.RootFolderURL+"/"+strings.Join(rel, "/"), lock)
 }
 
-// parentFolder returns the stored URL of the folder at url of lib, for
-// an entry to go in it, and locks the folders on the way (FOR SHARE):
-// a delete or move of one of them, which locks it FOR UPDATE first,
-// then either waits for this transaction or has happened, and the
-// folder is missing.
-func (t *tx) parentFolder(ctx context.Context, lib *library, url string) (string, error) {
+// place returns the stored URL of the folder at url of lib, for an
+// entry to go in it, and what is at name in it (nil for nothing; name ""
+// looks for nothing), in one statement. It locks the folders on the way
+// FOR SHARE: a delete or move of one of them, which locks it FOR UPDATE
+// first, then either waits for this transaction or has happened, and
+// the folder is missing. What is at name is locked FOR UPDATE.
+func (t *tx) place(ctx context.Context, lib *library, url, name string) (string, *storage.File, error) {
 	rel, err := storage.ResolveFileURL(lib.RootFolderURL, url)
 	if err != nil {
-		return "", err
-	}
-	if len(rel) == 0 {
-		return lib.RootFolderURL, nil
+		return "", nil, err
 	}
 	chain := storage.FolderChain(lib.RootFolderURL, rel)
-	rows, _ := t.tx.Query(ctx, `SELECT f."Url" FROM "Files" f WHERE f."SiteId" = $1 AND f."ListId" = $2 AND f."IsFolder"
-		AND lower(f."Url") COLLATE "C" IN (SELECT lower(u) FROM unnest($3::text[]) u) FOR SHARE`, lib.SiteID, lib.ID, chain)
-	urls, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return "", interpretError(err)
+	target := ""
+	if name != "" {
+		target = storage.FolderChain(lib.RootFolderURL, append(slices.Clip(rel), name))[len(rel)]
+	}
+	var urls []string
+	var existing *string
+	if err := t.tx.QueryRow(ctx, `WITH chain AS (
+			SELECT f."Url" FROM "Files" f WHERE f."SiteId" = $1 AND f."ListId" = $2 AND f."IsFolder"
+				AND lower(f."Url") COLLATE "C" IN (SELECT lower(u) FROM unnest($3::text[]) u) FOR SHARE),
+		ex AS (
+			SELECT `+fileCols+fileFrom+` WHERE f."SiteId" = $1 AND `+urlIs("$4")+` AND f."ListId" = $2`+lockUpdate+`)
+		SELECT COALESCE((SELECT array_agg("Url") FROM chain), '{}'), (SELECT row_to_json(ex)::text FROM ex)`,
+		lib.SiteID, lib.ID, chain, target).Scan(&urls, &existing); err != nil {
+		return "", nil, interpretError(err)
 	}
 	if len(urls) != len(chain) {
-		return "", errNoFolder
+		return "", nil, errNoFolder
 	}
-	deepest := urls[0]
+	dir := lib.RootFolderURL
 	for _, u := range urls {
-		if strings.Count(u, "/") > strings.Count(deepest, "/") {
-			deepest = u
+		if strings.Count(u, "/") > strings.Count(dir, "/") {
+			dir = u
 		}
 	}
-	return deepest, nil
+	if existing == nil {
+		return dir, nil, nil
+	}
+	var f storage.File
+	if err := json.Unmarshal([]byte(*existing), &f); err != nil {
+		return "", nil, fmt.Errorf("pgstorage: reading a file: %w", err)
+	}
+	f.Created, f.Modified = f.Created.UTC(), f.Modified.UTC()
+	return dir, &f, nil
 }
 
 func (a files) Get(ctx context.Context, listID, url string) (*storage.File, error) {
-	lib, err := a.t.library(ctx, listID, false)
+	lib, err := a.t.library(ctx, listID, false, false)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +261,7 @@ func (t *tx) fileOfItem(ctx context.Context, listID string, itemID int64, lock s
 }
 
 func (a files) Children(ctx context.Context, listID, folderURL string, folders bool) ([]*storage.File, error) {
-	lib, err := a.t.library(ctx, listID, false)
+	lib, err := a.t.library(ctx, listID, false, false)
 	if err != nil {
 		return nil, err
 	}

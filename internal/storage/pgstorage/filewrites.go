@@ -10,7 +10,7 @@ import (
 )
 
 func (a files) AddFolder(ctx context.Context, listID string, in storage.FolderInput) (*storage.File, error) {
-	lib, err := a.t.library(ctx, listID, true)
+	lib, err := a.t.library(ctx, listID, true, true)
 	if err != nil {
 		return nil, err
 	}
@@ -19,25 +19,18 @@ func (a files) AddFolder(ctx context.Context, listID string, in storage.FolderIn
 
 func (a files) Put(ctx context.Context, listID string, in storage.FileInput) (*storage.File, error) {
 	t := a.t
-	lib, err := t.library(ctx, listID, true)
+	lib, err := t.library(ctx, listID, true, true)
 	if err != nil {
 		return nil, err
 	}
 	if err := storage.CheckFileContent(in); err != nil {
 		return nil, err
 	}
-	dir, err := t.parentFolder(ctx, lib, in.FolderURL)
+	dir, existing, err := t.place(ctx, lib, in.FolderURL, in.Name)
 	if err != nil {
 		return nil, err
 	}
 	if err := storage.CheckLeafName(in.Name); err != nil {
-		return nil, err
-	}
-	existing, err := t.fileAt(ctx, lib, dir+"/"+in.Name, lockUpdate)
-	if errors.Is(err, storage.ErrNotFound) {
-		existing, err = nil, nil
-	}
-	if err != nil {
 		return nil, err
 	}
 	if err := storage.CheckPut(existing, in); err != nil {
@@ -58,7 +51,7 @@ func (a files) Put(ctx context.Context, listID string, in storage.FileInput) (*s
 
 // add stores a new file or folder in the folder at dirURL of lib.
 func (a files) add(ctx context.Context, lib *library, dirURL, name string, folder bool, by int64, content *storage.FileInput) (*storage.File, error) {
-	dir, err := a.t.parentFolder(ctx, lib, dirURL)
+	dir, _, err := a.t.place(ctx, lib, dirURL, "")
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +59,7 @@ func (a files) add(ctx context.Context, lib *library, dirURL, name string, folde
 }
 
 // addIn stores a new file or folder in the folder at dir, its URL as
-// stored, whose rows parentFolder has locked.
+// stored, whose rows place has locked.
 func (a files) addIn(ctx context.Context, lib *library, dir, name string, folder bool, by int64, content *storage.FileInput) (*storage.File, error) {
 	t := a.t
 	f, err := storage.NewFileEntry(lib.ID, dir, name, folder, by, t.now)
@@ -92,11 +85,15 @@ func (a files) addIn(ctx context.Context, lib *library, dir, name string, folder
 
 // insertEntries stores new items of lib, with the ids the list's counter
 // hands out, and the files or folders they carry (entries[i] is carried
-// by items[i]; both get the id). Two statements, whatever their number.
+// by items[i], whose GUID is its UniqueID; both get the id), in one
+// statement whatever their number.
 func (t *tx) insertEntries(ctx context.Context, lib *library, entries []*storage.File, items []*storage.Item) error {
 	n := len(items)
 	guids, versions, authors, editors := make([]string, n), make([]int, n), make([]int64, n), make([]int64, n)
 	created, modified, data := make([]any, n), make([]any, n), make([]string, n)
+	urls, dirs, names, blobs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	lengths, checkedOutBy, folders := make([]int64, n), make([]int64, n), make([]bool, n)
+	majors, minors, checkOuts := make([]int, n), make([]int, n), make([]int, n)
 	for i, it := range items {
 		b, err := encode(it.Values)
 		if err != nil {
@@ -104,18 +101,32 @@ func (t *tx) insertEntries(ctx context.Context, lib *library, entries []*storage
 		}
 		guids[i], versions[i], authors[i], editors[i] = it.GUID, it.Version, it.AuthorID, it.EditorID
 		created[i], modified[i], data[i] = it.Created, it.Modified, string(b)
+		f := entries[i]
+		urls[i], dirs[i], names[i], blobs[i] = f.URL, f.DirURL, f.Name, f.Blob
+		lengths[i], checkedOutBy[i], folders[i] = f.Length, f.CheckedOutBy, f.IsFolder
+		majors[i], minors[i], checkOuts[i] = f.MajorVersion, f.MinorVersion, f.CheckOutType
 	}
 	// The list's counter row hands out n ids at once (its lock
-	// serialises inserts into the list, which keeps ids gap-free).
+	// serialises inserts into the list, which keeps ids gap-free); the
+	// rows of "Files" go in with their items.
 	rows, _ := t.tx.Query(ctx, `WITH c AS (
 			UPDATE "Lists" SET "NextItemId" = "NextItemId" + $2::bigint, "ItemCount" = "ItemCount" + $2::bigint, "LastItemModifiedDate" = $3
-			WHERE "Id" = $1 RETURNING "NextItemId" - $2::bigint AS base)
-		INSERT INTO "ListItems" ("ListId", "Id", "Guid", "Version", "Created", "Modified", "AuthorId", "EditorId", "Data")
-		SELECT $1, c.base + v.n, v.guid, v.version, v.created, v.modified, v.author, v.editor, v.data
-		FROM c, unnest($4::uuid[], $5::int[], $6::timestamptz[], $7::timestamptz[], $8::bigint[], $9::bigint[], $10::jsonb[])
-			WITH ORDINALITY AS v(guid, version, created, modified, author, editor, data, n)
-		RETURNING "Guid"::text, "Id"`,
-		lib.ID, n, t.now, guids, versions, created, modified, authors, editors, data)
+			WHERE "Id" = $1 RETURNING "NextItemId" - $2::bigint AS base),
+		v AS (
+			SELECT * FROM unnest($4::uuid[], $5::int[], $6::timestamptz[], $7::timestamptz[], $8::bigint[], $9::bigint[], $10::jsonb[],
+				$11::text[], $12::text[], $13::text[], $14::bool[], $15::bigint[], $16::text[], $17::int[], $18::int[], $19::int[], $20::bigint[])
+				WITH ORDINALITY AS v(guid, version, created, modified, author, editor, data, url, dir, name, folder, length, blob, major, minor, co, cob, n)),
+		i AS (
+			INSERT INTO "ListItems" ("ListId", "Id", "Guid", "Version", "Created", "Modified", "AuthorId", "EditorId", "Data")
+			SELECT $1, c.base + v.n, v.guid, v.version, v.created, v.modified, v.author, v.editor, v.data FROM c, v
+			RETURNING "Guid", "Id")
+		INSERT INTO "Files" ("Id", "SiteId", "WebId", "ListId", "ItemId", "Url", "DirUrl", "Name", "IsFolder",
+			"Length", "Blob", "MajorVersion", "MinorVersion", "CheckOutType", "CheckedOutBy")
+		SELECT v.guid, $21, $22, $1, i."Id", v.url, v.dir, v.name, v.folder, v.length, v.blob, v.major, v.minor, v.co, v.cob
+		FROM v JOIN i ON i."Guid" = v.guid
+		RETURNING "Id"::text, "ItemId"`,
+		lib.ID, n, t.now, guids, versions, created, modified, authors, editors, data,
+		urls, dirs, names, folders, lengths, blobs, majors, minors, checkOuts, checkedOutBy, lib.SiteID, lib.WebID)
 	ids := map[string]int64{}
 	var guid string
 	var id int64
@@ -125,32 +136,16 @@ func (t *tx) insertEntries(ctx context.Context, lib *library, entries []*storage
 	if len(ids) != n {
 		return storage.NotFound("no list has this id")
 	}
-	var (
-		fileIDs, urls, dirs, names, blobs []string
-		itemIDs, lengths, checkedOutBy    []int64
-		folders                           []bool
-		majors, minors, checkOuts         []int
-	)
 	for i, f := range entries {
 		items[i].ID = ids[items[i].GUID]
 		f.ItemID, f.ListID = items[i].ID, lib.ID
-		fileIDs, urls, dirs, names, blobs = append(fileIDs, f.UniqueID), append(urls, f.URL), append(dirs, f.DirURL), append(names, f.Name), append(blobs, f.Blob)
-		itemIDs, lengths, checkedOutBy = append(itemIDs, f.ItemID), append(lengths, f.Length), append(checkedOutBy, f.CheckedOutBy)
-		folders = append(folders, f.IsFolder)
-		majors, minors, checkOuts = append(majors, f.MajorVersion), append(minors, f.MinorVersion), append(checkOuts, f.CheckOutType)
 	}
-	_, err := t.exec(ctx, `INSERT INTO "Files" ("Id", "SiteId", "WebId", "ListId", "ItemId", "Url", "DirUrl", "Name", "IsFolder",
-			"Length", "Blob", "MajorVersion", "MinorVersion", "CheckOutType", "CheckedOutBy")
-		SELECT v.id, $1, $2, $3, v.item, v.url, v.dir, v.name, v.folder, v.length, v.blob, v.major, v.minor, v.co, v.cob
-		FROM unnest($4::uuid[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::bool[], $10::bigint[], $11::text[],
-			$12::int[], $13::int[], $14::int[], $15::bigint[]) AS v(id, item, url, dir, name, folder, length, blob, major, minor, co, cob)`,
-		lib.SiteID, lib.WebID, lib.ID, fileIDs, itemIDs, urls, dirs, names, folders, lengths, blobs, majors, minors, checkOuts, checkedOutBy)
-	return err
+	return nil
 }
 
 func (a files) Delete(ctx context.Context, listID, url string, ifVersion int) error {
 	t := a.t
-	lib, err := t.library(ctx, listID, true)
+	lib, err := t.library(ctx, listID, true, false)
 	if err != nil {
 		return err
 	}
@@ -194,7 +189,7 @@ func (t *tx) deleteItemTree(ctx context.Context, listID string, id int64, ifVers
 	if err := storage.CheckFileVersion(rec, ifVersion); err != nil {
 		return false, err
 	}
-	lib, err := t.library(ctx, listID, true)
+	lib, err := t.library(ctx, listID, true, false)
 	if err != nil {
 		return false, err
 	}

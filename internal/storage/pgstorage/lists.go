@@ -168,7 +168,7 @@ func (t *tx) schema(ctx context.Context, listID string) (*storage.Schema, error)
 // forgetSchema drops the cached fields of a list ("" drops every list's).
 func (t *tx) forgetSchema(listID string) {
 	if listID == "" {
-		t.schemas = nil
+		t.schemas, t.libraries = nil, nil
 		return
 	}
 	delete(t.schemas, lower(listID))

@@ -188,6 +188,10 @@ type tx struct {
 	done     bool
 	// schemas caches each list's fields read in this transaction.
 	schemas map[string]*storage.Schema
+	// libraries caches the lists the Files aggregate placed in their
+	// site collection (what never changes of a list: its id, web, root
+	// folder and base type).
+	libraries map[string]*library
 	// indexes: a field's Indexed flag may have changed, or a field gone;
 	// the expression indexes are brought in line after commit.
 	indexes bool

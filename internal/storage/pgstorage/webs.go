@@ -226,5 +226,6 @@ func (a webs) Locate(ctx context.Context, url string, ref storage.ListRef) (*sto
 		a.t.schemas = map[string]*storage.Schema{}
 	}
 	a.t.schemas[loc.List.ID] = storage.NewSchema(slices.Clone(loc.Fields))
+	a.t.cacheLibrary(&library{List: *loc.List, SiteID: loc.Web.SiteID})
 	return loc, nil
 }

@@ -1,7 +1,6 @@
 package storagetest
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/cesivi/cesivi/internal/odata"
@@ -192,5 +191,3 @@ func noValue(t *testing.T, err error, values ...string) {
 		}
 	}
 }
-
-func lowerURL(s string) string { return strings.ToLower(s) }

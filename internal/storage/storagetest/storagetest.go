@@ -38,6 +38,7 @@ func Exercise(t *testing.T, newStore NewStore) {
 		{"Transactions", txTests},
 		{"Users", userTests},
 		{"Files and folders", fileTests},
+		{"Deletes and blobs in use", fileDeleteTests},
 		{"Moves and copies", fileMoveTests},
 		{"File names and paths", filePathTests},
 		{"Uploads", uploadTests},
