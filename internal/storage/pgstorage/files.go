@@ -282,6 +282,24 @@ func (a files) Children(ctx context.Context, listID, folderURL string, folders b
 }
 
 func (a files) BlobsInUse(ctx context.Context, keys []string) (map[string]bool, error) {
+	out, err := a.fileBlobs(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	for _, more := range []func(context.Context, []string) (map[string]bool, error){a.t.uploadBlobs, a.t.attachmentBlobs} {
+		named, err := more(ctx, keys)
+		if err != nil {
+			return nil, err
+		}
+		for k := range named {
+			out[k] = true
+		}
+	}
+	return out, nil
+}
+
+// fileBlobs are the keys files name.
+func (a files) fileBlobs(ctx context.Context, keys []string) (map[string]bool, error) {
 	if err := a.t.check(false); err != nil {
 		return nil, err
 	}
