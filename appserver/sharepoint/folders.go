@@ -234,6 +234,9 @@ func (c *call) addFolder(w *storage.Web, l *storage.List, parent *storage.File, 
 	if err != nil {
 		return nil, err
 	}
+	if err := c.ensureFolders(l, dir, u); err != nil {
+		return nil, err
+	}
 	f, err := c.tx.Files().AddFolder(c.ctx, l.ID, storage.FolderInput{ParentURL: dir, Name: name, By: u.ID})
 	switch {
 	case errors.Is(err, storage.ErrConflict):
@@ -247,6 +250,35 @@ func (c *call) addFolder(w *storage.Web, l *storage.List, parent *storage.File, 
 		return nil, err
 	}
 	return c.folderResponse(f), nil
+}
+
+// ensureFolders creates the folders of library l on the way to dir that
+// do not exist yet, as SharePoint's folders.add("a/b/c") does.
+func (c *call) ensureFolders(l *storage.List, dir string, u *storage.User) error {
+	if !underPath(dir, l.RootFolderURL) || strings.EqualFold(dir, l.RootFolderURL) {
+		return nil
+	}
+	cur := l.RootFolderURL
+	for _, name := range strings.Split(dir[len(l.RootFolderURL)+1:], "/") {
+		next := cur + "/" + name
+		f, err := c.tx.Files().Get(c.ctx, l.ID, next)
+		switch {
+		case err == nil && !f.IsFolder:
+			return odata.NewError(http.StatusBadRequest, "-2130575257, Microsoft.SharePoint.SPException",
+				"A file with this name already exists where a folder of the path should be.")
+		case errors.Is(err, storage.ErrNotFound):
+			if err := storage.CheckLeafName(name); err != nil {
+				return badName(err)
+			}
+			if _, err := c.tx.Files().AddFolder(c.ctx, l.ID, storage.FolderInput{ParentURL: cur, Name: name, By: u.ID}); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		}
+		cur = next
+	}
+	return nil
 }
 
 // splitURL splits a server-relative URL into its folder and last name.
