@@ -21,7 +21,9 @@ import (
 type Options struct {
 	// Grace is how old an unnamed blob must be before it is removed: longer
 	// than any upload takes between storing its content and committing
-	// the file (default DefaultGrace).
+	// the file. Loop uses DefaultGrace when it is 0; Run takes it as it is
+	// (0 removes every orphan at once, for an operator who knows no upload
+	// is in flight).
 	Grace time.Duration
 	// UploadTimeout is how long a chunked upload may go without a chunk
 	// before it is abandoned (Cesivi:Storage:Files:UploadTimeout, default
@@ -42,9 +44,6 @@ type Result struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.Grace <= 0 {
-		o.Grace = DefaultGrace
-	}
 	if o.UploadTimeout <= 0 {
 		o.UploadTimeout = DefaultUploadTimeout
 	}
@@ -92,6 +91,9 @@ const leaseName = "cesivi:files:sweep"
 func Loop(ctx context.Context, interval time.Duration, locks state.Locker, store storage.Store, blobs blobstore.Store, opts Options, log *slog.Logger) {
 	if interval <= 0 {
 		return
+	}
+	if opts.Grace <= 0 {
+		opts.Grace = DefaultGrace
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
