@@ -41,6 +41,7 @@ type Server struct {
 	health   *health.Runner
 	handler  http.Handler
 	backends *backends.Backends
+	api      *sharepoint.Handler
 
 	// draining is set when shutdown begins: readiness answers 503 from then
 	// on so load balancers stop routing here while in-flight work finishes.
@@ -96,6 +97,7 @@ func (s *Server) routes() http.Handler {
 	// /sites/dev/_api, /sites/dev/team/_api): no mux pattern matches
 	// "anything, then /_api", so the fallback routes it.
 	api := s.sharePoint()
+	s.api = api
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if sharepoint.IsAPIPath(r) {
 			api.ServeHTTP(w, r)
@@ -146,6 +148,7 @@ func (s *Server) sharePoint() *sharepoint.Handler {
 		Blobs:       s.backends.Files,
 		MaxUpload:   s.settings.Storage.Files.MaxUploadSize,
 		MaxFileSize: s.settings.Storage.Files.MaxFileSize,
+		Metrics:     sharepoint.NewMetrics(s.registry),
 	}
 }
 
@@ -238,7 +241,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.backends.Storage != nil && s.backends.Files != nil && s.backends.State != nil {
 		go filesweep.Loop(sweepCtx, s.settings.Storage.Files.SweepInterval, s.backends.State.Locks,
 			s.backends.Storage, s.backends.Files,
-			filesweep.Options{UploadTimeout: s.settings.Storage.Files.UploadTimeout}, s.log)
+			filesweep.Options{UploadTimeout: s.settings.Storage.Files.UploadTimeout,
+				Swept: func(r filesweep.Result) { s.api.Metrics.Abandoned(r.AbandonedUploads) }}, s.log)
 	}
 	s.log.Info("listening", "address", ln.Addr().String(), "serverId", s.settings.Farm.ServerID,
 		"storage", s.settings.Storage.Provider, "distributedState", s.settings.DistributedState.Provider)

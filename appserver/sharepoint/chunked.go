@@ -102,6 +102,7 @@ func (c *call) chunk(l *storage.List, f *storage.File, seg odata.Segment) (*resp
 		if err != nil {
 			return nil, err
 		}
+		c.h.Metrics.uploadSession("started")
 		return c.offsetAnswer("StartUpload", up.Size()), nil
 	}
 	offset, err := fileOffset(seg)
@@ -184,6 +185,7 @@ func (c *call) finish(listID, fileURL, id string, parts []storage.UploadPart) (*
 	if err != nil {
 		return nil, err
 	}
+	h.Metrics.uploadSession("finished")
 	return resp, nil
 }
 
@@ -226,5 +228,6 @@ func (c *call) cancelUpload(l *storage.List, f *storage.File, seg odata.Segment)
 	if err := c.tx.Uploads().Delete(c.ctx, id); err != nil {
 		return nil, err
 	}
+	c.h.Metrics.uploadSession("cancelled")
 	return noContent(""), nil
 }

@@ -42,7 +42,7 @@ func (c *call) download(f *storage.File) *response {
 			hd.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(f.Name))
 			hd.Set("Content-Security-Policy", "sandbox")
 		}
-		http.ServeContent(w, r, "", f.Modified, rd)
+		http.ServeContent(countingWriter{ResponseWriter: w, m: h.Metrics}, r, "", f.Modified, rd)
 	}}
 }
 

@@ -9,6 +9,11 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/cesivi/cesivi/appserver/sharepoint"
 )
 
 // folderPath and filePath build the PnPjs URL forms: decodedUrl with the
@@ -117,6 +122,27 @@ func TestLibraryFoldersFilesAndTheirItems(t *testing.T) {
 		a.req("GET", filePath("/Shared Documents/Reports/2026/hello.txt"), nil).must(t, 404)
 		if items := a.req("GET", "/_api/web/lists/getByTitle('Documents')/items", nil).must(t, 200).values(t); len(items) != 0 {
 			t.Errorf("items after the folder's delete: %v", items)
+		}
+	})
+}
+
+func TestFileBytesAreCounted(t *testing.T) {
+	eachProvider(t, func(t *testing.T, a *api) {
+		reg := prometheus.NewRegistry()
+		a.handler.Metrics = sharepoint.NewMetrics(reg)
+		a.signIn("")
+		a.upload("/Shared Documents", "m.txt", []byte("12345"), false).must(t, 200)
+		a.req("GET", filePath("/Shared Documents/m.txt")+"/$value", nil).must(t, 200)
+		a.req("GET", filePath("/Shared Documents/m.txt")+"/$value", nil, "Range", "bytes=0-1").must(t, 206)
+		a.req("POST", chunkPath("/Shared Documents/m.txt", "startUpload", "5e96a924-ec8f-41c2-9a77-6f31ba0600a6", 0), []byte("abc")).must(t, 200)
+		if got := testutil.ToFloat64(a.handler.Metrics.UploadedCounter()); got != 8 {
+			t.Errorf("uploaded %v bytes, want 8", got)
+		}
+		if got := testutil.ToFloat64(a.handler.Metrics.DownloadedCounter()); got != 7 {
+			t.Errorf("downloaded %v bytes, want 7", got)
+		}
+		if got := testutil.ToFloat64(a.handler.Metrics.SessionCounter("started")); got != 1 {
+			t.Errorf("sessions started %v", got)
 		}
 	})
 }

@@ -51,6 +51,8 @@ type Handler struct {
 	// MaxFileSize bounds a file put together by a chunked upload
 	// (Cesivi:Storage:Files:MaxFileSize, default DefaultMaxFileSize).
 	MaxFileSize int64
+	// Metrics count file bytes and upload sessions (nil: none).
+	Metrics *Metrics
 }
 
 // DefaultMaxFileSize is the largest file by default, 10 GiB.

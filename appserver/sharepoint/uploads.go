@@ -3,6 +3,7 @@ package sharepoint
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 
@@ -91,7 +92,9 @@ func (h *Handler) receive(c *call) error {
 	if body == nil {
 		body = http.NoBody
 	}
-	b, err := h.Blobs.Put(c.ctx, body, max)
+	counted := &countingReader{r: body}
+	b, err := h.Blobs.Put(c.ctx, counted, max)
+	h.Metrics.addUploaded(counted.n)
 	switch {
 	case err == nil:
 		c.blob = &b
@@ -108,6 +111,18 @@ func (h *Handler) receive(c *call) error {
 	e := odata.InvalidQuery("The file's content could not be read completely; nothing was stored.")
 	e.Cause = err
 	return e
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // badName turns storage's name refusal into SharePoint's 400.

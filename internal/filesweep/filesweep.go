@@ -29,6 +29,8 @@ type Options struct {
 	// before it is abandoned (Cesivi:Storage:Files:UploadTimeout, default
 	// DefaultUploadTimeout).
 	UploadTimeout time.Duration
+	// Swept, when set, is told what each of Loop's sweeps did (metrics).
+	Swept func(Result)
 }
 
 // Defaults.
@@ -112,6 +114,9 @@ func Loop(ctx context.Context, interval time.Duration, locks state.Locker, store
 		if err != nil {
 			log.Warn("files sweep failed", "error", err)
 			continue
+		}
+		if opts.Swept != nil {
+			opts.Swept(res)
 		}
 		if res.AbandonedUploads > 0 || res.Blobs.Orphans > 0 || res.Blobs.Partial > 0 {
 			log.Info("files sweep", "abandonedUploads", res.AbandonedUploads, "orphanBlobs", res.Blobs.Orphans,
