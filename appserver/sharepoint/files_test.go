@@ -338,3 +338,23 @@ func TestMoveAndCopyAsPnPjsSendsThem(t *testing.T) {
 		}
 	})
 }
+
+func TestWritingFileLeafRefRenames(t *testing.T) {
+	eachProvider(t, func(t *testing.T, a *api) {
+		a.signIn("")
+		a.upload("/Shared Documents", "old.txt", []byte("x"), false).must(t, 200)
+		a.upload("/Shared Documents", "taken.txt", []byte("y"), false).must(t, 200)
+		it := a.req("GET", filePath("/Shared Documents/old.txt")+"/listItemAllFields?$select=Id", nil).must(t, 200)
+		item := fmt.Sprintf("/_api/web/lists/getByTitle('Documents')/items(%d)", int(it.json["Id"].(float64)))
+		a.req("POST", item, map[string]any{"FileLeafRef": "taken.txt"}, "X-HTTP-Method", "MERGE", "IF-Match", "*").must(t, 400)
+		a.req("POST", item, map[string]any{"FileLeafRef": "bad:name.txt"}, "X-HTTP-Method", "MERGE", "IF-Match", "*").must(t, 400)
+		r := a.req("POST", item, map[string]any{"FileLeafRef": "new.txt"}, "X-HTTP-Method", "MERGE", "IF-Match", "*").must(t, 204)
+		if r.header.Get("ETag") == "" {
+			t.Errorf("no ETag after the rename")
+		}
+		a.req("GET", filePath("/Shared Documents/old.txt"), nil).must(t, 404)
+		if v := a.req("GET", filePath("/Shared Documents/new.txt")+"/$value", nil).must(t, 200); string(v.body) != "x" {
+			t.Errorf("renamed content %q", v.body)
+		}
+	})
+}
