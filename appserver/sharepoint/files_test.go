@@ -107,6 +107,26 @@ func TestLibraryFoldersFilesAndTheirItems(t *testing.T) {
 		if len(items) != 1 || items[0]["Id"] != id {
 			t.Errorf("filter by FileLeafRef: %v", items)
 		}
+		ex := a.req("GET", "/_api/web/lists/getByTitle('Documents')/items?$select=Id,FileLeafRef,File/Name,File/Length,Folder/Name&$expand=File,Folder", nil).must(t, 200).values(t)
+		for _, e := range ex {
+			file, _ := e["File"].(map[string]any)
+			folder, _ := e["Folder"].(map[string]any)
+			switch e["FileLeafRef"] {
+			case "hello.txt":
+				if file["Name"] != "hello.txt" || file["Length"] != "11" || e["Folder"] != nil {
+					t.Errorf("expanded file: %v", e)
+				}
+			case "2026", "Reports":
+				if folder["Name"] != e["FileLeafRef"] || e["File"] != nil {
+					t.Errorf("expanded folder: %v", e)
+				}
+			default:
+				t.Errorf("item %v", e)
+			}
+		}
+		if len(ex) != 3 {
+			t.Errorf("%d items with $expand=File,Folder", len(ex))
+		}
 		if r := a.req("GET", fmt.Sprintf("/_api/web/lists/getByTitle('Documents')/items(%d)/file", int(id)), nil).must(t, 200); r.json["UniqueId"] != guid {
 			t.Errorf("item/file: %s", r.body)
 		}

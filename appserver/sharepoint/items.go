@@ -61,7 +61,8 @@ func (c *call) queryItems(l *storage.List, q *odata.Query, rel string) (*respons
 	if err != nil {
 		return nil, err
 	}
-	proj, err := newProjection(s, q.Select, q.Expand)
+	sel, expand, fx := splitFileExpansion(l, q.Select, q.Expand)
+	proj, err := newProjection(s, sel, expand)
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +74,9 @@ func (c *call) queryItems(l *storage.List, q *odata.Query, rel string) (*respons
 	}
 	ents, err := c.itemEntities(l, s, proj, page.Items)
 	if err != nil {
+		return nil, err
+	}
+	if err := fx.attach(c, l, page.Items, ents); err != nil {
 		return nil, err
 	}
 	next := ""
@@ -157,7 +161,8 @@ func (c *call) getItem(l *storage.List, id int64) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	proj, err := newProjection(s, c.query.Select, c.query.Expand)
+	sel, expand, fx := splitFileExpansion(l, c.query.Select, c.query.Expand)
+	proj, err := newProjection(s, sel, expand)
 	if err != nil {
 		return nil, err
 	}
@@ -167,6 +172,9 @@ func (c *call) getItem(l *storage.List, id int64) (*response, error) {
 	}
 	ents, err := c.itemEntities(l, s, proj, []*storage.Item{it})
 	if err != nil {
+		return nil, err
+	}
+	if err := fx.attach(c, l, []*storage.Item{it}, ents); err != nil {
 		return nil, err
 	}
 	resp := &response{status: http.StatusOK, header: http.Header{},
