@@ -123,9 +123,12 @@ type MoveInput struct {
 	// server-relative URL it will have, in any library of the site
 	// collection (the one whose root folder holds it).
 	From, To string
-	// Overwrite replaces a file at To by a file (the one there is
-	// deleted with its item); without it an existing To is ErrConflict.
-	// A folder is never overwritten, nor replaced by a folder.
+	// Overwrite replaces a file at To by a file: a move deletes the one
+	// there with its item and versions; a copy replaces its content as
+	// Put does (the same file and item, a new major version, the replaced
+	// content kept as a version). Without it an existing To is
+	// ErrConflict. A folder is never overwritten, nor replaced by a
+	// folder.
 	Overwrite bool
 	By        int64
 }

@@ -286,7 +286,7 @@ func (a files) BlobsInUse(ctx context.Context, keys []string) (map[string]bool, 
 	if err != nil {
 		return nil, err
 	}
-	for _, more := range []func(context.Context, []string) (map[string]bool, error){a.t.uploadBlobs, a.t.attachmentBlobs} {
+	for _, more := range []func(context.Context, []string) (map[string]bool, error){a.t.uploadBlobs, a.t.attachmentBlobs, a.t.historyBlobs} {
 		named, err := more(ctx, keys)
 		if err != nil {
 			return nil, err
