@@ -42,6 +42,9 @@ type ItemVersion struct {
 // change of an item of a list with EnableVersioning records the values
 // it replaced as an ItemVersion.
 type Versions interface {
+	// Comment is the comment the file's current content was checked in
+	// with ("" when none).
+	Comment(ctx context.Context, listID, url string) (string, error)
 	// Files lists a file's earlier versions, oldest first (the current
 	// one is the File itself).
 	Files(ctx context.Context, listID, url string) ([]*FileVersion, error)

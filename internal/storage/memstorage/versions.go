@@ -144,6 +144,14 @@ func (a versions) fileFor(ctx context.Context, listID, url string, write bool) (
 	return l, l.out(rec), nil
 }
 
+func (a versions) Comment(ctx context.Context, listID, url string) (string, error) {
+	l, f, err := a.fileFor(ctx, listID, url, false)
+	if err != nil {
+		return "", err
+	}
+	return l.history(f.UniqueID).comment, nil
+}
+
 func (a versions) Files(ctx context.Context, listID, url string) ([]*storage.FileVersion, error) {
 	l, f, err := a.fileFor(ctx, listID, url, false)
 	if err != nil {

@@ -146,6 +146,20 @@ func (t *tx) heldContent(ctx context.Context, f *storage.File) (*storage.FileVer
 	return &v, interpretError(err)
 }
 
+func (a versions) Comment(ctx context.Context, listID, url string) (string, error) {
+	_, f, err := a.fileFor(ctx, listID, url, false)
+	if err != nil {
+		return "", err
+	}
+	var comment string
+	err = a.t.tx.QueryRow(ctx, `SELECT "CheckInComment" FROM "FileVersions" WHERE "FileId" = $1 AND "VersionId" = `+commentRow,
+		f.UniqueID).Scan(&comment)
+	if err == pgx.ErrNoRows {
+		return "", nil
+	}
+	return comment, interpretError(err)
+}
+
 func (a versions) Files(ctx context.Context, listID, url string) ([]*storage.FileVersion, error) {
 	_, f, err := a.fileFor(ctx, listID, url, false)
 	if err != nil {
