@@ -2,7 +2,9 @@
 // reverse_proxy in the same binary and the same run (`make bench`):
 // three in-memory app servers, one edge process per configuration, and
 // interleaved load rounds. It prints each configuration's throughput as a
-// ratio of the baseline's and writes docs/benchmarks.md.
+// ratio of the baseline's; then document library transfers through a
+// PostgreSQL farm against copies straight into its blob store
+// (tests/bench/files.go); and writes docs/benchmarks.md.
 package main
 
 import (
@@ -201,6 +203,13 @@ func run(binDir string, rounds int, dur time.Duration, conns int, out string) er
 		fmt.Println(line)
 		report.WriteString(line + "\n")
 	}
+	// Document library content through a farm of its own (tests/bench/files.go).
+	filesOpt := bench.FilesOptions{BinDir: binDir, Progress: os.Stdout}
+	files, err := bench.RunFiles(ctx, filesOpt)
+	if err != nil {
+		return err
+	}
+	report.WriteString("\n" + bench.FilesMarkdown(files, filesOpt, time.Now()))
 	if out != "" {
 		return os.WriteFile(out, []byte(report.String()), 0o644)
 	}

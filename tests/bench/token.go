@@ -1,0 +1,80 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/cesivi/cesivi/internal/oidclogin"
+	"github.com/cesivi/cesivi/internal/state"
+	"github.com/cesivi/cesivi/internal/state/memstate"
+	"github.com/cesivi/cesivi/internal/testenv"
+	"github.com/cesivi/cesivi/tests/farm"
+)
+
+// tokenRenewAfter is well inside the development provider's access token
+// lifetime (5 minutes).
+const tokenRenewAfter = 2 * time.Minute
+
+// FarmToken returns a Token function for Library: the farm's development
+// user's access token, from its provider by the code flow with edge's
+// callback, fetched again when it gets old.
+func FarmToken(f *farm.Farm, edge string) func(ctx context.Context) (string, error) {
+	var (
+		mu    sync.Mutex
+		token string
+		at    time.Time
+	)
+	return func(ctx context.Context) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if token != "" && time.Since(at) < tokenRenewAfter {
+			return token, nil
+		}
+		t, err := mintToken(ctx, f, edge)
+		if err != nil {
+			return "", err
+		}
+		token, at = t, time.Now()
+		return token, nil
+	}
+}
+
+// mintToken signs the development user in at the farm's provider and
+// reads the code from the redirect to edge's callback instead of
+// following it.
+func mintToken(ctx context.Context, f *farm.Farm, edge string) (string, error) {
+	mem, err := memstate.New(state.Options{})
+	if err != nil {
+		return "", err
+	}
+	defer mem.Close()
+	flow, err := oidclogin.New(oidclogin.Config{Issuer: f.IdP.Issuer, ClientID: f.ClientID, ClientSecret: f.ClientSecret}, mem.Tickets)
+	if err != nil {
+		return "", err
+	}
+	authURL, err := flow.Begin(ctx, oidclogin.BeginRequest{RedirectURL: edge + "/oauth2/callback"})
+	if err != nil {
+		return "", err
+	}
+	idp := &testenv.IdentityProvider{Issuer: f.IdP.Issuer}
+	resp, err := idp.LoginAs(ctx, nil, authURL, f.IdP.Username, f.IdP.Password)
+	if err != nil {
+		return "", err
+	}
+	resp.Body.Close()
+	cb, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		return "", err
+	}
+	res, err := flow.Complete(ctx, oidclogin.CompleteRequest{State: cb.Query().Get("state"), Code: cb.Query().Get("code")})
+	if err != nil {
+		return "", err
+	}
+	if res.AccessToken == "" {
+		return "", errors.New("the farm's provider issued no access token")
+	}
+	return res.AccessToken, nil
+}
