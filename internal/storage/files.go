@@ -224,3 +224,22 @@ func reservedName(name string) bool {
 	return len(base) == 4 && (strings.HasPrefix(base, "COM") || strings.HasPrefix(base, "LPT")) &&
 		base[3] >= '1' && base[3] <= '9'
 }
+
+// BlobsNamedByAny is Files.BlobsInUse for a provider whose references
+// to blobs live in several places (files, versions, attachments, upload
+// parts, the recycle bin): the keys any of probes names.
+func BlobsNamedByAny(ctx context.Context, keys []string, probes ...func(context.Context, []string) (map[string]bool, error)) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, probe := range probes {
+		named, err := probe(ctx, keys)
+		if err != nil {
+			return nil, err
+		}
+		for k, ok := range named {
+			if ok {
+				out[k] = true
+			}
+		}
+	}
+	return out, nil
+}
