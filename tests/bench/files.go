@@ -45,6 +45,9 @@ type FilesOptions struct {
 	// Clients move a LargeSize file each at once while the servers'
 	// memory is sampled (default 8).
 	Clients int
+	// Servers is the farm's app servers (default 3); with 1, every
+	// client's transfer is on the one server whose memory is sampled.
+	Servers int
 	// Progress receives a line per step (nil: none).
 	Progress io.Writer
 }
@@ -67,6 +70,9 @@ func (o FilesOptions) withDefaults() FilesOptions {
 	}
 	if o.Clients <= 0 {
 		o.Clients = 8
+	}
+	if o.Servers <= 0 {
+		o.Servers = 3
 	}
 	if o.Progress == nil {
 		o.Progress = io.Discard
@@ -185,8 +191,8 @@ func runProvider(ctx context.Context, opt FilesOptions, provider string, content
 		defer os.RemoveAll(dir)
 		env = append(env, "Cesivi__Storage__Files__Path="+dir)
 	}
-	fmt.Fprintf(opt.Progress, "files, %s: starting a farm of 3 servers and 1 edge\n", provider)
-	f, err := farm.Start(ctx, farm.Options{BinDir: opt.BinDir, FreePorts: true, Servers: 3, Edges: 1,
+	fmt.Fprintf(opt.Progress, "files, %s: starting a farm of %d servers and 1 edge\n", provider, opt.Servers)
+	f, err := farm.Start(ctx, farm.Options{BinDir: opt.BinDir, FreePorts: true, Servers: opt.Servers, Edges: 1,
 		Storage: farm.StoragePostgreSQL, ServerEnv: env})
 	if err != nil {
 		return res, err
