@@ -12,11 +12,9 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,10 +23,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cesivi/cesivi/internal/oidclogin"
-	"github.com/cesivi/cesivi/internal/state"
-	"github.com/cesivi/cesivi/internal/state/memstate"
 	"github.com/cesivi/cesivi/internal/testenv"
+	"github.com/cesivi/cesivi/tests/bench"
 	"github.com/cesivi/cesivi/tests/farm"
 )
 
@@ -96,40 +92,9 @@ func mintAccessToken(ctx context.Context, f *farm.Farm) (string, error) {
 }
 
 // mintAccessTokenVia runs the code flow for the development user with
-// edge's callback as the redirect URI, reading the code from the
-// redirect instead of following it.
+// edge's callback as the redirect URI.
 func mintAccessTokenVia(ctx context.Context, f *farm.Farm, edge string) (string, error) {
-	mem, err := memstate.New(state.Options{})
-	if err != nil {
-		return "", err
-	}
-	defer mem.Close()
-	flow, err := oidclogin.New(oidclogin.Config{Issuer: f.IdP.Issuer, ClientID: f.ClientID, ClientSecret: f.ClientSecret}, mem.Tickets)
-	if err != nil {
-		return "", err
-	}
-	authURL, err := flow.Begin(ctx, oidclogin.BeginRequest{RedirectURL: edge + "/oauth2/callback"})
-	if err != nil {
-		return "", err
-	}
-	idp := &testenv.IdentityProvider{Issuer: f.IdP.Issuer}
-	resp, err := idp.LoginAs(ctx, nil, authURL, f.IdP.Username, f.IdP.Password)
-	if err != nil {
-		return "", err
-	}
-	resp.Body.Close()
-	cb, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil {
-		return "", err
-	}
-	res, err := flow.Complete(ctx, oidclogin.CompleteRequest{State: cb.Query().Get("state"), Code: cb.Query().Get("code")})
-	if err != nil {
-		return "", err
-	}
-	if res.AccessToken == "" {
-		return "", errors.New("the provider issued no access token")
-	}
-	return res.AccessToken, nil
+	return bench.MintToken(ctx, f, edge)
 }
 
 // apiResponse is one answer, read completely.

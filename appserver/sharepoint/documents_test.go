@@ -106,7 +106,7 @@ func TestCheckOutMakesAFileWritableOnlyByItsHolder(t *testing.T) {
 		a.upload("/Shared Documents", "doc.txt", []byte("v2"), true).must(t, 200)
 		a.req("POST", filePath("/Shared Documents/doc.txt")+"/checkin(comment=@a2,checkintype=@a3)?@a2='it''s 50%25 done'&@a3=1", nil).must(t, 204)
 		f = a.req("GET", filePath("/Shared Documents/doc.txt"), nil).must(t, 200)
-		if f.json["CheckOutType"] != float64(2) || f.json["UIVersionLabel"] != "2.0" {
+		if f.json["CheckOutType"] != float64(2) || f.json["UIVersionLabel"] != "2.0" || f.json["CheckInComment"] != "it's 50% done" {
 			t.Errorf("after check-in: %s", f.body)
 		}
 		if u := a.req("GET", filePath("/Shared Documents/doc.txt")+"/checkedOutByUser", nil).must(t, 200); u.json["odata.null"] != true {

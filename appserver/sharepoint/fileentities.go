@@ -79,8 +79,18 @@ func (c *call) fileOrFolder(f *storage.File) *odata.Entity {
 	return c.fileEntity(f)
 }
 
+// fileResponse answers one file, with the comment its content was
+// checked in with (collections leave it empty: one more read per file).
 func (c *call) fileResponse(f *storage.File) *response {
-	return c.entity(c.fileEntity(f), "SP.ApiData.Files12/@Element")
+	ent := c.fileEntity(f)
+	if comment, err := c.tx.Versions().Comment(c.ctx, f.ListID, f.URL); err == nil && comment != "" {
+		for i, p := range ent.Props {
+			if p.Name == "CheckInComment" {
+				ent.Props[i].Value = comment
+			}
+		}
+	}
+	return c.entity(ent, "SP.ApiData.Files12/@Element")
 }
 
 func (c *call) folderResponse(f *storage.File) *response {

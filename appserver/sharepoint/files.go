@@ -3,7 +3,6 @@ package sharepoint
 import (
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/cesivi/cesivi/internal/odata"
 	"github.com/cesivi/cesivi/internal/storage"
@@ -268,5 +267,3 @@ func (c *call) replaceContent(l *storage.List, f *storage.File) (*response, erro
 
 // isLibrary reports whether l holds files.
 func isLibrary(l *storage.List) bool { return l.BaseType == storage.BaseTypeDocumentLibrary }
-
-var _ = strings.EqualFold

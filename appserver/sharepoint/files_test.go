@@ -107,6 +107,26 @@ func TestLibraryFoldersFilesAndTheirItems(t *testing.T) {
 		if len(items) != 1 || items[0]["Id"] != id {
 			t.Errorf("filter by FileLeafRef: %v", items)
 		}
+		ex := a.req("GET", "/_api/web/lists/getByTitle('Documents')/items?$select=Id,FileLeafRef,File/Name,File/Length,Folder/Name&$expand=File,Folder", nil).must(t, 200).values(t)
+		for _, e := range ex {
+			file, _ := e["File"].(map[string]any)
+			folder, _ := e["Folder"].(map[string]any)
+			switch e["FileLeafRef"] {
+			case "hello.txt":
+				if file["Name"] != "hello.txt" || file["Length"] != "11" || e["Folder"] != nil {
+					t.Errorf("expanded file: %v", e)
+				}
+			case "2026", "Reports":
+				if folder["Name"] != e["FileLeafRef"] || e["File"] != nil {
+					t.Errorf("expanded folder: %v", e)
+				}
+			default:
+				t.Errorf("item %v", e)
+			}
+		}
+		if len(ex) != 3 {
+			t.Errorf("%d items with $expand=File,Folder", len(ex))
+		}
 		if r := a.req("GET", fmt.Sprintf("/_api/web/lists/getByTitle('Documents')/items(%d)/file", int(id)), nil).must(t, 200); r.json["UniqueId"] != guid {
 			t.Errorf("item/file: %s", r.body)
 		}
@@ -335,6 +355,26 @@ func TestMoveAndCopyAsPnPjsSendsThem(t *testing.T) {
 		// The root folder's listItemAllFields is odata.null.
 		if r := a.req("GET", "/_api/web/lists/getByTitle('Documents')/rootFolder/listItemAllFields", nil).must(t, 200); r.json["odata.null"] != true {
 			t.Errorf("root folder item: %s", r.body)
+		}
+	})
+}
+
+func TestWritingFileLeafRefRenames(t *testing.T) {
+	eachProvider(t, func(t *testing.T, a *api) {
+		a.signIn("")
+		a.upload("/Shared Documents", "old.txt", []byte("x"), false).must(t, 200)
+		a.upload("/Shared Documents", "taken.txt", []byte("y"), false).must(t, 200)
+		it := a.req("GET", filePath("/Shared Documents/old.txt")+"/listItemAllFields?$select=Id", nil).must(t, 200)
+		item := fmt.Sprintf("/_api/web/lists/getByTitle('Documents')/items(%d)", int(it.json["Id"].(float64)))
+		a.req("POST", item, map[string]any{"FileLeafRef": "taken.txt"}, "X-HTTP-Method", "MERGE", "IF-Match", "*").must(t, 400)
+		a.req("POST", item, map[string]any{"FileLeafRef": "bad:name.txt"}, "X-HTTP-Method", "MERGE", "IF-Match", "*").must(t, 400)
+		r := a.req("POST", item, map[string]any{"FileLeafRef": "new.txt"}, "X-HTTP-Method", "MERGE", "IF-Match", "*").must(t, 204)
+		if r.header.Get("ETag") == "" {
+			t.Errorf("no ETag after the rename")
+		}
+		a.req("GET", filePath("/Shared Documents/old.txt"), nil).must(t, 404)
+		if v := a.req("GET", filePath("/Shared Documents/new.txt")+"/$value", nil).must(t, 200); string(v.body) != "x" {
+			t.Errorf("renamed content %q", v.body)
 		}
 	})
 }

@@ -61,7 +61,8 @@ func (c *call) queryItems(l *storage.List, q *odata.Query, rel string) (*respons
 	if err != nil {
 		return nil, err
 	}
-	proj, err := newProjection(s, q.Select, q.Expand)
+	sel, expand, fx := splitFileExpansion(l, q.Select, q.Expand)
+	proj, err := newProjection(s, sel, expand)
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +74,9 @@ func (c *call) queryItems(l *storage.List, q *odata.Query, rel string) (*respons
 	}
 	ents, err := c.itemEntities(l, s, proj, page.Items)
 	if err != nil {
+		return nil, err
+	}
+	if err := fx.attach(c, l, page.Items, ents); err != nil {
 		return nil, err
 	}
 	next := ""
@@ -157,7 +161,8 @@ func (c *call) getItem(l *storage.List, id int64) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	proj, err := newProjection(s, c.query.Select, c.query.Expand)
+	sel, expand, fx := splitFileExpansion(l, c.query.Select, c.query.Expand)
+	proj, err := newProjection(s, sel, expand)
 	if err != nil {
 		return nil, err
 	}
@@ -167,6 +172,9 @@ func (c *call) getItem(l *storage.List, id int64) (*response, error) {
 	}
 	ents, err := c.itemEntities(l, s, proj, []*storage.Item{it})
 	if err != nil {
+		return nil, err
+	}
+	if err := fx.attach(c, l, []*storage.Item{it}, ents); err != nil {
 		return nil, err
 	}
 	resp := &response{status: http.StatusOK, header: http.Header{},
@@ -243,6 +251,21 @@ func (c *call) updateItem(l *storage.List, id int64) (*response, error) {
 	u, err := c.currentUser()
 	if err != nil {
 		return nil, err
+	}
+	if name, ok := vals[storage.FieldFileLeafRef]; ok && isLibrary(l) {
+		// Writing FileLeafRef renames the file or folder, as in SharePoint.
+		delete(vals, storage.FieldFileLeafRef)
+		if err := c.renameItemFile(l, id, name, u); err != nil {
+			return nil, err
+		}
+		if len(vals) == 0 {
+			it, err := c.tx.Items().Get(c.ctx, l.ID, id)
+			if err != nil {
+				return nil, c.itemMissing(err)
+			}
+			return noContent(odata.ETag(int64(it.Version))), nil
+		}
+		ifVersion = 0 // checked above, before the rename
 	}
 	it, err := c.tx.Items().Update(c.ctx, l.ID, id, storage.ItemUpdate{Values: vals, By: u.ID, IfVersion: ifVersion})
 	if errors.Is(err, storage.ErrConflict) {
@@ -360,4 +383,30 @@ func (c *call) itemFile(w *storage.Web, l *storage.List, id int64, seg odata.Seg
 		return nil, fileNotFound()
 	}
 	return nil, folderNotFound()
+}
+
+// renameItemFile renames the file or folder item id of library l carries.
+func (c *call) renameItemFile(l *storage.List, id int64, name odata.Value, u *storage.User) error {
+	if name.Kind != odata.KindString {
+		return odata.InvalidQuery("FileLeafRef must be a string: the file's or folder's new name.")
+	}
+	f, err := c.tx.Files().GetByItem(c.ctx, l.ID, id)
+	if err != nil {
+		return c.itemMissing(err)
+	}
+	if name.Str == f.Name {
+		return nil
+	}
+	if err := storage.CheckLeafName(name.Str); err != nil {
+		return badName(err)
+	}
+	if err := c.checkWritable(f, u); err != nil {
+		return err
+	}
+	_, err = c.tx.Files().Move(c.ctx, storage.MoveInput{ListID: l.ID, From: f.URL, To: f.DirURL + "/" + name.Str, By: u.ID})
+	if errors.Is(err, storage.ErrConflict) {
+		return odata.NewError(http.StatusBadRequest, "-2130575257, Microsoft.SharePoint.SPException",
+			"A file or folder with this name already exists in the folder.")
+	}
+	return err
 }

@@ -42,6 +42,9 @@ type ItemVersion struct {
 // change of an item of a list with EnableVersioning records the values
 // it replaced as an ItemVersion.
 type Versions interface {
+	// Comment is the comment the file's current content was checked in
+	// with ("" when none).
+	Comment(ctx context.Context, listID, url string) (string, error)
 	// Files lists a file's earlier versions, oldest first (the current
 	// one is the File itself).
 	Files(ctx context.Context, listID, url string) ([]*FileVersion, error)
@@ -58,9 +61,14 @@ type Versions interface {
 
 // CheckOuts are SharePoint's check-out and check-in of files.
 //
-// While a file is checked out, Put, Delete, Move, recycling and item
-// updates by anyone but its holder are ErrLocked; the holder's changes
-// make no new version until check-in.
+// While a file is checked out, Put, Move (of it or a folder holding
+// it), a copy onto it, recycling and item updates by anyone but its
+// holder are ErrLocked; Files.Delete and Items.Delete, which name no
+// user, are ErrLocked for everyone (the holder checks it in or undoes
+// the check-out first). The holder's overwrites make no new version
+// until check-in: the content the file had at check-out is kept, listed
+// among its versions with the file's own label, and becomes the earlier
+// version at check-in (or the current content again at Undo).
 type CheckOuts interface {
 	// CheckOut checks a file out to user by (CheckOutOnline); out to
 	// another user already is ErrLocked, to by already is no change.

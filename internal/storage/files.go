@@ -123,9 +123,12 @@ type MoveInput struct {
 	// server-relative URL it will have, in any library of the site
 	// collection (the one whose root folder holds it).
 	From, To string
-	// Overwrite replaces a file at To by a file (the one there is
-	// deleted with its item); without it an existing To is ErrConflict.
-	// A folder is never overwritten, nor replaced by a folder.
+	// Overwrite replaces a file at To by a file: a move deletes the one
+	// there with its item and versions; a copy replaces its content as
+	// Put does (the same file and item, a new major version, the replaced
+	// content kept as a version). Without it an existing To is
+	// ErrConflict. A folder is never overwritten, nor replaced by a
+	// folder.
 	Overwrite bool
 	By        int64
 }
@@ -220,4 +223,23 @@ func reservedName(name string) bool {
 	}
 	return len(base) == 4 && (strings.HasPrefix(base, "COM") || strings.HasPrefix(base, "LPT")) &&
 		base[3] >= '1' && base[3] <= '9'
+}
+
+// BlobsNamedByAny is Files.BlobsInUse for a provider whose references
+// to blobs live in several places (files, versions, attachments, upload
+// parts, the recycle bin): the keys any of probes names.
+func BlobsNamedByAny(ctx context.Context, keys []string, probes ...func(context.Context, []string) (map[string]bool, error)) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, probe := range probes {
+		named, err := probe(ctx, keys)
+		if err != nil {
+			return nil, err
+		}
+		for k, ok := range named {
+			if ok {
+				out[k] = true
+			}
+		}
+	}
+	return out, nil
 }

@@ -33,7 +33,7 @@ func FarmToken(f *farm.Farm, edge string) func(ctx context.Context) (string, err
 		if token != "" && time.Since(at) < tokenRenewAfter {
 			return token, nil
 		}
-		t, err := mintToken(ctx, f, edge)
+		t, err := MintToken(ctx, f, edge)
 		if err != nil {
 			return "", err
 		}
@@ -42,10 +42,11 @@ func FarmToken(f *farm.Farm, edge string) func(ctx context.Context) (string, err
 	}
 }
 
-// mintToken signs the development user in at the farm's provider and
-// reads the code from the redirect to edge's callback instead of
-// following it.
-func mintToken(ctx context.Context, f *farm.Farm, edge string) (string, error) {
+// MintToken signs the development user in at the farm's provider (the
+// code flow with edge's callback as the redirect URI) and reads the code
+// from the redirect instead of following it: an access token, as an API
+// client would hold.
+func MintToken(ctx context.Context, f *farm.Farm, edge string) (string, error) {
 	mem, err := memstate.New(state.Options{})
 	if err != nil {
 		return "", err

@@ -55,7 +55,7 @@ const GROUPS = [
   "items", // file.getItem(), item.file(), a custom field, $filter on a library
   "delete", // file.delete(), folder.delete() with what it holds
 ];
-const BUILT = new Set(["libraries", "folders", "files", "names", "overwrite", "chunked", "copymove", "attachments", "items", "delete"]);
+const BUILT = new Set(["libraries", "folders", "files", "names", "overwrite", "chunked", "checkout", "versions", "recycle", "copymove", "attachments", "items", "delete"]);
 
 // ---------------------------------------------------------------------------
 // Configuration

@@ -76,7 +76,20 @@ func (a files) relocate(ctx context.Context, in storage.MoveInput, copy bool) (*
 	if err != nil {
 		return nil, err
 	}
+	if !copy {
+		if err := storage.CheckTreeLocks(tree, in.By); err != nil {
+			return nil, err
+		}
+	}
+	if plan.Replaced != nil && copy {
+		// A copy onto a file replaces its content, as Put does: a new
+		// version of that file.
+		return t.overwrite(dst, dst.out(plan.Replaced), storage.FileInput{Blob: rec.Blob, Length: rec.Length, By: in.By})
+	}
 	if plan.Replaced != nil {
+		if err := storage.CheckLock(plan.Replaced, in.By); err != nil {
+			return nil, err
+		}
 		t.deleteTree(dst, plan.Replaced)
 	}
 	if !copy {
@@ -103,6 +116,11 @@ func (a files) relocate(ctx context.Context, in storage.MoveInput, copy bool) (*
 			del(t, src.items, old.ID)
 			t.addItem(dst, it)
 			e.ItemID = it.ID
+			// The file's versions go with it; its item is a new one.
+			if h, ok := src.fileHistories[e.UniqueID]; ok {
+				t.setHistory(dst, e.UniqueID, h)
+			}
+			t.dropHistory(src, tree[i])
 		default:
 			it, err := dstSchema.NewFileItem(e)
 			if err != nil {

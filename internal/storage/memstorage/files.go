@@ -129,6 +129,7 @@ func (t *tx) deleteTree(l *list, rec *storage.File) {
 	tree := l.tree(rec)
 	for _, f := range tree {
 		t.dropFile(l, f)
+		t.dropHistory(l, f)
 		del(t, l.items, f.ItemID)
 	}
 	items{t}.touch(l, -int64(len(tree)))
@@ -263,14 +264,7 @@ func (a files) Put(ctx context.Context, listID string, in storage.FileInput) (*s
 	if existing == nil {
 		return a.add(l, dir.URL, in.Name, false, in.By, &in)
 	}
-	n := storage.Overwritten(existing, in, a.t.now)
-	it := cloneItem(l.items[n.ItemID])
-	it.Version, it.Modified, it.EditorID = n.Version, n.Modified, n.EditorID
-	set(a.t, l.items, it.ID, it)
-	n.ItemCount = 0
-	a.t.putFile(l, n)
-	items{a.t}.touch(l, 0)
-	return l.out(n), nil
+	return a.t.overwrite(l, existing, in)
 }
 
 func (a files) Delete(ctx context.Context, listID, url string, ifVersion int) error {
@@ -288,25 +282,15 @@ func (a files) Delete(ctx context.Context, listID, url string, ifVersion int) er
 	if err := storage.CheckFileVersion(l.out(rec), ifVersion); err != nil {
 		return err
 	}
+	if err := storage.CheckTreeLocks(l.tree(rec), 0); err != nil {
+		return err
+	}
 	a.t.deleteTree(l, rec)
 	return nil
 }
 
 func (a files) BlobsInUse(ctx context.Context, keys []string) (map[string]bool, error) {
-	out, err := a.fileBlobs(ctx, keys)
-	if err != nil {
-		return nil, err
-	}
-	for _, more := range []func(context.Context, []string) (map[string]bool, error){a.t.uploadBlobs, a.t.attachmentBlobs} {
-		named, err := more(ctx, keys)
-		if err != nil {
-			return nil, err
-		}
-		for k := range named {
-			out[k] = true
-		}
-	}
-	return out, nil
+	return storage.BlobsNamedByAny(ctx, keys, a.fileBlobs, a.t.uploadBlobs, a.t.attachmentBlobs, a.t.historyBlobs)
 }
 
 // fileBlobs are the keys files name.

@@ -82,6 +82,11 @@ func (a items) Update(ctx context.Context, listID string, id int64, upd storage.
 	if err := storage.CheckVersion(it, upd.IfVersion); err != nil {
 		return nil, err
 	}
+	if rec, ok := l.files[id]; ok {
+		if err := storage.CheckLock(rec, upd.By); err != nil {
+			return nil, err
+		}
+	}
 	vals, err := storage.NewSchema(l.fields).Prepare(upd.Values, false)
 	if err != nil {
 		return nil, err
@@ -90,6 +95,7 @@ func (a items) Update(ctx context.Context, listID string, id int64, upd storage.
 	n.Values = storage.Merge(it.Values, vals)
 	n.Version++
 	n.Modified, n.EditorID = a.t.now, upd.By
+	a.t.keepItemVersion(l, it)
 	set(a.t, l.items, id, n)
 	a.touch(l, 0)
 	return cloneItem(n), nil
@@ -106,11 +112,15 @@ func (a items) Delete(ctx context.Context, listID string, id int64, ifVersion in
 	if rec, ok := l.files[id]; ok {
 		// A library's item goes with its file or folder, and a folder's
 		// with everything in it.
+		if err := storage.CheckTreeLocks(l.tree(rec), 0); err != nil {
+			return err
+		}
 		a.t.deleteTree(l, rec)
 		return nil
 	}
 	del(a.t, l.items, id)
 	del(a.t, l.attachments, id)
+	del(a.t, l.itemHistories, id)
 	a.touch(l, -1)
 	return nil
 }

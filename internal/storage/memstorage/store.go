@@ -29,6 +29,10 @@ type db struct {
 	users map[string]*siteUsers // by site id
 	// uploads are the chunked uploads in progress, by id (uploads.go).
 	uploads map[string]*storage.Upload
+	// bin is the recycle bin of every site, by id, binSeq the count of
+	// what was recycled (recyclebin.go).
+	bin    map[string]*binEntry
+	binSeq int64
 }
 
 // list is a list with everything that belongs to it.
@@ -45,6 +49,10 @@ type list struct {
 	// attachments are the items' attachments by item id, then by
 	// lower-cased name (attachments.go); nil until the first.
 	attachments map[int64]map[string]*storage.File
+	// fileHistories are the files' earlier versions by UniqueID,
+	// itemHistories the items' by id (versions.go); nil until the first.
+	fileHistories map[string]*fileHistory
+	itemHistories map[int64][]*storage.ItemVersion
 }
 
 type siteUsers struct {

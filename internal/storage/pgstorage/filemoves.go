@@ -118,7 +118,20 @@ func (a files) relocate(ctx context.Context, in storage.MoveInput, copy bool) (*
 	if err != nil {
 		return nil, err
 	}
+	if !copy {
+		if err := storage.CheckTreeLocks(tree, in.By); err != nil {
+			return nil, err
+		}
+	}
+	if plan.Replaced != nil && copy {
+		// A copy onto a file replaces its content, as Put does: a new
+		// version of that file.
+		return t.overwrite(ctx, dst, plan.Replaced, storage.FileInput{Blob: rec.Blob, Length: rec.Length, By: in.By}, false)
+	}
 	if plan.Replaced != nil {
+		if err := storage.CheckLock(plan.Replaced, in.By); err != nil {
+			return nil, err
+		}
 		if err := t.deleteTree(ctx, dst, plan.Replaced); err != nil {
 			return nil, err
 		}
@@ -195,5 +208,15 @@ func (t *tx) moveAcross(ctx context.Context, src, dst *library, dstSchema *stora
 		src.ID, old, t.now); err != nil {
 		return err
 	}
-	return t.insertEntries(ctx, dst, entries, items)
+	if err := t.insertEntries(ctx, dst, entries, items); err != nil {
+		return err
+	}
+	// The files' versions go with them (they are the files', not the
+	// items').
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i] = e.UniqueID
+	}
+	_, err := t.exec(ctx, `UPDATE "FileVersions" SET "ListId" = $1 WHERE "FileId" = ANY($2::uuid[])`, dst.ID, ids)
+	return err
 }

@@ -282,20 +282,7 @@ func (a files) Children(ctx context.Context, listID, folderURL string, folders b
 }
 
 func (a files) BlobsInUse(ctx context.Context, keys []string) (map[string]bool, error) {
-	out, err := a.fileBlobs(ctx, keys)
-	if err != nil {
-		return nil, err
-	}
-	for _, more := range []func(context.Context, []string) (map[string]bool, error){a.t.uploadBlobs, a.t.attachmentBlobs} {
-		named, err := more(ctx, keys)
-		if err != nil {
-			return nil, err
-		}
-		for k := range named {
-			out[k] = true
-		}
-	}
-	return out, nil
+	return storage.BlobsNamedByAny(ctx, keys, a.fileBlobs, a.t.uploadBlobs, a.t.attachmentBlobs, a.t.historyBlobs)
 }
 
 // fileBlobs are the keys files name.

@@ -39,14 +39,7 @@ func (a files) Put(ctx context.Context, listID string, in storage.FileInput) (*s
 	if existing == nil {
 		return a.addIn(ctx, lib, dir, in.Name, false, in.By, &in)
 	}
-	n := storage.Overwritten(existing, in, t.now)
-	if _, err := t.exec(ctx, `WITH f AS (UPDATE "Files" SET "Blob" = $4, "Length" = $5, "MajorVersion" = $6, "MinorVersion" = $7 WHERE "Id" = $3),
-		i AS (UPDATE "ListItems" SET "Version" = $8, "Modified" = $9, "EditorId" = $10 WHERE "ListId" = $1 AND "Id" = $2)
-		UPDATE "Lists" SET "LastItemModifiedDate" = $9 WHERE "Id" = $1`,
-		lib.ID, n.ItemID, n.UniqueID, n.Blob, n.Length, n.MajorVersion, n.MinorVersion, n.Version, n.Modified, n.EditorID); err != nil {
-		return nil, err
-	}
-	return n, nil
+	return t.overwrite(ctx, lib, existing, in, false)
 }
 
 // add stores a new file or folder in the folder at dirURL of lib.
@@ -159,18 +152,25 @@ func (a files) Delete(ctx context.Context, listID, url string, ifVersion int) er
 	if err := storage.CheckFileVersion(rec, ifVersion); err != nil {
 		return err
 	}
+	if err := t.checkTreeLocks(ctx, lib, rec, 0); err != nil {
+		return err
+	}
 	return t.deleteTree(ctx, lib, rec)
 }
 
 // deleteTree deletes rec, locked FOR UPDATE by the caller, everything
-// below it and their items (the rows of "Files" go with their items).
+// below it and their items (the rows of "Files" go with their items) and
+// versions.
 // It reads what is below in a statement after the lock, so it sees every
 // entry added under rec before the lock was granted.
 func (t *tx) deleteTree(ctx context.Context, lib *library, rec *storage.File) error {
 	_, err := t.exec(ctx, `WITH d AS (
 			DELETE FROM "ListItems" WHERE "ListId" = $1 AND "Id" IN (
 				SELECT f."ItemId" FROM "Files" f WHERE f."ListId" = $1 AND f."SiteId" = $2 AND `+subtree("$3")+`)
-			RETURNING 1)
+			RETURNING 1),
+		v AS (
+			DELETE FROM "FileVersions" WHERE "FileId" IN (
+				SELECT f."Id" FROM "Files" f WHERE f."ListId" = $1 AND f."SiteId" = $2 AND `+subtree("$3")+`))
 		UPDATE "Lists" SET "ItemCount" = "ItemCount" - (SELECT count(*) FROM d), "LastItemModifiedDate" = $4 WHERE "Id" = $1`,
 		lib.ID, lib.SiteID, rec.URL, t.now)
 	return err
@@ -191,6 +191,9 @@ func (t *tx) deleteItemTree(ctx context.Context, listID string, id int64, ifVers
 	}
 	lib, err := t.library(ctx, listID, true, false)
 	if err != nil {
+		return false, err
+	}
+	if err := t.checkTreeLocks(ctx, lib, rec, 0); err != nil {
 		return false, err
 	}
 	return true, t.deleteTree(ctx, lib, rec)

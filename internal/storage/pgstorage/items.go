@@ -197,9 +197,19 @@ func (a items) Update(ctx context.Context, listID string, id int64, upd storage.
 	if err != nil {
 		return nil, err
 	}
-	if _, err := t.exec(ctx, `UPDATE "ListItems" SET "Version" = $3, "Modified" = $4, "EditorId" = $5, "Data" = $6
-		WHERE "ListId" = $1 AND "Id" = $2`, listID, id, it.Version, it.Modified, it.EditorID, data); err != nil {
-		return nil, err
+	// One statement: the update, unless the item's file is checked out
+	// to another user, and the version it replaces when the list keeps
+	// versions.
+	var changed bool
+	if err := t.tx.QueryRow(ctx, `WITH u AS (UPDATE "ListItems" SET "Version" = $3, "Modified" = $4, "EditorId" = $5, "Data" = $6
+			WHERE "ListId" = $1 AND "Id" = $2 AND NOT EXISTS (SELECT 1 FROM "Files" f WHERE f."ListId" = $1 AND f."ItemId" = $2
+				AND f."CheckOutType" <> 2 AND f."CheckedOutBy" <> 0 AND f."CheckedOutBy" <> $5) RETURNING 1),
+		`+keepItemVersionSQL+`
+		SELECT EXISTS (SELECT 1 FROM u)`, listID, id, it.Version, it.Modified, it.EditorID, data).Scan(&changed); err != nil {
+		return nil, interpretError(err)
+	}
+	if !changed {
+		return nil, storage.CheckedOutError()
 	}
 	if _, err := a.touch(ctx, listID, 0); err != nil {
 		return nil, err

@@ -43,6 +43,9 @@ func Exercise(t *testing.T, newStore NewStore) {
 		{"File names and paths", filePathTests},
 		{"Uploads", uploadTests},
 		{"Attachments", attachmentTests},
+		{"Versions", versionTests},
+		{"Check-out", checkOutTests},
+		{"Recycle bin", recycleBinTests},
 	}
 	for _, a := range areas {
 		t.Run(a.name, func(t *testing.T) {
