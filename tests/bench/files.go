@@ -45,6 +45,9 @@ type FilesOptions struct {
 	// Clients move a LargeSize file each at once while the servers'
 	// memory is sampled (default 8).
 	Clients int
+	// Servers is the farm's app servers (default 3); with 1, every
+	// client's transfer is on the one server whose memory is sampled.
+	Servers int
 	// Progress receives a line per step (nil: none).
 	Progress io.Writer
 }
@@ -68,25 +71,35 @@ func (o FilesOptions) withDefaults() FilesOptions {
 	if o.Clients <= 0 {
 		o.Clients = 8
 	}
+	if o.Servers <= 0 {
+		o.Servers = 3
+	}
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
 	return o
 }
 
-// Transfer is one kind of transfer measured in rounds: through the edge
-// and the baseline, in bytes per second.
+// Transfer is one kind of transfer measured in rounds, in bytes per
+// second: through the edge, the baseline (straight into the store), and
+// the plain HTTP hop (the store behind a minimal server behind plain
+// Caddy; filehop.go).
 type Transfer struct {
-	Upload    bool
-	Size      int64
-	Edge, Raw []float64
+	Upload         bool
+	Size           int64
+	Edge, Raw, Hop []float64
 }
 
 // Ratios are the edge's throughput over the baseline's, round by round.
-func (t Transfer) Ratios() []float64 {
-	out := make([]float64, 0, len(t.Edge))
-	for i := range min(len(t.Edge), len(t.Raw)) {
-		out = append(out, t.Edge[i]/t.Raw[i])
+func (t Transfer) Ratios() []float64 { return ratios(t.Edge, t.Raw) }
+
+// HopRatios are the edge's throughput over the plain hop's.
+func (t Transfer) HopRatios() []float64 { return ratios(t.Edge, t.Hop) }
+
+func ratios(a, b []float64) []float64 {
+	out := make([]float64, 0, len(a))
+	for i := range min(len(a), len(b)) {
+		out = append(out, a[i]/b[i])
 	}
 	return out
 }
@@ -140,6 +153,7 @@ type filesRun struct {
 	seq     uint64
 	lib     *Library
 	raw     blobstore.Store
+	hop     *plainHop
 }
 
 // body is a file of size bytes: content's first bytes, made unique.
@@ -177,8 +191,8 @@ func runProvider(ctx context.Context, opt FilesOptions, provider string, content
 		defer os.RemoveAll(dir)
 		env = append(env, "Cesivi__Storage__Files__Path="+dir)
 	}
-	fmt.Fprintf(opt.Progress, "files, %s: starting a farm of 3 servers and 1 edge\n", provider)
-	f, err := farm.Start(ctx, farm.Options{BinDir: opt.BinDir, FreePorts: true, Servers: 3, Edges: 1,
+	fmt.Fprintf(opt.Progress, "files, %s: starting a farm of %d servers and 1 edge\n", provider, opt.Servers)
+	f, err := farm.Start(ctx, farm.Options{BinDir: opt.BinDir, FreePorts: true, Servers: opt.Servers, Edges: 1,
 		Storage: farm.StoragePostgreSQL, ServerEnv: env})
 	if err != nil {
 		return res, err
@@ -205,6 +219,16 @@ func runProvider(ctx context.Context, opt FilesOptions, provider string, content
 		return res, fmt.Errorf("unknown provider %q", provider)
 	}
 
+	hopDir, err := os.MkdirTemp("", "cesivi-bench-hop-")
+	if err != nil {
+		return res, err
+	}
+	defer os.RemoveAll(hopDir)
+	if run.hop, err = startPlainHop(ctx, filepath.Join(opt.BinDir, "cesivi-edge"), hopDir, run.raw); err != nil {
+		return res, err
+	}
+	defer run.hop.close()
+
 	// A first transfer each way opens the servers' connections and
 	// checks the content survives the trip.
 	if err := run.warmUp(ctx); err != nil {
@@ -222,8 +246,9 @@ func runProvider(ctx context.Context, opt FilesOptions, provider string, content
 			if err := run.round(ctx, size, round, &up, &down); err != nil {
 				return res, err
 			}
-			fmt.Fprintf(opt.Progress, "files, %s, %s, round %d: upload %.0f vs %.0f MiB/s, download %.0f vs %.0f MiB/s (edge vs raw)\n",
-				provider, sizeName(size), round+1, up.Edge[round]/(1<<20), up.Raw[round]/(1<<20), down.Edge[round]/(1<<20), down.Raw[round]/(1<<20))
+			fmt.Fprintf(opt.Progress, "files, %s, %s, round %d: upload %.0f / %.0f / %.0f MiB/s, download %.0f / %.0f / %.0f MiB/s (edge / plain hop / raw)\n",
+				provider, sizeName(size), round+1, up.Edge[round]/(1<<20), up.Hop[round]/(1<<20), up.Raw[round]/(1<<20),
+				down.Edge[round]/(1<<20), down.Hop[round]/(1<<20), down.Raw[round]/(1<<20))
 		}
 		res.Transfers = append(res.Transfers, up, down)
 	}
@@ -253,16 +278,17 @@ func (w *sliceWriter) Write(p []byte) (int, error) { w.b = append(w.b, p...); re
 // libraryRoot is the default library every web has.
 const libraryRoot = "/Shared Documents"
 
-// round measures one round of size's transfers, the edge and the
-// baseline alternating which goes first: uploads, then downloads of what
-// each uploaded.
+// round measures one round of size's transfers: uploads through the
+// edge, through the plain hop and straight into the store, then
+// downloads of what each uploaded; the three take turns going first.
 func (r *filesRun) round(ctx context.Context, size int64, round int, up, down *Transfer) error {
 	repeats := 1
 	if size == r.opt.SmallSize {
 		repeats = r.opt.SmallRepeats
 	}
 	names := make([]string, repeats)
-	keys := make([]string, repeats)
+	hopKeys := make([]string, repeats)
+	rawKeys := make([]string, repeats)
 	edgeUp := func() error {
 		for i := range names {
 			names[i] = fmt.Sprintf("%s-r%d-%d.bin", sizeName(size), round, i)
@@ -276,13 +302,21 @@ func (r *filesRun) round(ctx context.Context, size int64, round int, up, down *T
 		}
 		return nil
 	}
+	hopUp := func() (err error) {
+		for i := range hopKeys {
+			if hopKeys[i], err = r.hop.put(ctx, r.body(size), size); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	rawUp := func() error {
-		for i := range keys {
+		for i := range rawKeys {
 			b, err := r.raw.Put(ctx, r.body(size), 0)
 			if err != nil {
 				return err
 			}
-			keys[i] = b.Key
+			rawKeys[i] = b.Key
 		}
 		return nil
 	}
@@ -298,8 +332,20 @@ func (r *filesRun) round(ctx context.Context, size int64, round int, up, down *T
 		}
 		return nil
 	}
+	hopDown := func() error {
+		for _, key := range hopKeys {
+			n, err := r.hop.get(ctx, key)
+			if err != nil {
+				return err
+			}
+			if n != size {
+				return fmt.Errorf("plain hop download of %s: %d bytes; want %d", key, n, size)
+			}
+		}
+		return nil
+	}
 	rawDown := func() error {
-		for _, key := range keys {
+		for _, key := range rawKeys {
 			rd, err := r.raw.Open(ctx, key)
 			if err != nil {
 				return err
@@ -316,24 +362,21 @@ func (r *filesRun) round(ctx context.Context, size int64, round int, up, down *T
 		return nil
 	}
 	bytes := float64(size) * float64(repeats)
-	timed := func(f func() error, into *[]float64) error {
-		start := time.Now()
-		if err := f(); err != nil {
-			return err
-		}
-		*into = append(*into, bytes/time.Since(start).Seconds())
-		return nil
-	}
-	steps := []struct {
+	type step struct {
 		f    func() error
 		into *[]float64
-	}{{edgeUp, &up.Edge}, {rawUp, &up.Raw}, {edgeDown, &down.Edge}, {rawDown, &down.Raw}}
-	if round%2 == 1 {
-		steps[0], steps[1], steps[2], steps[3] = steps[1], steps[0], steps[3], steps[2]
 	}
-	for _, s := range steps {
-		if err := timed(s.f, s.into); err != nil {
-			return err
+	for _, steps := range [][]step{
+		{{edgeUp, &up.Edge}, {hopUp, &up.Hop}, {rawUp, &up.Raw}},
+		{{edgeDown, &down.Edge}, {hopDown, &down.Hop}, {rawDown, &down.Raw}},
+	} {
+		for i := range steps {
+			s := steps[(i+round)%len(steps)]
+			start := time.Now()
+			if err := s.f(); err != nil {
+				return err
+			}
+			*s.into = append(*s.into, bytes/time.Since(start).Seconds())
 		}
 	}
 	return nil

@@ -7,10 +7,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cesivi/cesivi/internal/blobstore/memblob"
 )
 
 func TestFileAPIEscapesTheLiteral(t *testing.T) {
@@ -77,18 +80,39 @@ func TestTheSamplerSeesAPeakOfThisProcess(t *testing.T) {
 }
 
 func TestTheReportMarksWhatMissesTheBar(t *testing.T) {
+	const m = 1 << 20 // figures in MiB/s
 	res := []FilesResult{{Provider: "Database", Clients: 8, LargeSize: 100 << 20,
-		Transfers: []Transfer{{Upload: true, Size: 1 << 20, Edge: []float64{40, 60, 50}, Raw: []float64{100, 100, 100}},
-			{Size: 1 << 20, Edge: []float64{10, 20, 30}, Raw: []float64{100, 100, 100}}},
+		Transfers: []Transfer{{Upload: true, Size: 1 << 20, Edge: []float64{40 * m, 60 * m, 50 * m}, Raw: []float64{100 * m, 100 * m, 100 * m}, Hop: []float64{50 * m, 50 * m, 50 * m}},
+			{Size: 1 << 20, Edge: []float64{10 * m, 20 * m, 30 * m}, Raw: []float64{100 * m, 100 * m, 100 * m}, Hop: []float64{40 * m, 40 * m, 40 * m}}},
 		Servers: []ServerLoad{{Name: "server-1", Requests: 5, ProcessRSS: ProcessRSS{Before: 20 << 20, Peak: 60 << 20}}}}}
 	md := FilesMarkdown(res, FilesOptions{}, time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC))
 	for _, want := range []string{
-		"| Database | upload 1 MiB | 0.50 |",
-		"| Database | download 1 MiB | 0.20 (misses the bar) |",
+		"| Database | upload 1 MiB | 0.50 | 1.00 | 50 | 50 | 100 | 0.40, 0.60, 0.50 |",
+		"| Database | download 1 MiB | 0.20 (misses the bar) | 0.50 |",
 		"| Database | server-1 | 5 | 20.0 | 60.0 | 40.0 (misses the bar) |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the report has no %q:\n%s", want, md)
 		}
+	}
+}
+
+func TestThePlainHopStoresAndServesThroughCaddy(t *testing.T) {
+	bin := os.Getenv("CESIVI_BIN")
+	if bin == "" {
+		t.Skip("CESIVI_BIN (the directory with cesivi-edge) is not set")
+	}
+	ctx := context.Background()
+	hop, err := startPlainHop(ctx, filepath.Join(bin, "cesivi-edge"), t.TempDir(), memblob.New(memblob.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hop.close()
+	key, err := hop.put(ctx, strings.NewReader("content"), 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := hop.get(ctx, key); err != nil || n != 7 {
+		t.Errorf("get %s: %d bytes, %v; want 7", key, n, err)
 	}
 }
