@@ -126,12 +126,21 @@ func TestCheckOutMakesAFileWritableOnlyByItsHolder(t *testing.T) {
 func TestFileVersionsKeepEarlierContent(t *testing.T) {
 	eachProvider(t, func(t *testing.T, a *api) {
 		a.signIn("")
+		// How many versions a library keeps is the list's setting.
+		a.req("POST", "/_api/web/lists/getByTitle('Documents')", map[string]any{"MajorVersionLimit": 0}, "X-HTTP-Method", "MERGE").must(t, 400)
+		a.req("POST", "/_api/web/lists/getByTitle('Documents')", map[string]any{"MajorVersionLimit": 2}, "X-HTTP-Method", "MERGE").must(t, 204)
+		if l := a.req("GET", "/_api/web/lists/getByTitle('Documents')?$select=EnableVersioning,MajorVersionLimit", nil).must(t, 200); l.json["MajorVersionLimit"] != float64(2) || l.json["EnableVersioning"] != true {
+			t.Errorf("list: %s", l.body)
+		}
 		for _, c := range []string{"one", "two", "three"} {
 			a.upload("/Shared Documents", "v.txt", []byte(c), true).must(t, 200)
 		}
 		vs := a.req("GET", filePath("/Shared Documents/v.txt")+"/versions", nil).must(t, 200).values(t)
 		if len(vs) != 2 || vs[0]["VersionLabel"] != "1.0" || vs[0]["ID"] != float64(512) || vs[1]["VersionLabel"] != "2.0" {
 			t.Fatalf("versions: %v", vs)
+		}
+		if m := a.req("GET", folderPath("/Shared Documents")+"/storageMetrics", nil).must(t, 200); m.json["TotalFileCount"] != float64(1) || m.json["TotalSize"] != "5" {
+			t.Errorf("storageMetrics: %s", m.body)
 		}
 		if v := a.req("GET", filePath("/Shared Documents/v.txt")+"/versions(512)/$value", nil).must(t, 200); string(v.body) != "one" {
 			t.Errorf("version 1.0: %q", v.body)
@@ -145,8 +154,13 @@ func TestFileVersionsKeepEarlierContent(t *testing.T) {
 		if v := a.req("GET", filePath("/Shared Documents/v.txt")+"/$value", nil).must(t, 200); string(v.body) != "one" {
 			t.Errorf("restored content %q", v.body)
 		}
-		a.req("POST", filePath("/Shared Documents/v.txt")+"/versions/deleteById(vid=512)", nil).must(t, 204)
-		if vs := a.req("GET", filePath("/Shared Documents/v.txt")+"/versions", nil).must(t, 200).values(t); len(vs) != 2 {
+		// Four versions made, a limit of two: the oldest went.
+		vs = a.req("GET", filePath("/Shared Documents/v.txt")+"/versions", nil).must(t, 200).values(t)
+		if len(vs) != 2 || vs[0]["VersionLabel"] != "2.0" {
+			t.Fatalf("versions under a limit of 2: %v", vs)
+		}
+		a.req("POST", filePath("/Shared Documents/v.txt")+"/versions/deleteById(vid=1024)", nil).must(t, 204)
+		if vs := a.req("GET", filePath("/Shared Documents/v.txt")+"/versions", nil).must(t, 200).values(t); len(vs) != 1 {
 			t.Errorf("after deleteById: %v", vs)
 		}
 		a.req("POST", filePath("/Shared Documents/v.txt")+"/versions/deleteAll", nil).must(t, 204)

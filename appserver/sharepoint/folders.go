@@ -3,6 +3,7 @@ package sharepoint
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/cesivi/cesivi/internal/odata"
@@ -111,6 +112,11 @@ func (c *call) folderResource(w *storage.Web, l *storage.List, f *storage.File, 
 		}}, ""), nil
 	case isMoveCopy(seg) && len(rest) == 0:
 		return c.fileMoveCopy(f, seg)
+	case seg.Is("storagemetrics") && len(rest) == 0:
+		if err := c.allow(http.MethodGet); err != nil {
+			return nil, err
+		}
+		return c.storageMetrics(l, f)
 	case seg.Is("recycle") && len(rest) == 0:
 		return c.recycleFile(l, f)
 	case seg.Is("deletewithparameters") && len(rest) == 0:
@@ -351,4 +357,43 @@ func (c *call) webFolders(w *storage.Web, seg odata.Segment, rest []odata.Segmen
 		return c.addFolder(w, l, root, target)
 	}
 	return nil, notFound(next)
+}
+
+// storageMetrics is folder/storageMetrics (SP.StorageMetrics): the files
+// below the folder, their bytes, and the latest change.
+func (c *call) storageMetrics(l *storage.List, folder *storage.File) (*response, error) {
+	var count, size int64
+	last := folder.Modified
+	pending := []string{folder.URL}
+	for len(pending) > 0 {
+		dir := pending[len(pending)-1]
+		pending = pending[:len(pending)-1]
+		files, err := c.tx.Files().Children(c.ctx, l.ID, dir, false)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			count++
+			size += f.Length
+			if f.Modified.After(last) {
+				last = f.Modified
+			}
+		}
+		subs, err := c.tx.Files().Children(c.ctx, l.ID, dir, true)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range subs {
+			pending = append(pending, s.URL)
+			if s.Modified.After(last) {
+				last = s.Modified
+			}
+		}
+	}
+	return c.entity(&odata.Entity{Type: "SP.StorageMetrics", Props: []odata.Prop{
+		{Name: "LastModified", Value: last},
+		{Name: "TotalFileCount", Value: count},
+		{Name: "TotalFileStreamSize", Value: strconv.FormatInt(size, 10)},
+		{Name: "TotalSize", Value: strconv.FormatInt(size, 10)},
+	}}, ""), nil
 }

@@ -121,6 +121,12 @@ func (c *call) updateList(w *storage.Web, l *storage.List) (*response, error) {
 	if upd.Hidden, err = propBool(m, "Hidden", typ); err != nil {
 		return nil, err
 	}
+	if upd.EnableVersioning, err = propBool(m, "EnableVersioning", typ); err != nil {
+		return nil, err
+	}
+	if upd.MajorVersionLimit, err = propInt(m, "MajorVersionLimit", typ); err != nil {
+		return nil, err
+	}
 	if err := checkIgnored(m, typ); err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ func init() {
 		sp.movecopyutil.copyfile sp.movecopyutil.movefile sp.movecopyutil.copyfolder sp.movecopyutil.movefolder
 		startupload continueupload finishupload cancelupload checkout checkin undocheckout checkedoutbyuser lockedbyuser
 		versions restorebylabel deletebyid recyclebyid deletebylabel recyclebylabel deleteall recycleall recyclebin
-		restore deleteobject restoreall getbyfilename getbyfilenameaspath recycleobject deletewithparameters`) {
+		restore deleteobject restoreall getbyfilename getbyfilenameaspath recycleobject deletewithparameters storagemetrics`) {
 		routeNames[n] = true
 	}
 }
