@@ -130,10 +130,22 @@ func (c *call) locateFile(w *storage.Web, raw string, notFound func() error) (*s
 	if err != nil {
 		return nil, nil, err
 	}
-	l, err := c.libraryAt(w, p)
+	return c.locateIn(w, p, notFound)
+}
+
+// libraryFor is libraryAt with a missing library answered notFound().
+func (c *call) libraryFor(w *storage.Web, url string, notFound func() error) (*storage.List, error) {
+	l, err := c.libraryAt(w, url)
 	if errors.Is(err, storage.ErrNotFound) {
-		return nil, nil, notFound()
+		return nil, notFound()
 	}
+	return l, err
+}
+
+// locateIn finds the file or folder at clean server-relative URL p of
+// web w, with its library; anything missing is notFound().
+func (c *call) locateIn(w *storage.Web, p string, notFound func() error) (*storage.List, *storage.File, error) {
+	l, err := c.libraryFor(w, p, notFound)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -343,10 +343,7 @@ func (c *call) webFolders(w *storage.Web, seg odata.Segment, rest []odata.Segmen
 		if err != nil {
 			return nil, err
 		}
-		l, err := c.libraryAt(w, target)
-		if errors.Is(err, storage.ErrNotFound) {
-			return nil, folderNotFound()
-		}
+		l, err := c.libraryFor(w, target, folderNotFound)
 		if err != nil {
 			return nil, err
 		}

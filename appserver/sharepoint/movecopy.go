@@ -171,19 +171,12 @@ func (c *call) moveOrCopy(mc moveCopy) (*storage.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := c.libraryAt(w, from)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, missing()
-	}
+	l, src, err := c.locateIn(w, from, missing)
 	if err != nil {
 		return nil, err
 	}
-	src, err := c.tx.Files().Get(c.ctx, l.ID, from)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && src.IsFolder != mc.folder) {
+	if src.IsFolder != mc.folder {
 		return nil, missing()
-	}
-	if err != nil {
-		return nil, err
 	}
 	if src.ItemID == 0 {
 		return nil, odata.InvalidQuery("A library's root folder cannot be moved or copied.")
