@@ -81,9 +81,10 @@ func (c *call) webResource(w *storage.Web, rest []odata.Segment) (*response, err
 	case seg.Is("regionalsettings"):
 		return c.regionalSettings(rest)
 	case seg.Is("features") && len(rest) == 0, seg.Is("usercustomactions") && len(rest) == 0,
-		seg.Is("sitegroups") && len(rest) == 0, seg.Is("roleassignments") && len(rest) == 0,
-		seg.Is("roledefinitions") && len(rest) == 0:
+		seg.Is("sitegroups") && len(rest) == 0, seg.Is("roleassignments") && len(rest) == 0:
 		return c.emptyCollection(seg)
+	case seg.Is("roledefinitions"):
+		return c.roleDefinitions(seg, rest)
 	case seg.Is("effectivebasepermissions") && len(rest) == 0:
 		return c.entity(fullPermissions(), ""), nil
 	case seg.Is("rootfolder") && len(rest) == 0:

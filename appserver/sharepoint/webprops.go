@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/cesivi/cesivi/internal/odata"
+	"github.com/cesivi/cesivi/internal/permissions"
 	"github.com/cesivi/cesivi/internal/storage"
 )
 
@@ -77,8 +78,7 @@ func (c *call) regionalSettings(rest []odata.Segment) (*response, error) {
 // fullPermissions is SP.BasePermissions with every bit: until the
 // permissions model exists, every signed-in user may do everything.
 func fullPermissions() *odata.Entity {
-	return &odata.Entity{Type: "SP.BasePermissions", Props: []odata.Prop{
-		{Name: "High", Value: "2147483647"}, {Name: "Low", Value: "4294967295"}}}
+	return basePermissions(permissions.Full)
 }
 
 // folderEntity is the minimal SP.Folder of a web or list root folder
