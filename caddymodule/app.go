@@ -92,10 +92,18 @@ type OIDC struct {
 	// Scopes requested. Default: openid profile email.
 	Scopes []string `json:"scopes,omitempty"`
 	// RedirectURL is the absolute callback URL registered with the
-	// provider. Default: the request's own scheme and host + /oauth2/callback.
+	// provider. Default: the request's own origin + /oauth2/callback, for
+	// an origin PublicOrigins names.
 	RedirectURL string `json:"redirect_url,omitempty"`
+	// PublicOrigins are the origins (scheme://host[:port]) browsers reach
+	// this site at, when it answers at several and RedirectURL is unset:
+	// a sign-in at any other address is refused (400), so a forged Host
+	// header cannot pick the redirect_uri. Unset: loopback addresses only
+	// (development).
+	PublicOrigins []string `json:"public_origins,omitempty"`
 	// PostLogoutRedirectURL is where the provider sends the browser after
-	// sign-out. Default: the site's root.
+	// sign-out. Default: the site's root at the request's origin, for an
+	// origin PublicOrigins allows.
 	PostLogoutRedirectURL string `json:"post_logout_redirect_url,omitempty"`
 	// BearerClients are the provider's other clients whose access tokens
 	// this site accepts from API clients (Authorization: Bearer), besides
@@ -168,6 +176,15 @@ func (a *App) Provision(ctx caddy.Context) error {
 		o.ClientSecret = repl.ReplaceKnown(o.ClientSecret, "")
 		o.RedirectURL = repl.ReplaceKnown(o.RedirectURL, "")
 		o.PostLogoutRedirectURL = repl.ReplaceKnown(o.PostLogoutRedirectURL, "")
+		// A placeholder ({env.CESIVI_PUBLIC_ORIGINS}) may hold several
+		// origins, space-separated, or none.
+		var origins []string
+		for _, v := range o.PublicOrigins {
+			origins = append(origins, strings.Fields(repl.ReplaceKnown(v, ""))...)
+		}
+		if o.PublicOrigins, err = normalizeOrigins(origins); err != nil {
+			return err
+		}
 		a.oidc = o
 		if o.Issuer != "" {
 			a.flow, err = oidclogin.New(oidclogin.Config{

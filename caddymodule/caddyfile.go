@@ -41,6 +41,7 @@ func init() {
 //			scopes <scope...>
 //			redirect_url <url>
 //			post_logout_redirect_url <url>
+//			public_origins <origin...>
 //			bearer_clients <client_id...>
 //		}
 //	}
@@ -108,6 +109,8 @@ func parseOIDC(d *caddyfile.Dispenser, app *App) error {
 			err = stringArg(d, &o.RedirectURL)
 		case "post_logout_redirect_url":
 			err = stringArg(d, &o.PostLogoutRedirectURL)
+		case "public_origins":
+			err = listArg(d, &o.PublicOrigins)
 		case "bearer_clients":
 			err = listArg(d, &o.BearerClients)
 		default:

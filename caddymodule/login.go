@@ -40,7 +40,11 @@ func (h *SessionGate) beginLogin(w http.ResponseWriter, r *http.Request, returnT
 	}
 	redirect := h.app.oidc.RedirectURL
 	if redirect == "" {
-		redirect = h.requestOrigin(r) + CallbackPath
+		origin, ok := h.publicOrigin(r)
+		if !ok {
+			return h.loginPage(w, http.StatusBadRequest, "sign-in is not offered at this address: the edge's public_origins (or redirect_url) do not include it")
+		}
+		redirect = origin + CallbackPath
 	}
 	authURL, err := h.app.flow.Begin(r.Context(), oidclogin.BeginRequest{ReturnTo: returnTo, RedirectURL: redirect, Binding: binding})
 	switch {
@@ -147,7 +151,11 @@ func (h *SessionGate) serveLogout(w http.ResponseWriter, r *http.Request) error 
 	target := "/"
 	post := h.app.oidc.PostLogoutRedirectURL
 	if post == "" {
-		post = h.requestOrigin(r) + "/"
+		// An address the configuration does not name gets the first
+		// configured one (or none: the provider's own page).
+		if origin, ok := h.publicOrigin(r); ok || len(h.app.oidc.PublicOrigins) > 0 {
+			post = origin + "/"
+		}
 	}
 	if h.app.flow != nil && idToken != "" {
 		if u, err := h.app.flow.EndSessionURL(r.Context(), idToken, post); err == nil && u != "" {

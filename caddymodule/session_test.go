@@ -54,6 +54,10 @@ type edgeOptions struct {
 	otherClient bool
 	// global lines added to the cesivi global option.
 	global string
+	// oidcLines are added to the oidc block.
+	oidcLines string
+	// anyHost serves the site for every Host header, not only 127.0.0.1.
+	anyHost bool
 }
 
 func startEdge(t *testing.T, o edgeOptions) *edgeEnv {
@@ -127,7 +131,12 @@ func startEdge(t *testing.T, o edgeOptions) *edgeEnv {
 			client_id %s
 			client_secret {env.TEST_OIDC_SECRET}
 			scopes %s
-		}`, e.IdP.Issuer, e.IdP.ClientID, scopes)
+			%s
+		}`, e.IdP.Issuer, e.IdP.ClientID, scopes, o.oidcLines)
+	}
+	siteHost := "http://127.0.0.1"
+	if o.anyHost {
+		siteHost = "http://"
 	}
 	caddyfileText := fmt.Sprintf(`{
 	admin off
@@ -139,13 +148,13 @@ func startEdge(t *testing.T, o edgeOptions) *edgeEnv {
 		%s
 	}
 }
-http://127.0.0.1:%d {
+%s:%d {
 	cesivi_session
 	reverse_proxy %s
 }
 http://127.0.0.1:%d {
 	metrics
-}`, t.TempDir(), cacheTTL, o.global, oidcBlock, port, target, metricsPort)
+}`, t.TempDir(), cacheTTL, o.global, oidcBlock, siteHost, port, target, metricsPort)
 	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfileText), nil)
 	if err != nil {
 		t.Fatal(err)

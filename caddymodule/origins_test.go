@@ -1,0 +1,96 @@
+package caddymodule
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+)
+
+// loginWithHost starts a sign-in with the Host header given and returns
+// the status and, on a redirect to the provider, its redirect_uri.
+func loginWithHost(t *testing.T, e *edgeEnv, host string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", e.URL+"/oauth2/login", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host != "" {
+		req.Host = host
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		return resp.StatusCode, ""
+	}
+	u, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, u.Query().Get("redirect_uri")
+}
+
+// Without redirect_url, a Host header must not choose the redirect_uri:
+// only loopback addresses (development) or the configured public_origins
+// may start a sign-in.
+func TestSignInRefusesHostsTheConfigurationDoesNotName(t *testing.T) {
+	t.Run("default: loopback only", func(t *testing.T) {
+		e := startEdge(t, edgeOptions{oidc: true, anyHost: true})
+		if code, ru := loginWithHost(t, e, ""); code != http.StatusFound || ru != e.URL+CallbackPath {
+			t.Fatalf("loopback sign-in: %d redirect_uri %q", code, ru)
+		}
+		if code, ru := loginWithHost(t, e, "evil.example"); code != http.StatusBadRequest {
+			t.Fatalf("Host evil.example: %d redirect_uri %q, want 400", code, ru)
+		}
+	})
+	t.Run("public_origins", func(t *testing.T) {
+		e := startEdge(t, edgeOptions{oidc: true, anyHost: true, oidcLines: "public_origins http://SP.example.com/ https://sp.example.com"})
+		if code, ru := loginWithHost(t, e, "sp.example.com"); code != http.StatusFound || ru != "http://sp.example.com"+CallbackPath {
+			t.Fatalf("configured origin: %d redirect_uri %q", code, ru)
+		}
+		for _, h := range []string{"evil.example", "sp.example.com.evil.example", "127.0.0.1"} {
+			if code, ru := loginWithHost(t, e, h); code != http.StatusBadRequest {
+				t.Fatalf("Host %s: %d redirect_uri %q, want 400", h, code, ru)
+			}
+		}
+	})
+}
+
+// Caddyfile.example sets public_origins {env.CESIVI_PUBLIC_ORIGINS}: one
+// placeholder holding several origins, or none.
+func TestPublicOriginsFromOnePlaceholder(t *testing.T) {
+	t.Setenv("TEST_PUBLIC_ORIGINS", "https://a.example  http://sp.example.com")
+	e := startEdge(t, edgeOptions{oidc: true, anyHost: true, oidcLines: "public_origins {env.TEST_PUBLIC_ORIGINS}"})
+	if code, ru := loginWithHost(t, e, "sp.example.com"); code != http.StatusFound || ru != "http://sp.example.com"+CallbackPath {
+		t.Fatalf("second origin of the placeholder: %d redirect_uri %q", code, ru)
+	}
+	if code, _ := loginWithHost(t, e, "evil.example"); code != http.StatusBadRequest {
+		t.Fatalf("Host evil.example: %d, want 400", code)
+	}
+}
+
+func TestNormalizeOrigins(t *testing.T) {
+	got, err := normalizeOrigins([]string{" HTTPS://Sp.Example.com:8443/ ", "http://[::1]:8080"})
+	if err != nil || len(got) != 2 || got[0] != "https://sp.example.com:8443" || got[1] != "http://[::1]:8080" {
+		t.Fatalf("normalizeOrigins: %v %v", got, err)
+	}
+	for _, bad := range []string{"sp.example.com", "ftp://sp.example.com", "https://sp.example.com/app", "https://sp.example.com?x=1", "https://u@sp.example.com", "https://"} {
+		if _, err := normalizeOrigins([]string{bad}); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestIsLoopbackHost(t *testing.T) {
+	for h, want := range map[string]bool{
+		"localhost": true, "LOCALHOST:8080": true, "127.0.0.1:5": true, "127.1.2.3": true, "[::1]:8443": true,
+		"localhost.": true, "evil.example": false, "localhost.evil.example": false, "10.0.0.1:80": false, "": false,
+	} {
+		if got := isLoopbackHost(h); got != want {
+			t.Errorf("isLoopbackHost(%q) = %v", h, got)
+		}
+	}
+}
