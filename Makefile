@@ -30,11 +30,11 @@ bin/cesivi-devidp:
 
 # Single-node Cesivi: server on 127.0.0.1:5000 with InMemory providers, the
 # edge on http://localhost:8080 and https://localhost:8443, and a local
-# development OpenID provider (user alice) on 127.0.0.1:9998 so sign-in works
+# development OpenID provider (users alice and bob) on 127.0.0.1:9998 so sign-in works
 # with no external service. Ctrl-C stops all three.
 run: build bin/cesivi-devidp
 	@echo "Cesivi: http://localhost:8080  https://localhost:8443  (server 127.0.0.1:5000; Ctrl-C stops)"
-	@echo "Sign in at http://localhost:8080/oauth2/login as alice / alice-password (local development provider on 127.0.0.1:9998)"
+	@echo "Sign in at http://localhost:8080/oauth2/login as alice / alice-password (the administrator) or bob / bob-password (local development provider on 127.0.0.1:9998)"
 	@secret=$$(head -c 24 /dev/urandom | base64 | tr -d '/+='); \
 	 bin/cesivi-devidp -addr 127.0.0.1:9998 -client-secret "$$secret" \
 	   -redirect-uris http://localhost:8080/oauth2/callback,https://localhost:8443/oauth2/callback,http://127.0.0.1:8080/oauth2/callback \

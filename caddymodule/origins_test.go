@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"testing"
@@ -92,5 +93,29 @@ func TestIsLoopbackHost(t *testing.T) {
 		if got := isLoopbackHost(h); got != want {
 			t.Errorf("isLoopbackHost(%q) = %v", h, got)
 		}
+	}
+}
+
+// The development provider has a second user with no rights (bob), so a
+// permission can be tried from both sides; signing in as him gives his
+// identity, not the administrator's.
+func TestSecondDevelopmentUserSignsIn(t *testing.T) {
+	e := startEdge(t, edgeOptions{oidc: true})
+	if len(e.IdP.Users) < 2 || !e.IdP.Users[0].Admin || e.IdP.Users[1].Admin {
+		t.Fatalf("development users: %+v", e.IdP.Users)
+	}
+	bob := e.IdP.Users[1]
+	c := client(t)
+	resp, err := e.IdP.LoginAs(context.Background(), c, e.URL+LoginPath+"?rd=/api/session/get", bob.Username, bob.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if done := get(t, c, resp.Header.Get("Location")); done.Status != http.StatusFound {
+		t.Fatalf("callback: %d %s", done.Status, done.Body)
+	}
+	me := get(t, c, e.URL+"/api/session/get")
+	if !me.Session.Authenticated || me.Session.UserID != bob.Subject || me.Session.Email != bob.Email || bob.Subject == e.IdP.Subject {
+		t.Fatalf("signed in as bob: %d %s", me.Status, me.Body)
 	}
 }

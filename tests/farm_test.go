@@ -281,6 +281,12 @@ func TestDetachedFarmWritesItsManifestAndDownLeavesNothing(t *testing.T) {
 	if m.IdP.Issuer == "" || m.IdP.Username == "" || m.IdP.Password == "" || !strings.HasPrefix(m.Postgres, "postgres") {
 		t.Errorf("manifest %+v", m)
 	}
+	// users: the administrator (username/password's) and a user with no
+	// rights, each with a password.
+	if u := m.IdP.Users; len(u) != 2 || u[0].Username != m.IdP.Username || u[0].Password != m.IdP.Password || !u[0].Admin ||
+		u[1].Admin || u[1].Username == "" || u[1].Password == "" || u[1].Username == u[0].Username {
+		t.Errorf("farm.json idp.users = %+v", m.IdP.Users)
+	}
 	if resp, _ := get(t, m.Edges[0]+"/health"); resp.StatusCode != 200 {
 		t.Errorf("edge /health = %d", resp.StatusCode)
 	}

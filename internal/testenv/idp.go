@@ -24,7 +24,9 @@ import (
 	"golang.org/x/text/language"
 )
 
-// The one user every IdentityProvider knows.
+// The users every IdentityProvider knows: alice, the development
+// administrator (Username, Password… of the provider are hers), and bob,
+// who starts with no rights, so both sides of a permission can be tried.
 const (
 	idpUsername = "alice"
 	idpPassword = "alice-password"
@@ -33,6 +35,25 @@ const (
 	idpFirst    = "Alice"
 	idpLast     = "Example"
 )
+
+// IdPUser is one user of the provider. Admin marks the development
+// administrator (Cesivi:Sites:Administrators of make run and the farm).
+type IdPUser struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+	Subject  string `json:"subject"`
+	Email    string `json:"email"`
+	Name     string `json:"name"`
+	Admin    bool   `json:"admin"`
+}
+
+// DevUsers are the provider's users, the administrator first.
+func DevUsers() []IdPUser {
+	return []IdPUser{
+		{Username: idpUsername, Password: idpPassword, Subject: idpSubject, Email: idpEmail, Name: idpFirst + " " + idpLast, Admin: true},
+		{Username: "bob", Password: "bob-password", Subject: "u-bob", Email: "bob@example.com", Name: "Bob Example"},
+	}
+}
 
 // ErrLoginRefused is returned (wrapped) by Login when the provider shows its
 // login form again instead of accepting the credentials.
@@ -79,6 +100,8 @@ type IdentityProvider struct {
 	Subject      string
 	Email        string
 	Name         string
+	// Users are every user the provider knows (DevUsers).
+	Users []IdPUser
 
 	srv     *http.Server
 	served  chan struct{}
@@ -122,6 +145,7 @@ func StartIdentityProvider(opt IdPOptions) (*IdentityProvider, error) {
 		Subject:      idpSubject,
 		Email:        idpEmail,
 		Name:         idpFirst + " " + idpLast,
+		Users:        DevUsers(),
 		served:       make(chan struct{}),
 		clients:      &clientURIs{},
 	}
@@ -134,16 +158,14 @@ func StartIdentityProvider(opt IdPOptions) (*IdentityProvider, error) {
 	p.AddRedirectURIs(opt.RedirectURIs...)
 	p.AddPostLogoutRedirectURIs(opt.PostLogoutRedirectURIs...)
 
-	users := userStore{user: &storage.User{
-		ID:                idpSubject,
-		Username:          idpUsername,
-		Password:          idpPassword,
-		FirstName:         idpFirst,
-		LastName:          idpLast,
-		Email:             idpEmail,
-		EmailVerified:     true,
-		PreferredLanguage: language.English,
-	}}
+	var users userStore
+	for _, u := range p.Users {
+		first, last, _ := strings.Cut(u.Name, " ")
+		users = append(users, &storage.User{
+			ID: u.Subject, Username: u.Username, Password: u.Password, FirstName: first, LastName: last,
+			Email: u.Email, EmailVerified: true, PreferredLanguage: language.English,
+		})
+	}
 	// NewStorageWithClients gives this provider a client map of its own;
 	// storage.RegisterClients would write a package-global one shared by
 	// every provider in the process.
@@ -261,25 +283,29 @@ func (c providerClient) PostLogoutRedirectURIs() []string {
 	return slices.Clone(c.uris.postLogout)
 }
 
-// userStore implements storage.UserStore with a single user.
-type userStore struct{ user *storage.User }
+// userStore implements storage.UserStore with the provider's users.
+type userStore []*storage.User
 
-func (u userStore) GetUserByID(id string) *storage.User {
-	if id == u.user.ID {
-		return u.user
+func (us userStore) GetUserByID(id string) *storage.User {
+	for _, u := range us {
+		if u.ID == id {
+			return u
+		}
 	}
 	return nil
 }
 
-func (u userStore) GetUserByUsername(name string) *storage.User {
-	if name == u.user.Username {
-		return u.user
+func (us userStore) GetUserByUsername(name string) *storage.User {
+	for _, u := range us {
+		if u.Username == name {
+			return u
+		}
 	}
 	return nil
 }
 
 // ExampleClientID names the upstream example's JWT-profile service user.
-func (u userStore) ExampleClientID() string { return storage.ServiceUserID }
+func (us userStore) ExampleClientID() string { return storage.ServiceUserID }
 
 // Login logs the provider's user in without a browser. It GETs startURL (an
 // authorization URL, or any URL that redirects to one, such as a protected

@@ -61,11 +61,22 @@ const (
 	StorageInMemory   = "InMemory"
 )
 
-// IdP is the identity provider entry of farm.json.
+// IdP is the identity provider entry of farm.json: username and password
+// are the development administrator's; Users lists every user the
+// provider knows, the administrator first.
 type IdP struct {
-	Issuer   string `json:"issuer"`
+	Issuer   string    `json:"issuer"`
+	Username string    `json:"username"`
+	Password string    `json:"password"`
+	Users    []IdPUser `json:"users"`
+}
+
+// IdPUser is one user of farm.json's provider; Admin marks a site
+// collection administrator (Cesivi:Sites:Administrators).
+type IdPUser struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
+	Admin    bool   `json:"admin"`
 }
 
 // Manifest is farm.json, the farm's contract with tools and tests.
@@ -257,13 +268,14 @@ func (f *Farm) startIdP(ctx context.Context, edgePorts []int) error {
 		Issuer       string `json:"issuer"`
 		ClientID     string `json:"client_id"`
 		ClientSecret string `json:"client_secret"`
-		Username     string `json:"username"`
-		Password     string `json:"password"`
+		Username     string    `json:"username"`
+		Password     string    `json:"password"`
+		Users        []IdPUser `json:"users"`
 	}
 	if err := json.Unmarshal([]byte(line), &info); err != nil {
 		return fmt.Errorf("identity provider announced %q: %w", line, err)
 	}
-	f.IdP = IdP{Issuer: info.Issuer, Username: info.Username, Password: info.Password}
+	f.IdP = IdP{Issuer: info.Issuer, Username: info.Username, Password: info.Password, Users: info.Users}
 	f.ClientID, f.ClientSecret = info.ClientID, info.ClientSecret
 	return nil
 }

@@ -48,7 +48,8 @@ func main() {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 
-	ready, _ := json.Marshal(map[string]string{
+	// username/password are the administrator's; users lists everyone.
+	ready, _ := json.Marshal(map[string]any{
 		"issuer":        p.Issuer,
 		"client_id":     p.ClientID,
 		"client_secret": p.ClientSecret,
@@ -56,6 +57,7 @@ func main() {
 		"password":      p.Password,
 		"subject":       p.Subject,
 		"email":         p.Email,
+		"users":         p.Users,
 	})
 	fmt.Println(string(ready))
 
