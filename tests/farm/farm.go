@@ -265,9 +265,9 @@ func (f *Farm) startIdP(ctx context.Context, edgePorts []int) error {
 		return fmt.Errorf("identity provider: %w (log: %s)", err, p.logPath)
 	}
 	var info struct {
-		Issuer       string `json:"issuer"`
-		ClientID     string `json:"client_id"`
-		ClientSecret string `json:"client_secret"`
+		Issuer       string    `json:"issuer"`
+		ClientID     string    `json:"client_id"`
+		ClientSecret string    `json:"client_secret"`
 		Username     string    `json:"username"`
 		Password     string    `json:"password"`
 		Users        []IdPUser `json:"users"`
