@@ -42,6 +42,7 @@ run: build bin/cesivi-devidp
 	 Cesivi__Server__Address=127.0.0.1:5000 \
 	 Cesivi__Storage__Provider=InMemory \
 	 Cesivi__DistributedState__Provider=InMemory \
+	 Cesivi__Sites__Administrators=u-alice \
 	 bin/cesivi-server & srv=$$!; \
 	 trap 'kill -TERM $$srv $$idp 2>/dev/null; wait $$srv $$idp' EXIT; \
 	 CESIVI_UPSTREAMS=127.0.0.1:5000 CESIVI_OIDC_ISSUER=http://127.0.0.1:9998/ CESIVI_OIDC_CLIENT_ID=web \

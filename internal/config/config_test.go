@@ -370,3 +370,28 @@ func TestParseDuration(t *testing.T) {
 		}
 	}
 }
+
+// Cesivi:Sites:Administrators is an array in appsettings.json (indexes
+// ordered as numbers), indexed environment variables, or one separated
+// value.
+func TestSiteAdministratorsAsArrayOrOneValue(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "appsettings.json", `{"Cesivi":{"Sites":{"Administrators":["u-alice","a1","a2","a3","a4","a5","a6","a7","a8","a9","group:Site Admins"]}}}`)
+	s, err := Load(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(s.Sites.Administrators, ","); got != "u-alice,a1,a2,a3,a4,a5,a6,a7,a8,a9,group:Site Admins" {
+		t.Errorf("from the array: %s", got)
+	}
+	s, err = Load(t.TempDir(), []string{"Cesivi__Sites__Administrators=alice@example.com; group:ops ,,u-bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(s.Sites.Administrators, "|"); got != "alice@example.com|group:ops|u-bob" {
+		t.Errorf("from one value: %s", got)
+	}
+	if s, _ = Load(t.TempDir(), nil); len(s.Sites.Administrators) != 0 {
+		t.Errorf("default: %v", s.Sites.Administrators)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,8 +28,19 @@ type Settings struct {
 	Cluster          ClusterSettings
 	DataProtection   DataProtectionSettings
 	Logging          LoggingSettings
+	Sites            SitesSettings
 
 	tree *Tree
+}
+
+// SitesSettings is Cesivi:Sites.
+type SitesSettings struct {
+	// Administrators (Cesivi:Sites:Administrators) are the site
+	// collection administrators of every site: user ids (the provider's
+	// subject), e-mail addresses or "group:<provider group>". An array in
+	// appsettings.json (Cesivi__Sites__Administrators__0=…), or one value
+	// separated by commas or semicolons.
+	Administrators []string
 }
 
 // ServerSettings is Cesivi:Server.
@@ -211,6 +223,38 @@ func (b *binder) str(key, def string) string {
 	return def
 }
 
+// list reads key as an array (key:0, key:1…, in index order) or as one
+// value separated by commas or semicolons; blank entries are dropped.
+func (b *binder) list(key string) []string {
+	var raw []string
+	if v, ok := b.t.Get(key); ok {
+		raw = append(raw, v)
+	}
+	children := b.t.Children(key)
+	slices.SortFunc(children, func(x, y string) int {
+		nx, ex := strconv.Atoi(x)
+		ny, ey := strconv.Atoi(y)
+		if ex == nil && ey == nil {
+			return nx - ny
+		}
+		return strings.Compare(x, y)
+	})
+	for _, c := range children {
+		if v, ok := b.t.Get(key + ":" + c); ok {
+			raw = append(raw, v)
+		}
+	}
+	var out []string
+	for _, v := range raw {
+		for _, part := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' }) {
+			if part = strings.TrimSpace(part); part != "" {
+				out = append(out, part)
+			}
+		}
+	}
+	return out
+}
+
 func (b *binder) secret(key string) string {
 	v, _ := b.t.Get(key)
 	return v
@@ -318,6 +362,8 @@ func bind(t *Tree) (*Settings, error) {
 		KeyRingPostgreSql, KeyRingSqlServer, KeyRingSharedDirectory, KeyRingFileSystem, KeyRingRedis)
 	s.DataProtection.KeysPath = b.str("Cesivi:DataProtection:KeysPath", "")
 	s.DataProtection.MasterKey = b.secret("Cesivi:DataProtection:MasterKey")
+
+	s.Sites.Administrators = b.list("Cesivi:Sites:Administrators")
 
 	s.Logging.LogLevel = map[string]string{"Default": "Information"}
 	// The seed writes both Logging:LogLevel:* (appsettings) and

@@ -288,6 +288,9 @@ func (f *Farm) startServer(ctx context.Context, i, port int) error {
 		"Cesivi__Server__ShutdownDelay=1s",
 		"Cesivi__Farm__Enabled=true",
 		"Cesivi__Farm__ServerId=" + name,
+		// The development provider's administrator (farm.json's
+		// idp.username); its other user starts with no rights.
+		"Cesivi__Sites__Administrators=" + testenv.DevUsers()[0].Subject,
 		"Cesivi__DistributedState__Provider=Redis",
 		"Cesivi__DistributedState__ConnectionString=" + f.Redis + ",abortConnect=false",
 	}, f.storageEnv()...)
