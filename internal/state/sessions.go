@@ -24,6 +24,13 @@ type SessionUpdate struct {
 	Tokens *[]byte           // nil: unchanged
 	Set    map[string]string // data entries to set
 	Delete []string          // data entries to remove
+	// IfTokens, when not nil, makes the update conditional: it is applied
+	// only while the stored tokens are exactly these (the ones the caller
+	// read), else nothing is written and Update returns ErrConflict. Two
+	// edges that both redeemed a refresh token thus cannot overwrite each
+	// other's result, and one whose refresh was refused cannot end a
+	// session another edge has renewed meanwhile.
+	IfTokens *[]byte
 }
 
 // SessionStore keeps sessions with a sliding idle timeout and an absolute
@@ -36,7 +43,8 @@ type SessionStore interface {
 	// Load returns the session and slides its expiry, in one round trip.
 	// The expiry is refreshed at most every IdleTimeout/4.
 	Load(ctx context.Context, id string) (*Session, error)
-	// Update writes only what upd names.
+	// Update writes only what upd names; a missing session is
+	// ErrNotFound, a failed upd.IfTokens condition ErrConflict.
 	Update(ctx context.Context, id string, upd SessionUpdate) error
 	// Delete removes a session; a missing one is not an error.
 	Delete(ctx context.Context, id string) error

@@ -167,6 +167,17 @@ func (rf *Refresher) Refresh(ctx context.Context, id string, src TokenSource) {
 	fresh, err := src.Refresh(ctx, tokens.RefreshToken)
 	switch {
 	case errors.Is(err, oidclogin.ErrRefreshRefused):
+		// Another edge may have redeemed the same refresh token (a lease
+		// lost to a failover) and saved what it got: then the refusal is
+		// about a token this session no longer holds. Empty the tokens
+		// only if they are still the ones read, so such an edge's save
+		// is never lost and never followed by this delete.
+		none := []byte{}
+		cerr := rf.sessions.Update(ctx, id, state.SessionUpdate{Tokens: &none, IfTokens: &s.Tokens})
+		if errors.Is(cerr, state.ErrConflict) {
+			rf.logger.Info("the provider refused a refresh token another edge had already renewed: session kept")
+			return
+		}
 		rf.refused.Add(1)
 		rf.logger.Info("the provider refused a refresh token: session ended", "error", err)
 		_ = rf.sessions.Delete(ctx, id)
@@ -177,7 +188,7 @@ func (rf *Refresher) Refresh(ctx context.Context, id string, src TokenSource) {
 		rf.logger.Warn("token refresh failed; the session continues", "error", err)
 		return
 	}
-	if err := rf.save(ctx, id, s.UserID, tokens, fresh); err != nil {
+	if err := rf.save(ctx, id, s, tokens, fresh); err != nil {
 		// The new refresh token is lost with this update; with a rotating
 		// provider the next refresh will be refused and the user signs in
 		// again. Nothing better is possible once the provider has answered.
@@ -188,7 +199,8 @@ func (rf *Refresher) Refresh(ctx context.Context, id string, src TokenSource) {
 }
 
 // save writes the refreshed tokens and their expiry through the resolver.
-func (rf *Refresher) save(ctx context.Context, id, userID string, tokens Tokens, fresh *oidclogin.Tokens) error {
+func (rf *Refresher) save(ctx context.Context, id string, read *state.Session, tokens Tokens, fresh *oidclogin.Tokens) error {
+	userID := read.UserID
 	tokens.AccessToken, tokens.RefreshToken, tokens.Expiry = fresh.AccessToken, fresh.RefreshToken, fresh.Expiry
 	if fresh.IDToken != "" {
 		tokens.IDToken = fresh.IDToken
@@ -197,7 +209,11 @@ func (rf *Refresher) save(ctx context.Context, id, userID string, tokens Tokens,
 	if err != nil {
 		return err
 	}
-	upd := state.SessionUpdate{Tokens: &sealed, Set: map[string]string{DataTokenExpiry: strconv.FormatInt(fresh.Expiry.Unix(), 10)}}
+	// Written only over the tokens this refresh started from: an edge
+	// that lost its lease and redeemed the same refresh token late must
+	// not overwrite what the lease's next holder saved.
+	upd := state.SessionUpdate{Tokens: &sealed, IfTokens: &read.Tokens,
+		Set: map[string]string{DataTokenExpiry: strconv.FormatInt(fresh.Expiry.Unix(), 10)}}
 	if id := fresh.Identity; id != nil {
 		// The provider's word on who the user is now: a group removed there
 		// is no longer asserted after the next refresh (not after 8 h).

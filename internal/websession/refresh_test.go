@@ -186,3 +186,53 @@ func TestARefreshUpdatesWhoTheUserIs(t *testing.T) {
 		t.Fatalf("a token for another subject changed the session: %+v", got.Data)
 	}
 }
+
+// raceProvider lets another edge save the session's renewed tokens while
+// this edge's refresh is at the provider (its lease lost to a failover),
+// then answers as told.
+type raceProvider struct {
+	meanwhile func()
+	refuse    bool
+}
+
+func (p *raceProvider) Refresh(_ context.Context, refreshToken string) (*oidclogin.Tokens, error) {
+	p.meanwhile()
+	if p.refuse {
+		return nil, fmt.Errorf("%w: invalid_grant", oidclogin.ErrRefreshRefused)
+	}
+	return &oidclogin.Tokens{AccessToken: "late", RefreshToken: "late", Expiry: time.Now().Add(time.Hour)}, nil
+}
+
+// Two edges redeeming the same refresh token: whatever the order of
+// answers, the renewal the other edge saved is neither overwritten nor
+// ended by this edge's late result.
+func TestALateRefreshNeverUndoesAnotherEdgesRenewal(t *testing.T) {
+	for _, refuse := range []bool{true, false} {
+		t.Run(fmt.Sprint("refused=", refuse), func(t *testing.T) {
+			a, b, ra, _ := twoEdges(t)
+			ctx := context.Background()
+			s, cookie, err := a.SignIn(ctx, websession.SignIn{UserID: "u",
+				Tokens: websession.Tokens{RefreshToken: "r1", Expiry: time.Now().Add(-time.Minute)}}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			renewed := []byte("sealed-by-edge-b")
+			src := &raceProvider{refuse: refuse, meanwhile: func() {
+				if err := b.Update(ctx, s.ID, state.SessionUpdate{Tokens: &renewed}); err != nil {
+					t.Error(err)
+				}
+			}}
+			ra.Refresh(ctx, s.ID, src)
+			got, err := b.Resolve(ctx, cookie)
+			if err != nil {
+				t.Fatalf("the session renewed by another edge ended: %v", err)
+			}
+			if string(got.Tokens) != string(renewed) {
+				t.Fatalf("the other edge's renewal was overwritten: tokens %q", got.Tokens)
+			}
+			if st := ra.Stats(); st.Refused != 0 || st.OK != 0 {
+				t.Fatalf("stats %+v: a lost race counted as a refusal or a refresh", st)
+			}
+		})
+	}
+}

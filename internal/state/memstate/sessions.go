@@ -1,6 +1,7 @@
 package memstate
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"maps"
@@ -98,6 +99,9 @@ func (m *sessions) Update(ctx context.Context, id string, upd state.SessionUpdat
 	se := m.live(id, now)
 	if se == nil {
 		return fmt.Errorf("memstate: update session: %w", state.ErrNotFound)
+	}
+	if upd.IfTokens != nil && !bytes.Equal(se.Tokens, *upd.IfTokens) {
+		return fmt.Errorf("memstate: update session: the tokens changed meanwhile: %w", state.ErrConflict)
 	}
 	if upd.Tokens != nil {
 		se.Tokens = append([]byte(nil), (*upd.Tokens)...)

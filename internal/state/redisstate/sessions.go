@@ -68,12 +68,15 @@ return h
 `)
 
 // updateScript writes only the named fields. ARGV: hasTokens, tokens,
-// number of set pairs, pairs..., names to delete...
+// hasIfTokens, ifTokens, number of set pairs, pairs..., names to
+// delete... It returns 0 for a missing session, -1 when the stored tokens
+// are not ifTokens (nothing written), 1 when written.
 var updateScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[3] == '1' and (redis.call('HGET', KEYS[1], 't') or '') ~= ARGV[4] then return -1 end
 if ARGV[1] == '1' then redis.call('HSET', KEYS[1], 't', ARGV[2]) end
-local i = 4
-for j = 1, tonumber(ARGV[3]) do
+local i = 6
+for j = 1, tonumber(ARGV[5]) do
   redis.call('HSET', KEYS[1], 'd:' .. ARGV[i], ARGV[i+1])
   i = i + 2
 end
@@ -274,6 +277,11 @@ func (s *sessions) Update(ctx context.Context, id string, upd state.SessionUpdat
 	if upd.Tokens != nil {
 		args = []any{"1", *upd.Tokens}
 	}
+	if upd.IfTokens != nil {
+		args = append(args, "1", *upd.IfTokens)
+	} else {
+		args = append(args, "0", "")
+	}
 	args = append(args, len(upd.Set))
 	for k, v := range upd.Set {
 		args = append(args, k, v)
@@ -285,8 +293,11 @@ func (s *sessions) Update(ctx context.Context, id string, upd state.SessionUpdat
 	if err != nil {
 		return unavailable("update session", err)
 	}
-	if ok == 0 {
+	switch ok {
+	case 0:
 		return fmt.Errorf("redisstate: update session: %w", state.ErrNotFound)
+	case -1:
+		return fmt.Errorf("redisstate: update session: the tokens changed meanwhile: %w", state.ErrConflict)
 	}
 	return nil
 }

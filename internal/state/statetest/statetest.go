@@ -229,6 +229,29 @@ var sessionCases = []testCase{
 			t.Fatalf("got %+v, want data %v and tokens t2", got, want)
 		}
 	}},
+	{"an update conditional on the tokens read applies only while they are unchanged", func(t *testing.T, e *env) {
+		a, b := e.server(state.Options{}), e.server(state.Options{})
+		s := mustCreate(t, a, &state.Session{UserID: "u", Tokens: []byte("t1")})
+		read := []byte("t1")
+		// Two edges read t1 and both got fresh tokens: the first write wins,
+		// the second is refused and changes nothing.
+		first, second := []byte("from-a"), []byte("from-b")
+		if err := a.Sessions.Update(ctx(t), s.ID, state.SessionUpdate{Tokens: &first, IfTokens: &read, Set: map[string]string{"by": "a"}}); err != nil {
+			t.Fatal(err)
+		}
+		err := b.Sessions.Update(ctx(t), s.ID, state.SessionUpdate{Tokens: &second, IfTokens: &read, Set: map[string]string{"by": "b"}})
+		wantErr(t, err, state.ErrConflict, "Update with stale IfTokens")
+		if got := mustLoad(t, b, s.ID); string(got.Tokens) != "from-a" || got.Data["by"] != "a" {
+			t.Fatalf("after a refused conditional update: %+v", got)
+		}
+		// No tokens stored matches an empty condition.
+		n := mustCreate(t, a, &state.Session{UserID: "u"})
+		empty, tok := []byte{}, []byte("t")
+		if err := b.Sessions.Update(ctx(t), n.ID, state.SessionUpdate{Tokens: &tok, IfTokens: &empty}); err != nil {
+			t.Fatal(err)
+		}
+		wantErr(t, a.Sessions.Update(ctx(t), "nope", state.SessionUpdate{IfTokens: &read}), state.ErrNotFound, "conditional Update of a missing session")
+	}},
 	{"a deleted session is gone everywhere", func(t *testing.T, e *env) {
 		a, b := e.server(state.Options{}), e.server(state.Options{})
 		s := mustCreate(t, a, &state.Session{UserID: "u", SID: "x"})
