@@ -168,8 +168,9 @@ const (
 func (s *Settings) Tree() *Tree { return s.tree }
 
 // Load reads the configuration in ASP.NET Core's order, later wins: built-in
-// defaults, dir/appsettings.json, dir/appsettings.{Environment}.json, then
-// environment variables (environ as from os.Environ).
+// defaults, dir/appsettings.json, dir/appsettings.{Environment}.json, files
+// named as variables in dir and the secrets directory (secrets.go), then
+// environment variables (environ as from os.Environ) and their _FILE twins.
 func Load(dir string, environ []string) (*Settings, error) {
 	env := environmentName(environ)
 	t := NewTree()
@@ -184,7 +185,15 @@ func Load(dir string, environ []string) (*Settings, error) {
 			files = append(files, path)
 		}
 	}
+	for _, d := range []string{dir, secretsDir(environ)} {
+		if err := t.LoadKeyPerFile(d); err != nil {
+			return nil, err
+		}
+	}
 	t.LoadEnvironment(environ)
+	if err := t.LoadEnvironmentFiles(environ); err != nil {
+		return nil, err
+	}
 	s, err := bind(t)
 	if err != nil {
 		return nil, err
