@@ -145,6 +145,11 @@ func (b *Backends) open(ctx context.Context, o Options) (err error) {
 			return err
 		}
 		b.onClose(b.Redis.Close)
+		if o.Registerer != nil {
+			if err := o.Registerer.Register(newRedisCollector(b.Redis)); err != nil {
+				return fmt.Errorf("registering the Redis server's metrics: %w", err)
+			}
+		}
 	}
 	var pgOptions *connstr.PostgresOptions
 	if needsPostgres(s) {

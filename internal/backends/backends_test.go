@@ -275,3 +275,45 @@ func TestTheTLSFilesTravelFromTheSettingsToTheClient(t *testing.T) {
 	}
 	use(t, b)
 }
+
+// A Redis set up as the seed recommends (allkeys-lru) with the seed's
+// hardening (CONFIG renamed away) and no append-only file: the settings
+// are read with INFO, the DistributedState entry is Degraded (never
+// Unhealthy: readiness holds) and says why, and the server's memory and
+// clients are metrics.
+func TestRedisSettingsThatCanLoseDataDegradeTheHealthEntry(t *testing.T) {
+	r := testenv.RedisPrivate(t, testenv.RedisOptions{ExtraConfig: []string{
+		"maxmemory 256mb", "maxmemory-policy allkeys-lru",
+		`rename-command CONFIG ""`, `rename-command FLUSHALL ""`, `rename-command FLUSHDB ""`,
+	}})
+	s, err := config.Load(t.TempDir(), []string{
+		"Cesivi__Farm__Enabled=true",
+		"Cesivi__DistributedState__Provider=Redis",
+		"Cesivi__DistributedState__ConnectionString=" + r.Addr,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	b := open(t, s, backends.Options{Role: backends.Edge, NoKeyRing: true, Registerer: reg})
+	e := b.Checks()[0].Run(context.Background())
+	if e.Status != health.Degraded || !strings.Contains(e.Description, "allkeys-lru") || !strings.Contains(e.Description, "appendonly") {
+		t.Fatalf("DistributedState: %s %q", e.Status, e.Description)
+	}
+	if e.Data["maxmemoryPolicy"] != "allkeys-lru" || e.Data["aofEnabled"] != false || e.Data["maxmemory"] != int64(256<<20) {
+		t.Fatalf("data %+v", e.Data)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		if m := mf.GetMetric(); len(m) == 1 && m[0].GetGauge() != nil {
+			got[mf.GetName()] = m[0].GetGauge().GetValue()
+		}
+	}
+	if got["cesivi_redis_used_memory_bytes"] <= 0 || got["cesivi_redis_connected_clients"] < 1 || got["cesivi_redis_maxmemory_bytes"] != 256<<20 {
+		t.Fatalf("Redis metrics: %v", got)
+	}
+}

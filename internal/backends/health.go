@@ -2,9 +2,11 @@ package backends
 
 import (
 	"context"
+	"strings"
 
 	"github.com/cesivi/cesivi/internal/config"
 	"github.com/cesivi/cesivi/internal/health"
+	"github.com/cesivi/cesivi/internal/redisconn"
 )
 
 // Checks are the health checks of the backends, as the seed names their
@@ -27,12 +29,24 @@ func (b *Backends) checkState(ctx context.Context) health.Entry {
 		return health.Entry{Status: health.Unhealthy, Description: name + " unreachable: " + err.Error(),
 			Data: map[string]any{"provider": name, "connected": false}}
 	}
-	desc := "Redis connection healthy"
-	if name == config.ProviderInMemory {
-		desc = "In-memory distributed state (single server)"
+	data := map[string]any{"provider": name, "connected": true}
+	if name == config.ProviderInMemory || b.Redis == nil {
+		return health.Entry{Status: health.Healthy, Description: "In-memory distributed state (single server)", Data: data}
 	}
-	return health.Entry{Status: health.Healthy, Description: desc,
-		Data: map[string]any{"provider": name, "connected": true}}
+	// Settings that can lose sessions or jobs make the entry Degraded:
+	// reported, never a reason to take the server out of the rotation.
+	r, err := redisconn.Inspect(ctx, b.Redis)
+	if err != nil {
+		data["settingsReadable"] = false
+		return health.Entry{Status: health.Healthy, Description: "Redis connection healthy (INFO not readable: " + err.Error() + ")", Data: data}
+	}
+	data["maxmemoryPolicy"], data["usedMemory"], data["maxmemory"] = r.MaxmemoryPolicy, r.UsedMemory, r.Maxmemory
+	data["aofEnabled"], data["connectedClients"] = r.AOFEnabled, r.ConnectedClients
+	if w := r.Warnings(b.Settings.Farm.Enabled); len(w) > 0 {
+		data["warnings"] = w
+		return health.Entry{Status: health.Degraded, Description: "Redis reachable, but " + strings.Join(w, "; "), Data: data}
+	}
+	return health.Entry{Status: health.Healthy, Description: "Redis connection healthy", Data: data}
 }
 
 // checkStorage asks the store itself, so the entry says what requests
