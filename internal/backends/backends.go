@@ -48,6 +48,9 @@ const (
 	// StorageLogCategory is the storage provider's (schema migrations,
 	// index maintenance); the seed names none.
 	StorageLogCategory = "Cesivi.Server.Storage"
+	// RedisLogCategory is the Redis client's and the Redis server's
+	// settings'.
+	RedisLogCategory = "Cesivi.Server.Redis"
 )
 
 // Role is what the process is; it decides which metrics are registered
@@ -145,6 +148,9 @@ func (b *Backends) open(ctx context.Context, o Options) (err error) {
 			return err
 		}
 		b.onClose(b.Redis.Close)
+		if o.Logs != nil {
+			go warnRedisSettings(b.Redis, s.Farm.Enabled, o.Logs.Logger(RedisLogCategory))
+		}
 		if o.Registerer != nil {
 			if err := o.Registerer.Register(newRedisCollector(b.Redis)); err != nil {
 				return fmt.Errorf("registering the Redis server's metrics: %w", err)

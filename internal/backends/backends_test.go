@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -295,7 +296,22 @@ func TestRedisSettingsThatCanLoseDataDegradeTheHealthEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	b := open(t, s, backends.Options{Role: backends.Edge, NoKeyRing: true, Registerer: reg})
+	logOut := &lockedBuffer{}
+	logs, err := logging.New(logOut, "json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := open(t, s, backends.Options{Role: backends.Edge, NoKeyRing: true, Registerer: reg, Logs: logs})
+	// The start-up warning is logged once, in the background.
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(logOut.String(), "allkeys-lru"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no start-up warning in the log: %s", logOut.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(logOut.String(), `"category":"`+backends.RedisLogCategory+`"`) {
+		t.Fatalf("the warning is not under %s: %s", backends.RedisLogCategory, logOut.String())
+	}
 	e := b.Checks()[0].Run(context.Background())
 	if e.Status != health.Degraded || !strings.Contains(e.Description, "allkeys-lru") || !strings.Contains(e.Description, "appendonly") {
 		t.Fatalf("DistributedState: %s %q", e.Status, e.Description)
@@ -316,4 +332,22 @@ func TestRedisSettingsThatCanLoseDataDegradeTheHealthEntry(t *testing.T) {
 	if got["cesivi_redis_used_memory_bytes"] <= 0 || got["cesivi_redis_connected_clients"] < 1 || got["cesivi_redis_maxmemory_bytes"] != 256<<20 {
 		t.Fatalf("Redis metrics: %v", got)
 	}
+}
+
+// lockedBuffer is a log sink safe for a background writer.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -2,6 +2,7 @@ package backends
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,4 +52,19 @@ func (c *redisCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.max, prometheus.GaugeValue, float64(r.Maxmemory))
 	ch <- prometheus.MustNewConstMetric(c.clients, prometheus.GaugeValue, float64(r.ConnectedClients))
 	ch <- prometheus.MustNewConstMetric(c.aof, prometheus.GaugeValue, aof)
+}
+
+// warnRedisSettings logs, once at start-up, what in the Redis server's
+// settings can lose data (the health entry keeps saying it). A Redis
+// that does not answer yet is the health checks' business.
+func warnRedisSettings(c redis.UniversalClient, farm bool, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := redisconn.Inspect(ctx, c)
+	if err != nil {
+		return
+	}
+	for _, w := range r.Warnings(farm) {
+		log.Warn("Redis settings can lose data: " + w)
+	}
 }
