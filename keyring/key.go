@@ -93,10 +93,14 @@ type Store interface {
 	Load(ctx context.Context) (Records, error)
 	// InsertKey stores rec unless a key with the same Slot or the same ID
 	// already exists; it reports whether it stored it. The check and the
-	// insert are one atomic step across every node sharing the store.
+	// insert are one atomic step across every node sharing the store. When
+	// it reports false, the key holding the slot or the id is already
+	// visible to Load: a ring that lost re-reads to find the winner, and
+	// gives up after a few passes that find nothing new.
 	InsertKey(ctx context.Context, rec KeyRecord) (bool, error)
 	// InsertRevocation stores a revocation record; storing a record whose ID
-	// exists already is not an error and changes nothing.
+	// exists already is not an error and changes nothing. Either way Load
+	// returns the record once it returns.
 	InsertRevocation(ctx context.Context, rev Revocation) error
 }
 

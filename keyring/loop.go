@@ -136,7 +136,10 @@ func (r *Ring) refreshLocked(ctx context.Context) error {
 				"activation", rec.Activation.Format(time.RFC3339), "expiration", rec.Expiration.Format(time.RFC3339))
 			r.notifyChange(ctx)
 		}
-		// Re-read either way: another node may have won the slot.
+		// Re-read either way: another node may have won the slot, and
+		// then its key is visible now (the Store contract), so the next
+		// pass finds it and stops. The attempt bound is only reached when
+		// the store keeps changing under the ring or ids keep colliding.
 	}
 }
 

@@ -13,7 +13,9 @@
 // node relies on (link is atomic on NFS, where O_EXCL was not before v3).
 // Readers therefore never see a partial file. Where the file system has no
 // hard links (some SMB mounts), the name is claimed with an O_EXCL marker
-// file and the record renamed into place.
+// file (<name>.claim) and the record renamed into place; a writer that finds
+// the name claimed waits until the record is in place before it reports the
+// name taken, so "taken" always means "readable", as with link(2).
 package dirstore
 
 import (
@@ -28,6 +30,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/cesivi/cesivi/keyring"
 )
@@ -36,8 +39,14 @@ import (
 // number of Stores, in any number of processes, may share a directory.
 type Store struct {
 	dir         string
-	noHardLinks bool // tests: take the fallback path as on an SMB mount
+	noHardLinks bool   // tests: take the fallback path as on an SMB mount
+	afterClaim  func() // tests: runs between the claim and the rename
 }
+
+// claimWait bounds how long a writer waits for the record of a name another
+// writer has claimed (see claim). The claimer only has a rename left to do,
+// so reaching it means the claimer stopped between its two steps.
+const claimWait = 10 * time.Second
 
 // New opens (creating it, mode 0700, when missing) the directory dir.
 func New(dir string) (*Store, error) {
@@ -113,7 +122,7 @@ func (s *Store) InsertKey(ctx context.Context, rec keyring.KeyRecord) (bool, err
 		return false, err
 	}
 	sum := sha256.Sum256([]byte(rec.Slot))
-	return s.publish("key-"+hex.EncodeToString(sum[:16])+".json", b)
+	return s.publish(ctx, "key-"+hex.EncodeToString(sum[:16])+".json", b)
 }
 
 // InsertRevocation implements keyring.Store.
@@ -123,7 +132,7 @@ func (s *Store) InsertRevocation(ctx context.Context, rv keyring.Revocation) err
 		return err
 	}
 	sum := sha256.Sum256([]byte(rv.ID))
-	_, err = s.publish("revocation-"+hex.EncodeToString(sum[:16])+".json", b)
+	_, err = s.publish(ctx, "revocation-"+hex.EncodeToString(sum[:16])+".json", b)
 	return err
 }
 
@@ -132,8 +141,8 @@ func (s *Store) InsertRevocation(ctx context.Context, rv keyring.Revocation) err
 var errNoHardLinks = errors.New("hard links not supported")
 
 // publish writes data under name unless name exists; it reports whether it
-// wrote it.
-func (s *Store) publish(name string, data []byte) (bool, error) {
+// wrote it. When it reports false, the record under name is readable.
+func (s *Store) publish(ctx context.Context, name string, data []byte) (bool, error) {
 	var rnd [8]byte
 	rand.Read(rnd[:])
 	tmp := filepath.Join(s.dir, ".tmp-"+hex.EncodeToString(rnd[:]))
@@ -154,23 +163,70 @@ func (s *Store) publish(name string, data []byte) (bool, error) {
 	default:
 		// No hard links here: claim the name with an exclusive marker,
 		// then rename the complete record into place.
-		claim, cerr := os.OpenFile(final+".claim", os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-		if errors.Is(cerr, fs.ErrExist) {
-			return false, nil
+		won, cerr := s.claim(ctx, final, err)
+		if cerr != nil || !won {
+			return false, cerr
 		}
-		if cerr != nil {
-			return false, fmt.Errorf("dirstore: %w (and link: %v)", cerr, err)
+		if s.afterClaim != nil {
+			s.afterClaim()
 		}
-		claim.Close()
 		if _, serr := os.Stat(final); serr == nil {
-			return false, nil
+			return false, nil // published with link(2) by a node that has it
 		}
 		if rerr := os.Rename(tmp, final); rerr != nil {
+			// Nothing is published: free the name, which would otherwise
+			// stay claimed with no record for ever.
+			os.Remove(final + ".claim")
 			return false, fmt.Errorf("dirstore: %w", rerr)
 		}
 	}
 	syncDir(s.dir)
 	return true, nil
+}
+
+// claim takes the exclusive marker of final, reporting true when this
+// writer holds it. When another writer holds it, claim waits until that
+// writer's record is in place and reports false: between its marker and its
+// rename the name is taken but the record not yet visible, and a caller told
+// "taken" re-reads the store to find the winner. The ring gives up after a
+// few lost inserts, so answering at once let eight rings spend their
+// attempts within the moment one claimer was descheduled between its two
+// steps, and fail. A marker freed without a record (its rename failed) is
+// taken again; one whose record does not appear within claimWait is an
+// error.
+func (s *Store) claim(ctx context.Context, final string, linkErr error) (bool, error) {
+	marker := final + ".claim"
+	deadline := time.Now().Add(claimWait)
+	pause := time.Millisecond
+	for {
+		f, err := os.OpenFile(marker, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err == nil {
+			f.Close()
+			return true, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return false, fmt.Errorf("dirstore: %w (and link: %v)", err, linkErr)
+		}
+		_, serr := os.Stat(final)
+		if serr == nil {
+			return false, nil
+		}
+		if !errors.Is(serr, fs.ErrNotExist) {
+			return false, fmt.Errorf("dirstore: %w", serr)
+		}
+		if time.Now().After(deadline) {
+			return false, fmt.Errorf("dirstore: %s is claimed but its record did not appear within %v: its writer stopped between the claim and the rename; remove %s once no writer is running",
+				filepath.Base(final), claimWait, marker)
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false, ctx.Err()
+		case <-t.C:
+		}
+		pause = min(2*pause, 50*time.Millisecond)
+	}
 }
 
 func writeSynced(path string, data []byte) error {

@@ -2,12 +2,14 @@ package dirstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cesivi/cesivi/internal/fakeclock"
 	"github.com/cesivi/cesivi/keyring"
@@ -132,6 +134,79 @@ func TestWithoutHardLinks(t *testing.T) {
 	t.Run("eight stores on one directory", func(t *testing.T) {
 		eightStoresOneKey(t, dirstore.NewWithoutHardLinks)
 	})
+	// The same start with the claimer held between its claim and its
+	// rename, as a loaded machine or a slow mount holds it: the other
+	// nodes wait for its record instead of spending their attempts.
+	t.Run("eight stores, slow claimer", func(t *testing.T) {
+		eightStoresOneKey(t, func(dir string) (*dirstore.Store, error) {
+			s, err := dirstore.NewWithoutHardLinks(dir)
+			if err == nil {
+				s.SetAfterClaim(func() { time.Sleep(300 * time.Millisecond) })
+			}
+			return s, err
+		})
+	})
+}
+
+// Without hard links a name is taken (claimed) before its record is in
+// place. A second writer must not report the name taken until the record
+// is readable: the ring re-reads after losing an insert to find the winner.
+func TestWithoutHardLinksALoserSeesTheWinner(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	first, err := dirstore.NewWithoutHardLinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := dirstore.NewWithoutHardLinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed, release := make(chan struct{}), make(chan struct{})
+	first.SetAfterClaim(func() {
+		close(claimed)
+		<-release
+	})
+	rec := func(id keyring.KeyID) keyring.KeyRecord {
+		return keyring.KeyRecord{ID: id, Created: keyringtest.Epoch, Activation: keyringtest.Epoch,
+			Expiration: keyringtest.Epoch.Add(time.Hour), Material: []byte{byte(id)}, Slot: "contended"}
+	}
+	won := make(chan error, 1)
+	go func() {
+		ok, err := first.InsertKey(ctx, rec(1))
+		if err == nil && !ok {
+			err = errors.New("the claimer lost")
+		}
+		won <- err
+	}()
+	<-claimed
+	lost := make(chan error, 1)
+	go func() {
+		ok, err := second.InsertKey(ctx, rec(2))
+		if err == nil && ok {
+			err = errors.New("the second writer won a claimed name")
+		}
+		if err == nil {
+			var recs keyring.Records
+			recs, err = second.Load(ctx)
+			if err == nil && (len(recs.Keys) != 1 || recs.Keys[0].ID != 1) {
+				err = fmt.Errorf("lost the slot, then read %+v; want the winner's key", recs.Keys)
+			}
+		}
+		lost <- err
+	}()
+	select {
+	case err := <-lost:
+		t.Fatalf("the second writer returned while the first held its claim without a record (error: %v)", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	if err := <-won; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-lost; err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Without hard links a name is still written once: the second writer of

@@ -127,7 +127,20 @@ func Exercise(t *testing.T, newStore func(t *testing.T) keyring.Store) {
 				}
 				if ok {
 					wins.Add(1)
+					return
 				}
+				// A loser re-reads to find the winner: it must be there.
+				recs, err := s.Load(ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for _, k := range recs.Keys {
+					if k.Slot == "contended" {
+						return
+					}
+				}
+				t.Errorf("insert %d lost the slot, but the winning key is not in the store yet", i)
 			})
 		}
 		wg.Wait()
