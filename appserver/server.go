@@ -30,6 +30,7 @@ import (
 	"github.com/cesivi/cesivi/internal/httpmetrics"
 	"github.com/cesivi/cesivi/internal/identity"
 	"github.com/cesivi/cesivi/internal/logging"
+	"github.com/cesivi/cesivi/internal/permissions"
 	"github.com/cesivi/cesivi/keyring"
 )
 
@@ -149,6 +150,7 @@ func (s *Server) sharePoint() *sharepoint.Handler {
 		MaxUpload:   s.settings.Storage.Files.MaxUploadSize,
 		MaxFileSize: s.settings.Storage.Files.MaxFileSize,
 		Metrics:     sharepoint.NewMetrics(s.registry),
+		Admins:      permissions.ParseAdministrators(s.settings.Sites.Administrators),
 	}
 }
 

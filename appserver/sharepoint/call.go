@@ -48,6 +48,8 @@ type call struct {
 	// blob is the uploaded content, stored before the transaction began
 	// (uploadsContent calls only).
 	blob *blobstore.Blob
+	// acc is what the user may do in the site, once read (access.go).
+	acc *access
 }
 
 // methods a client may tunnel through POST with X-HTTP-Method.
@@ -392,8 +394,3 @@ func (h *Handler) createRootSite(ctx context.Context) error {
 	}
 	return err
 }
-
-// authorize decides whether the signed-in user may do what the call
-// asks of its web. Until site permissions exist every signed-in user may
-// read and write; this is the one place the permission check goes.
-func (c *call) authorize() error { return nil }

@@ -178,7 +178,11 @@ func (c *call) renderListData(w *storage.Web, l *storage.List) (*response, error
 	if err != nil {
 		return nil, err
 	}
-	page, err := c.tx.Items().Query(c.ctx, l.ID, storage.ItemQuery{Filter: v.Filter, OrderBy: v.OrderBy, Top: top, After: after})
+	viewer, err := c.itemViewer(l)
+	if err != nil {
+		return nil, err
+	}
+	page, err := c.tx.Items().Query(c.ctx, l.ID, storage.ItemQuery{Filter: v.Filter, OrderBy: v.OrderBy, Top: top, After: after, Viewer: viewer})
 	if err != nil {
 		return nil, c.queryError(err)
 	}

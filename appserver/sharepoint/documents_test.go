@@ -39,6 +39,7 @@ func TestChunkedUploadsAsAddChunkedSendsThem(t *testing.T) {
 		}
 		// Another user cannot finish it.
 		a.user, a.email = "bob-subject", "bob@example.com"
+		a.joinGroup(t, "bob@example.com", "Cesivi Members")
 		a.signIn("")
 		a.req("POST", chunkPath("/Shared Documents/big.bin", "finishUpload", id, 2000), part(10, 'z')).must(t, 404)
 		a.user, a.email = "alice-subject", "alice@example.com"
@@ -94,6 +95,7 @@ func TestCheckOutMakesAFileWritableOnlyByItsHolder(t *testing.T) {
 			t.Errorf("checkedOutByUser: %s", u.body)
 		}
 		a.user, a.email = "bob-subject", "bob@example.com"
+		a.joinGroup(t, "bob@example.com", "Cesivi Members")
 		a.signIn("")
 		e := a.upload("/Shared Documents", "doc.txt", []byte("bob"), true).must(t, 423)
 		if !strings.Contains(e.errorCode(), "SPFileCheckOutException") {

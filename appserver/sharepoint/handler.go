@@ -13,6 +13,7 @@ import (
 
 	"github.com/cesivi/cesivi/internal/blobstore"
 	"github.com/cesivi/cesivi/internal/odata"
+	"github.com/cesivi/cesivi/internal/permissions"
 	"github.com/cesivi/cesivi/internal/storage"
 )
 
@@ -53,6 +54,10 @@ type Handler struct {
 	MaxFileSize int64
 	// Metrics count file bytes and upload sessions (nil: none).
 	Metrics *Metrics
+	// Admins are the site collection administrators of every site
+	// (Cesivi:Sites:Administrators); without any, only the levels granted
+	// in each site count.
+	Admins permissions.Administrators
 }
 
 // DefaultMaxFileSize is the largest file by default, 10 GiB.
@@ -117,7 +122,7 @@ func (h *Handler) run(c *call) (*response, error) {
 	for attempt := 0; ; attempt++ {
 		var resp *response
 		fn := func(tx storage.Tx) error {
-			c.tx, c.siteUser = tx, nil
+			c.tx, c.siteUser, c.acc = tx, nil, nil
 			if err := c.resolveWeb(); err != nil {
 				return err
 			}

@@ -19,6 +19,7 @@ import (
 	"github.com/cesivi/cesivi/internal/blobstore"
 	"github.com/cesivi/cesivi/internal/blobstore/memblob"
 	"github.com/cesivi/cesivi/internal/identity"
+	"github.com/cesivi/cesivi/internal/permissions"
 	"github.com/cesivi/cesivi/internal/storage"
 	"github.com/cesivi/cesivi/internal/storage/memstorage"
 	"github.com/cesivi/cesivi/internal/storage/pgstorage"
@@ -75,7 +76,9 @@ type api struct {
 	// user and session are who requests are from; session "" is a
 	// bearer-token request (no digest needed).
 	user, email, session string
-	digest               string
+	// groups are the identity provider's groups of the user.
+	groups []string
+	digest string
 	// handler is the API's handler (tests may change its limits before
 	// the first request); blobs its file store.
 	handler *sharepoint.Handler
@@ -99,7 +102,8 @@ func newAPI(t *testing.T, store storage.Store) *api { return newAPIFor(t, store)
 func newAPIFor(t testing.TB, store storage.Store) *api {
 	a := &api{t: t, store: store, digests: newDigests(t), user: "alice-subject", email: "alice@example.com", session: "s1"}
 	a.blobs = memblob.New(memblob.Options{})
-	h := &sharepoint.Handler{Store: store, Digests: a.digests, Log: slog.New(slog.NewTextHandler(testLog{t}, nil)), Blobs: a.blobs}
+	h := &sharepoint.Handler{Store: store, Digests: a.digests, Log: slog.New(slog.NewTextHandler(testLog{t}, nil)), Blobs: a.blobs,
+		Admins: permissions.ParseAdministrators([]string{"alice-subject"})}
 	a.handler = h
 	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer a.finished.Add(1)
@@ -166,7 +170,7 @@ func (a *api) sign(r *http.Request) {
 	r.Header.Set("Accept", "application/json")
 	r.Header.Set("Content-Type", "application/json;charset=utf-8")
 	if a.user != "" {
-		u, _ := json.Marshal(identity.User{Subject: a.user, Email: a.email, Name: "Alice", SessionID: a.session})
+		u, _ := json.Marshal(identity.User{Subject: a.user, Email: a.email, Name: "Alice", SessionID: a.session, Groups: a.groups})
 		r.Header.Set(testUser, string(u))
 	}
 	if a.digest != "" && r.Method != http.MethodGet {

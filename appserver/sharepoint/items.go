@@ -66,8 +66,12 @@ func (c *call) queryItems(l *storage.List, q *odata.Query, rel string) (*respons
 	if err != nil {
 		return nil, err
 	}
+	viewer, err := c.itemViewer(l)
+	if err != nil {
+		return nil, err
+	}
 	page, err := c.tx.Items().Query(c.ctx, l.ID, storage.ItemQuery{
-		Filter: q.Filter, OrderBy: q.OrderBy, Top: q.PageSize(), After: q.SkipToken, Select: proj.storageSelect(),
+		Filter: q.Filter, OrderBy: q.OrderBy, Top: q.PageSize(), After: q.SkipToken, Select: proj.storageSelect(), Viewer: viewer,
 	})
 	if err != nil {
 		return nil, c.queryError(err)

@@ -111,6 +111,9 @@ func (c *call) listMissing(err error, name string) error {
 
 func (c *call) listCollection(w *storage.Web) (*response, error) {
 	ls, err := c.tx.Lists().List(c.ctx, w.ID)
+	if err == nil {
+		ls, err = c.visibleLists(ls)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -127,3 +127,51 @@ func (m Mask) Kinds() []Kind {
 	}
 	return ks
 }
+
+var kindNames = map[Kind]string{
+	EmptyMask: "EmptyMask",
+	ViewListItems: "ViewListItems",
+	AddListItems: "AddListItems",
+	EditListItems: "EditListItems",
+	DeleteListItems: "DeleteListItems",
+	ApproveItems: "ApproveItems",
+	OpenItems: "OpenItems",
+	ViewVersions: "ViewVersions",
+	DeleteVersions: "DeleteVersions",
+	CancelCheckout: "CancelCheckout",
+	ManagePersonalViews: "ManagePersonalViews",
+	ManageLists: "ManageLists",
+	ViewFormPages: "ViewFormPages",
+	AnonymousSearchAccessList: "AnonymousSearchAccessList",
+	Open: "Open",
+	ViewPages: "ViewPages",
+	AddAndCustomizePages: "AddAndCustomizePages",
+	ApplyThemeAndBorder: "ApplyThemeAndBorder",
+	ApplyStyleSheets: "ApplyStyleSheets",
+	ViewUsageData: "ViewUsageData",
+	CreateSSCSite: "CreateSSCSite",
+	ManageSubwebs: "ManageSubwebs",
+	CreateGroups: "CreateGroups",
+	ManagePermissions: "ManagePermissions",
+	BrowseDirectories: "BrowseDirectories",
+	BrowseUserInfo: "BrowseUserInfo",
+	AddDelPrivateWebParts: "AddDelPrivateWebParts",
+	UpdatePersonalWebParts: "UpdatePersonalWebParts",
+	ManageWeb: "ManageWeb",
+	AnonymousSearchAccessWebLists: "AnonymousSearchAccessWebLists",
+	UseClientIntegration: "UseClientIntegration",
+	UseRemoteAPIs: "UseRemoteAPIs",
+	ManageAlerts: "ManageAlerts",
+	CreateAlerts: "CreateAlerts",
+	EditMyUserInfo: "EditMyUserInfo",
+	EnumeratePermissions: "EnumeratePermissions",
+	FullMask: "FullMask",
+}
+
+// String is SharePoint's name of the kind ("ManageLists").
+func (k Kind) String() string {
+	if n, ok := kindNames[k]; ok {
+		return n
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}

@@ -103,3 +103,14 @@ const GroupClaimPrefix = "c:0-.f|rolemanager|"
 func GroupClaimLogin(g string) string {
 	return GroupClaimPrefix + strings.ToLower(strings.TrimSpace(g))
 }
+
+// DefaultRoleMask is the mask of the built-in level with this id (0 for
+// any other id).
+func DefaultRoleMask(id int64) Mask {
+	for _, r := range DefaultRoles() {
+		if r.ID == id {
+			return r.Mask
+		}
+	}
+	return 0
+}

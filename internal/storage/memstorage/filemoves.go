@@ -109,10 +109,14 @@ func (a files) relocate(ctx context.Context, in storage.MoveInput, copy bool) (*
 		case !copy && !plan.CrossList:
 			it := cloneItem(old)
 			it.Values = storage.Merge(it.Values, storage.FileValues(e))
+			if it.ScopeID != storage.ItemScopeID(src.l.ID, it.ID) {
+				it.ScopeID = src.inheritedScope(e.DirURL)
+			}
 			set(t, src.items, it.ID, it)
 		case !copy:
 			it := cloneItem(old)
 			it.Values = dstSchema.CarryValues(old.Values, e)
+			it.ScopeID = dst.inheritedScope(e.DirURL)
 			del(t, src.items, old.ID)
 			t.addItem(dst, it)
 			e.ItemID = it.ID
@@ -131,6 +135,7 @@ func (a files) relocate(ctx context.Context, in storage.MoveInput, copy bool) (*
 			} else {
 				it.Values = storage.Merge(old.Values, storage.FileValues(e))
 			}
+			it.ScopeID = dst.inheritedScope(e.DirURL)
 			t.addItem(dst, it)
 			e.ItemID = it.ID
 		}

@@ -224,6 +224,7 @@ func (a files) add(l *list, dirURL, name string, folder bool, by int64, content 
 	if err != nil {
 		return nil, err
 	}
+	it.ScopeID = l.inheritedScope(dir.URL)
 	t.addItem(l, it)
 	f.ItemID = it.ID
 	t.putFile(l, f)

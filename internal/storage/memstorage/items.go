@@ -136,8 +136,9 @@ func (a items) Query(ctx context.Context, listID string, q storage.ItemQuery) (*
 		return nil, err
 	}
 	var rows []*storage.Item
+	sec := security{a.t}
 	for _, it := range l.items {
-		if !plan.IsAfter(it) {
+		if !plan.IsAfter(it) || !sec.visible(l, it, q.Viewer) {
 			continue
 		}
 		if plan.Filter != nil {

@@ -33,6 +33,8 @@ type db struct {
 	// what was recycled (recyclebin.go).
 	bin    map[string]*binEntry
 	binSeq int64
+	// security is each site's levels, groups and assignments (security.go).
+	security map[string]*siteSecurity
 }
 
 // list is a list with everything that belongs to it.
@@ -70,7 +72,7 @@ func New(opts Options) *Store {
 	return &Store{now: opts.Now, db: db{
 		sites: map[string]*storage.Site{}, webs: map[string]*storage.Web{},
 		lists: map[string]*list{}, users: map[string]*siteUsers{},
-		uploads: map[string]*storage.Upload{},
+		uploads: map[string]*storage.Upload{}, security: map[string]*siteSecurity{},
 	}}
 }
 

@@ -30,6 +30,7 @@ func (a sites) Create(ctx context.Context, in storage.SiteInput) (*storage.Site,
 	if err := t.createWeb(ctx, root); err != nil {
 		return nil, err
 	}
+	t.seedSecurity(site, root)
 	return clone(site), nil
 }
 
@@ -79,6 +80,7 @@ func (a sites) Delete(ctx context.Context, id string) error {
 	}
 	t.deleteWeb(s.RootWebID)
 	del(t, t.s.db.users, s.ID)
+	del(t, t.s.db.security, s.ID)
 	del(t, t.s.db.sites, s.ID)
 	return nil
 }

@@ -46,6 +46,7 @@ func Exercise(t *testing.T, newStore NewStore) {
 		{"Versions", versionTests},
 		{"Check-out", checkOutTests},
 		{"Recycle bin", recycleBinTests},
+		{"Permissions", securityTests},
 	}
 	for _, a := range areas {
 		t.Run(a.name, func(t *testing.T) {

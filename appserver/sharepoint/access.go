@@ -1,0 +1,294 @@
+package sharepoint
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/cesivi/cesivi/internal/odata"
+	"github.com/cesivi/cesivi/internal/permissions"
+	"github.com/cesivi/cesivi/internal/storage"
+)
+
+// access is what the signed-in user may do in the call's site: a site
+// collection administrator may do everything; anyone else what the
+// levels of its principals grant on each scope.
+type access struct {
+	admin bool
+	// site is the user's principals and web and list grants (nil: the
+	// site has no row for the user or its groups, so nothing is granted).
+	site *storage.Access
+}
+
+// logins are the site logins the user counts as: its own claims login
+// and a group-claim login for each group of the signed assertion (never
+// of a client header: the assertion is the only source of c.user).
+func (c *call) logins() []string {
+	out := []string{c.login()}
+	for _, g := range c.user.Groups {
+		if g = strings.TrimSpace(g); g != "" {
+			out = append(out, permissions.GroupClaimLogin(g))
+		}
+	}
+	return out
+}
+
+// access reads, once per call, what the user may do in the call's site.
+func (c *call) access() (*access, error) {
+	if c.acc != nil {
+		return c.acc, nil
+	}
+	a := &access{admin: c.h.Admins.Match(c.user.Subject, c.user.Email, c.user.Groups)}
+	if !a.admin {
+		all, err := c.tx.Security().Access(c.ctx, c.logins())
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range all {
+			if s.SiteID == c.web.SiteID {
+				a.site = s
+				a.admin = s.IsSiteAdmin
+			}
+		}
+	}
+	c.acc = a
+	return a, nil
+}
+
+// mask is what the user holds on a web or list scope.
+func (a *access) mask(scopeID string) permissions.Mask {
+	switch {
+	case a.admin:
+		return permissions.Full
+	case a.site == nil:
+		return 0
+	}
+	return a.site.Grants[scopeID]
+}
+
+// principals are the ids the user counts as in the site.
+func (a *access) principals() []int64 {
+	if a.site == nil {
+		return []int64{}
+	}
+	return a.site.Principals
+}
+
+// viewer is the item filter for list l: nil (everything) for an
+// administrator.
+func (a *access) viewer(l *storage.List) *storage.Viewer {
+	if a.admin {
+		return nil
+	}
+	return &storage.Viewer{Principals: a.principals(), ListVisible: a.mask(l.ScopeID).Has(permissions.ViewListItems)}
+}
+
+// denied is SharePoint's access-denied refusal, naming what is missing.
+func denied(k permissions.Kind) *odata.Error {
+	return odata.NewError(http.StatusForbidden, odata.CodeAccessDenied,
+		"Access denied. You do not have permission to perform this action or access this resource (it needs the "+k.String()+" permission).")
+}
+
+// need refuses the call unless the user holds k on a web or list scope.
+func (c *call) need(scopeID string, k permissions.Kind) error {
+	a, err := c.access()
+	if err != nil {
+		return err
+	}
+	if !a.mask(scopeID).Has(k) {
+		return denied(k)
+	}
+	return nil
+}
+
+// listAfter is the part of the path after the list it names (after
+// web/lists/getByTitle('…'), lists(guid'…') or lists/getById('…')), and
+// whether the path names a list that way.
+func (c *call) listAfter() (odata.Path, bool) {
+	p := c.path
+	if len(p) > 0 && p[0].Is("web") && !p[0].Call {
+		p = p[1:]
+	}
+	if len(p) == 0 || !p[0].Is("lists") {
+		return nil, false
+	}
+	if p[0].Call {
+		return p[1:], true
+	}
+	if len(p) >= 2 && p[1].Call && (p[1].Is("getbytitle") || p[1].Is("getbyid")) {
+		return p[2:], true
+	}
+	return nil, false
+}
+
+// itemSegment reports whether rest (after a list) names one item
+// (items(3), items/getById(3)) and which.
+func itemSegment(rest odata.Path) (id int64, ok bool) {
+	if len(rest) == 0 || !rest[0].Is("items") {
+		return 0, false
+	}
+	s := rest[0]
+	if !s.Call && len(rest) > 1 && rest[1].Is("getbyid") {
+		s = rest[1]
+	}
+	if !s.Call {
+		return 0, false
+	}
+	v, ok := s.Single()
+	if !ok || v.Kind != odata.KindInt {
+		return 0, false
+	}
+	return v.Int, true
+}
+
+// authorize decides whether the signed-in user may do what the call
+// asks, before it runs: the permission the operation needs, on the scope
+// it acts on. Collections the user may read only in part are filtered
+// where they are read (lists, items), and an item of its own scope is
+// checked where it is read (itemAccess).
+func (c *call) authorize() error {
+	if c.isContextInfo() {
+		return nil
+	}
+	a, err := c.access()
+	if err != nil || a.admin {
+		return err
+	}
+	web := c.web.ScopeID
+	if !a.mask(web).Has(permissions.Open) && a.site == nil {
+		return denied(permissions.ViewPages)
+	}
+	rest, onList := c.listAfter()
+	if onList && c.located != nil && c.located.List != nil {
+		l := c.located.List
+		if len(rest) > 0 && rest[0].Is("items") {
+			return c.authorizeItems(a, l, rest)
+		}
+		if c.readOnly() {
+			if !a.mask(l.ScopeID).Has(permissions.ViewListItems) {
+				// A list the user cannot see is absent, as in SharePoint.
+				return odata.ListNotFound(l.Title, c.enc.Web)
+			}
+			return nil
+		}
+		if len(rest) > 0 && (rest[0].Is("breakroleinheritance") || rest[0].Is("resetroleinheritance") || rest[0].Is("roleassignments")) {
+			return c.need(l.ScopeID, permissions.ManagePermissions)
+		}
+		return c.need(l.ScopeID, permissions.ManageLists)
+	}
+	if c.readOnly() {
+		return c.need(web, permissions.ViewPages)
+	}
+	return c.need(web, webWriteKind(c.path))
+}
+
+// webWriteKind is the permission a write that names no list needs on
+// its web.
+func webWriteKind(p odata.Path) permissions.Kind {
+	if len(p) > 0 && p[0].Is("web") && !p[0].Call {
+		p = p[1:]
+	}
+	if len(p) == 0 {
+		return permissions.ManageWeb
+	}
+	switch {
+	case p[0].Is("lists"):
+		return permissions.ManageLists
+	case p[0].Is("webs"):
+		return permissions.ManageSubwebs
+	case p[0].Is("ensureuser"), p[0].Is("siteusers"):
+		return permissions.BrowseUserInfo
+	case p[0].Is("sitegroups"), p[0].Is("roleassignments"), p[0].Is("roledefinitions"),
+		p[0].Is("breakroleinheritance"), p[0].Is("resetroleinheritance"):
+		return permissions.ManagePermissions
+	case p[0].Is("getfolderbyserverrelativepath"), p[0].Is("getfolderbyserverrelativeurl"),
+		p[0].Is("getfilebyserverrelativepath"), p[0].Is("getfilebyserverrelativeurl"),
+		p[0].Is("getfilebyid"), p[0].Is("getfolderbyid"), p[0].Is("folders"), p[0].Is("rootfolder"):
+		// Files and folders are items of their library; until their
+		// path resolves to the library before the call runs, a write
+		// needs the right to edit items on the web.
+		return permissions.EditListItems
+	}
+	return permissions.ManageWeb
+}
+
+// authorizeItems checks a call on a list's items: the collection (read
+// filtered later, add needs AddListItems) or one item (whose own scope,
+// when it has one, decides).
+func (c *call) authorizeItems(a *access, l *storage.List, rest odata.Path) error {
+	id, one := itemSegment(rest)
+	if !one {
+		if c.readOnly() {
+			return nil // Items().Query filters with a.viewer(l)
+		}
+		return c.need(l.ScopeID, permissions.AddListItems)
+	}
+	k := permissions.ViewListItems
+	if !c.readOnly() {
+		k = permissions.EditListItems
+		if c.method == http.MethodDelete || (len(rest) > 1 && (rest[len(rest)-1].Is("recycle") || rest[len(rest)-1].Is("delete"))) {
+			k = permissions.DeleteListItems
+		}
+	}
+	m, err := c.itemMask(a, l, id)
+	if err != nil {
+		return err
+	}
+	if !m.Has(permissions.ViewListItems) {
+		return itemNotFound(id)
+	}
+	if !m.Has(k) {
+		return denied(k)
+	}
+	return nil
+}
+
+// itemMask is what the user holds on item id of l: on the item's own
+// scope (or its folder's) when it has one, else on the list's. A missing
+// item grants nothing, which callers answer with the same 404.
+func (c *call) itemMask(a *access, l *storage.List, id int64) (permissions.Mask, error) {
+	if a.admin {
+		return permissions.Full, nil
+	}
+	scope, _, err := c.tx.Security().Scope(c.ctx, storage.ScopeRef{WebID: l.WebID, ListID: l.ID, ItemID: id})
+	switch {
+	case err != nil && isNotFound(err):
+		return 0, nil
+	case err != nil:
+		return 0, err
+	case scope == l.ScopeID:
+		return a.mask(scope), nil
+	}
+	return c.tx.Security().EffectiveMask(c.ctx, scope, a.principals())
+}
+
+// itemNotFound is the refusal of an item the user may not see: the same
+// as of an item that does not exist, so ids cannot be probed.
+func itemNotFound(id int64) error { return storage.NotFound("the list has no item %d", id) }
+
+func isNotFound(err error) bool { return errors.Is(err, storage.ErrNotFound) }
+
+// itemViewer is the visibility filter of l's items for the call's user.
+func (c *call) itemViewer(l *storage.List) (*storage.Viewer, error) {
+	a, err := c.access()
+	if err != nil {
+		return nil, err
+	}
+	return a.viewer(l), nil
+}
+
+// visibleLists keeps the lists the user may see (ViewListItems on the
+// list's scope).
+func (c *call) visibleLists(ls []*storage.List) ([]*storage.List, error) {
+	a, err := c.access()
+	if err != nil || a.admin {
+		return ls, err
+	}
+	out := ls[:0:0]
+	for _, l := range ls {
+		if a.mask(l.ScopeID).Has(permissions.ViewListItems) {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,207 @@
+package sharepoint_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/cesivi/cesivi/internal/odata"
+	"github.com/cesivi/cesivi/internal/permissions"
+	"github.com/cesivi/cesivi/internal/storage"
+)
+
+// as makes the harness's requests come from another person of the
+// identity provider (a fresh digest each time, as a browser would).
+func (a *api) as(subject, email string, groups ...string) {
+	a.t.Helper()
+	a.user, a.email, a.groups, a.digest = subject, email, groups, ""
+	a.signIn("")
+}
+
+// grant runs fn on the root site's security, as the permissions API
+// will (the test reaches storage directly to set the scene).
+func (a *api) grant(t *testing.T, fn func(s storage.Security, site *storage.Site, root *storage.Web) error) {
+	t.Helper()
+	ctx := context.Background()
+	err := a.store.Update(ctx, func(tx storage.Tx) error {
+		site, err := tx.Sites().GetByURL(ctx, "/")
+		if err != nil {
+			return err
+		}
+		root, err := tx.Webs().Get(ctx, site.RootWebID)
+		if err != nil {
+			return err
+		}
+		return fn(tx.Security(), site, root)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// joinGroup puts the person with this e-mail into a group of the root site.
+func (a *api) joinGroup(t *testing.T, email, group string) {
+	t.Helper()
+	ctx := context.Background()
+	err := a.store.Update(ctx, func(tx storage.Tx) error {
+		site, err := tx.Sites().GetByURL(ctx, "/")
+		if err != nil {
+			return err
+		}
+		u, err := tx.Users().Ensure(ctx, site.ID, email, email, email)
+		if err != nil {
+			return err
+		}
+		g, err := tx.Security().GetGroupByTitle(ctx, site.ID, group)
+		if err != nil {
+			return err
+		}
+		return tx.Security().AddMember(ctx, site.ID, g.ID, u.ID)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func itemIDs(t *testing.T, r *result) []int64 {
+	t.Helper()
+	var ids []int64
+	for _, v := range r.values(t) {
+		ids = append(ids, int64(v["Id"].(float64)))
+	}
+	return ids
+}
+
+func TestPermissionsAreEnforcedOnEveryRequest(t *testing.T) {
+	eachProvider(t, func(t *testing.T, a *api) {
+		a.signIn("")
+		newList(t, a, "", "Tasks")
+		items := "/_api/web/lists/getByTitle('Tasks')/items"
+		for i := 1; i <= 3; i++ {
+			a.req("POST", items, map[string]any{"Title": fmt.Sprintf("Task %d", i)}).must(t, 201)
+		}
+
+		// Bob, signed in, has no permission on the site: 403 with
+		// SharePoint's access-denied error, for reads and writes alike.
+		a.as("bob-subject", "bob@example.com")
+		for _, c := range []struct{ method, path string }{
+			{"GET", "/_api/web"}, {"GET", "/_api/web/lists"}, {"GET", items}, {"POST", items},
+			{"GET", "/_api/web/lists/getByTitle('Tasks')"}, {"POST", "/_api/web/lists"},
+		} {
+			r := a.req(c.method, c.path, map[string]any{"Title": "x"})
+			if r.status != 403 || r.errorCode() != odata.CodeAccessDenied {
+				t.Errorf("bob %s %s: %d %s, want 403 access denied", c.method, c.path, r.status, r.body)
+			}
+		}
+
+		// As a visitor (Read) bob reads, and every write is refused with
+		// nothing stored.
+		a.joinGroup(t, "bob@example.com", "Cesivi Visitors")
+		a.req("GET", "/_api/web", nil).must(t, 200)
+		if ids := itemIDs(t, a.req("GET", items+"?$select=Id", nil).must(t, 200)); !slices.Equal(ids, []int64{1, 2, 3}) {
+			t.Errorf("bob reads %v", ids)
+		}
+		for _, c := range []struct{ method, path string }{
+			{"POST", items}, {"MERGE", items + "(1)"}, {"DELETE", items + "(1)"},
+			{"POST", "/_api/web/lists"}, {"MERGE", "/_api/web/lists/getByTitle('Tasks')"},
+		} {
+			r := a.req(c.method, c.path, map[string]any{"Title": "changed"}, "IF-MATCH", "*")
+			if r.status != 403 || r.errorCode() != odata.CodeAccessDenied {
+				t.Errorf("visitor %s %s: %d %s, want 403", c.method, c.path, r.status, r.body)
+			}
+		}
+		a.as("alice-subject", "alice@example.com")
+		all := a.req("GET", items+"?$select=Id,Title", nil).must(t, 200).values(t)
+		if len(all) != 3 || all[0]["Title"] != "Task 1" {
+			t.Errorf("after refused writes the list holds %v", all)
+		}
+		tasksID := a.req("GET", "/_api/web/lists/getByTitle('Tasks')", nil).must(t, 200).json["Id"].(string)
+
+		// Item 2 gets permissions of its own that leave bob out: it is
+		// absent from his queries, and by id it is a 404 like a missing
+		// item.
+		a.grant(t, func(s storage.Security, site *storage.Site, root *storage.Web) error {
+			// The list's id is in its collection, read through the API.
+			_, err := s.BreakInheritance(context.Background(), storage.ScopeRef{WebID: root.ID, ListID: tasksID, ItemID: 2}, false, false)
+			return err
+		})
+		a.as("bob-subject", "bob@example.com")
+		if ids := itemIDs(t, a.req("GET", items+"?$select=Id", nil).must(t, 200)); !slices.Equal(ids, []int64{1, 3}) {
+			t.Errorf("bob reads %v, want [1 3] (2 has unique permissions without him)", ids)
+		}
+		if ids := itemIDs(t, a.req("GET", items+"?$select=Id&$top=1&$skiptoken=Paged%3DTRUE%26p_ID%3D1", nil).must(t, 200)); !slices.Equal(ids, []int64{3}) {
+			t.Errorf("bob's second page %v, want [3]", ids)
+		}
+		for _, p := range []string{items + "(2)", items + "/getById(2)", items + "(99)"} {
+			if r := a.req("GET", p, nil); r.status != 404 {
+				t.Errorf("bob GET %s: %d %s, want 404", p, r.status, r.body)
+			}
+		}
+		// Alice, an administrator, still sees it.
+		a.as("alice-subject", "alice@example.com")
+		a.req("GET", items+"(2)", nil).must(t, 200)
+
+		// As a member (Edit) bob writes.
+		a.joinGroup(t, "bob@example.com", "Cesivi Members")
+		a.as("bob-subject", "bob@example.com")
+		a.req("POST", items, map[string]any{"Title": "Bob's"}).must(t, 201)
+		a.req("MERGE", items+"(1)", map[string]any{"Title": "Edited by Bob"}, "IF-MATCH", "*").must(t, 204)
+		if r := a.req("MERGE", items+"(2)", map[string]any{"Title": "x"}, "IF-MATCH", "*"); r.status != 404 {
+			t.Errorf("bob MERGE on an item he cannot see: %d, want 404", r.status)
+		}
+	})
+}
+
+func TestIdentityProviderGroupsAndSiteAdminsAsPrincipals(t *testing.T) {
+	eachProvider(t, func(t *testing.T, a *api) {
+		a.signIn("")
+		// Carol's provider group "Sales" reads the site; she has no row
+		// of her own in it.
+		ctx := context.Background()
+		err := a.store.Update(ctx, func(tx storage.Tx) error {
+			site, err := tx.Sites().GetByURL(ctx, "/")
+			if err != nil {
+				return err
+			}
+			claim, err := tx.Users().Ensure(ctx, site.ID, permissions.GroupClaimLogin("Sales"), "Sales", "")
+			if err != nil {
+				return err
+			}
+			return tx.Security().AddAssignment(ctx, site.RootWebID, claim.ID, permissions.ReadID)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.as("carol-subject", "carol@example.com", "sales")
+		a.req("GET", "/_api/web", nil).must(t, 200)
+		if r := a.req("POST", "/_api/web/lists", map[string]any{"Title": "Carol's", "BaseTemplate": 100}); r.status != 403 {
+			t.Errorf("a reader creating a list: %d", r.status)
+		}
+		a.as("carol-subject", "carol@example.com", "marketing")
+		if r := a.req("GET", "/_api/web", nil); r.status != 403 {
+			t.Errorf("without the group carol reads the web: %d", r.status)
+		}
+
+		// A user row marked IsSiteAdmin (cesivi-server sites admins add)
+		// may do everything.
+		err = a.store.Update(ctx, func(tx storage.Tx) error {
+			site, err := tx.Sites().GetByURL(ctx, "/")
+			if err != nil {
+				return err
+			}
+			u, err := tx.Users().Ensure(ctx, site.ID, "dave@example.com", "Dave", "dave@example.com")
+			if err != nil {
+				return err
+			}
+			yes := true
+			_, err = tx.Users().Update(ctx, site.ID, u.ID, storage.UserUpdate{IsSiteAdmin: &yes})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.as("dave-subject", "dave@example.com")
+		a.req("POST", "/_api/web/lists", map[string]any{"Title": "Dave's", "BaseTemplate": 100}).must(t, 201)
+	})
+}
