@@ -35,6 +35,10 @@ type Web struct {
 	WebTemplate          string
 	Created              time.Time
 	LastItemModifiedDate time.Time
+	// ScopeID is the web's effective permission scope: its own ID when
+	// its inheritance is broken (always for a site's root web), else its
+	// parent's ScopeID.
+	ScopeID string
 }
 
 // ListRef names a list of a web by title (case-insensitively) or by id;
@@ -120,6 +124,9 @@ type List struct {
 	MajorVersionLimit    int
 	Created              time.Time
 	LastItemModifiedDate time.Time
+	// ScopeID is the list's effective permission scope: its own ID when
+	// its inheritance is broken, else its web's ScopeID.
+	ScopeID string
 }
 
 // ListInput creates a list.
@@ -273,6 +280,9 @@ type Item struct {
 	// typed by the field (see FieldType.Kind); a missing entry is null.
 	// A lookup or user field holds the target's id (KindInt).
 	Values map[string]odata.Value
+	// ScopeID is "" when the item inherits its list's scope, else its
+	// own scope (ItemScopeID) or a folder's above it.
+	ScopeID string
 }
 
 // ItemInput creates an item. Values are keyed by internal name (or, for a
@@ -304,6 +314,9 @@ type ItemQuery struct {
 	After *odata.SkipToken
 	// Select restricts Item.Values to these fields; nil means all.
 	Select []string
+	// Viewer, when set, keeps only the items it may see (in the query,
+	// so pages and tokens stay correct); nil sees every item.
+	Viewer *Viewer
 }
 
 // ItemPage is one page of a query.

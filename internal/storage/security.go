@@ -2,15 +2,14 @@ package storage
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/cesivi/cesivi/internal/permissions"
 )
 
 // Security is the permissions aggregate (issue: permissions). This file
-// is its contract, written before the providers so that they, the REST
-// layer and the farm-wide cache can be built against it in parallel; it
-// joins Tx as Security() when both providers pass its suite.
+// is its contract; both providers pass storagetest's suite for it.
 //
 // The model is SharePoint's:
 //
@@ -41,6 +40,42 @@ type ScopeRef struct {
 	WebID  string
 	ListID string
 	ItemID int64
+}
+
+// ScopeIDOf is the id of the scope obj owns when its inheritance is
+// broken: the web's or list's id, or "<list id>/<item id>". Ids are
+// never reused, so neither is a scope id.
+func ScopeIDOf(obj ScopeRef) string {
+	switch {
+	case obj.ListID == "":
+		return obj.WebID
+	case obj.ItemID == 0:
+		return obj.ListID
+	default:
+		return ItemScopeID(obj.ListID, obj.ItemID)
+	}
+}
+
+// ItemScopeID is the scope id an item owns when its inheritance is broken.
+func ItemScopeID(listID string, itemID int64) string {
+	return listID + "/" + strconv.FormatInt(itemID, 10)
+}
+
+// Access is what one person counts as in one site: the principals (its
+// user row, the rows of its identity-provider groups, and the site groups
+// any of them belongs to) and the levels those hold on the scopes of
+// webs and lists. Item scopes are not in it (there may be millions): the
+// item queries filter by Principals, and EffectiveMask reads one.
+type Access struct {
+	SiteID string
+	// UserID is the person's own user row (0: none yet).
+	UserID int64
+	// IsSiteAdmin is the user row's flag (cesivi-server sites admins).
+	IsSiteAdmin bool
+	Principals  []int64
+	// Grants is the union of levels per web or list scope id; a scope
+	// absent from it grants nothing.
+	Grants map[string]permissions.Mask
 }
 
 // RoleDefinition is a permission level of a site: the built-in ones
@@ -159,4 +194,26 @@ type Security interface {
 	// deletes its own (a no-op when it inherits); a site's root web
 	// cannot (ErrInvalid).
 	ResetInheritance(ctx context.Context, obj ScopeRef) error
+
+	// Access is, for each site where any of logins is a user (a person's
+	// claims login and its identity groups' logins), what they count as
+	// there: one read for every site.
+	Access(ctx context.Context, logins []string) ([]*Access, error)
+	// EffectiveMask is the union of the levels the principals hold on one
+	// scope.
+	EffectiveMask(ctx context.Context, scopeID string, principals []int64) (permissions.Mask, error)
+	// VisibleItemCount is how many of the list's items v sees (the
+	// list's ItemCount for a nil v).
+	VisibleItemCount(ctx context.Context, listID string, v *Viewer) (int64, error)
+}
+
+// Site creation (Sites.Create) seeds, in its transaction: every level of
+// permissions.DefaultRoles; the groups of permissions.DefaultGroups
+// titled "<site title> Owners|Members|Visitors", owned by the Owners
+// group, taking the site's first principal ids; and on the root web's
+// scope each group bound to its level.
+
+// DefaultGroupTitle is the title of a new site's default group.
+func DefaultGroupTitle(siteTitle string, g permissions.DefaultGroup) string {
+	return siteTitle + g.Suffix
 }

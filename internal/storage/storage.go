@@ -89,6 +89,7 @@ type Tx interface {
 	Attachments() Attachments
 	RecycleBin() RecycleBin
 	Uploads() Uploads
+	Security() Security
 }
 
 // Sites are site collections.
