@@ -36,6 +36,7 @@ func NewSite(in SiteInput, now time.Time) (*Site, *Web, error) {
 		return nil, nil, err
 	}
 	s.RootWebID = w.ID
+	w.ScopeID = w.ID // a root web always has its own scope
 	return s, w, nil
 }
 
@@ -44,8 +45,12 @@ func NewWeb(parent *Web, in WebInput, now time.Time) (*Web, error) {
 	if err := checkURLName("the web's URL name", in.URLName); err != nil {
 		return nil, err
 	}
-	return newWeb(parent.SiteID, parent.ID, strings.TrimSuffix(parent.ServerRelativeURL, "/")+"/"+in.URLName,
+	w, err := newWeb(parent.SiteID, parent.ID, strings.TrimSuffix(parent.ServerRelativeURL, "/")+"/"+in.URLName,
 		in.Title, in.Description, in.WebTemplate, in.Language, now)
+	if err == nil {
+		w.ScopeID = parent.ScopeID // a new subweb inherits, as SharePoint's
+	}
+	return w, err
 }
 
 func newWeb(siteID, parentID, url, title, desc, template string, lang int, now time.Time) (*Web, error) {
@@ -137,6 +142,7 @@ func NewList(web *Web, in ListInput, now time.Time) (*List, []*Field, *View, err
 		EntityTypeName: etn, ListItemEntityTypeFullName: ListItemEntityTypeFullName(etn),
 		Hidden: in.Hidden, Created: now, LastItemModifiedDate: now,
 		EnableVersioning: BaseTypeOf(in.BaseTemplate) == BaseTypeDocumentLibrary, MajorVersionLimit: DefaultMajorVersionLimit,
+		ScopeID: web.ScopeID, // a new list inherits its web's permissions
 	}
 	fields := SystemFields(l.ID, in.BaseTemplate)
 	view := DefaultView(l.ID, l.BaseType)
