@@ -185,7 +185,7 @@ func (t *tx) moveWithin(ctx context.Context, lib *library, entries []*storage.Fi
 				WHERE pf."SiteId" = $5 AND lower(pf."Url") COLLATE "C" = lower($4) AND pf."ListId" = $1), '') AS scope)
 		UPDATE "ListItems" i SET "ScopeId" = d.scope FROM r, d
 		WHERE i."ListId" = $1 AND i."Id" = ANY($3::bigint[]) AND i."ScopeId" = r.old
-			AND r.old <> $1::text || '/' || $2::bigint AND r.old <> d.scope`,
+			AND r.old <> $1::uuid::text || '/' || $2::bigint AND r.old <> d.scope`,
 		lib.ID, entries[0].ItemID, items, entries[0].DirURL, lib.SiteID); err != nil {
 		return err
 	}
@@ -217,7 +217,7 @@ func (t *tx) moveAcross(ctx context.Context, src, dst *library, dstSchema *stora
 	// Items get new ids in dst: the scopes they owned cannot follow, and
 	// they take the destination folder's (insertEntries).
 	if _, err := t.exec(ctx, `WITH d AS (DELETE FROM "ListItems" WHERE "ListId" = $1 AND "Id" = ANY($2::bigint[]) RETURNING 1),
-			ra AS (DELETE FROM "RoleAssignments" WHERE "SiteId" = $4 AND "ScopeId" IN (SELECT $1::text || '/' || o FROM unnest($2::bigint[]) o))
+			ra AS (DELETE FROM "RoleAssignments" WHERE "SiteId" = $4 AND "ScopeId" IN (SELECT $1::uuid::text || '/' || o FROM unnest($2::bigint[]) o))
 		UPDATE "Lists" SET "ItemCount" = "ItemCount" - (SELECT count(*) FROM d), "LastItemModifiedDate" = $3 WHERE "Id" = $1`,
 		src.ID, old, t.now, src.SiteID); err != nil {
 		return err

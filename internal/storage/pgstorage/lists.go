@@ -110,7 +110,7 @@ func (a lists) Delete(ctx context.Context, webID, id string) error {
 	}
 	// The scopes the list and its items owned go with it.
 	n, err := a.t.exec(ctx, `WITH ra AS (DELETE FROM "RoleAssignments" WHERE "SiteId" = (SELECT "SiteId" FROM "Webs" WHERE "Id" = $1)
-			AND split_part("ScopeId", '/', 1) = $2::text AND EXISTS (SELECT 1 FROM "Lists" WHERE "WebId" = $1 AND "Id" = $2))
+			AND split_part("ScopeId", '/', 1) = $2::uuid::text AND EXISTS (SELECT 1 FROM "Lists" WHERE "WebId" = $1 AND "Id" = $2))
 		DELETE FROM "Lists" WHERE "WebId" = $1 AND "Id" = $2`, webID, id)
 	if err == nil && n == 0 {
 		return errNoList

@@ -595,12 +595,12 @@ func (a security) BreakInheritance(ctx context.Context, obj storage.ScopeRef, co
 		_, err = t.exec(ctx, `UPDATE "Lists" SET "ScopeId" = $2 WHERE "Id" = $1`, tg.ListID, own)
 		if err == nil && clearSubscopes {
 			_, err = t.exec(ctx, `WITH i AS (UPDATE "ListItems" SET "ScopeId" = '' WHERE "ListId" = $1 AND "ScopeId" <> '')
-				DELETE FROM "RoleAssignments" WHERE "SiteId" = $2 AND left("ScopeId", 37) = $1::text || '/'`, tg.ListID, tg.siteID)
+				DELETE FROM "RoleAssignments" WHERE "SiteId" = $2 AND left("ScopeId", 37) = $1::uuid::text || '/'`, tg.ListID, tg.siteID)
 		}
 	case clearSubscopes:
 		_, err = t.exec(ctx, itemTree+`,
 			i AS (UPDATE "ListItems" SET "ScopeId" = $5 WHERE "ListId" = $1 AND "Id" IN (SELECT "Id" FROM tree))
-			DELETE FROM "RoleAssignments" WHERE "SiteId" = $4 AND "ScopeId" IN (SELECT $1::text || '/' || "Id" FROM tree WHERE "Id" <> $2)`,
+			DELETE FROM "RoleAssignments" WHERE "SiteId" = $4 AND "ScopeId" IN (SELECT $1::uuid::text || '/' || "Id" FROM tree WHERE "Id" <> $2)`,
 			tg.ListID, tg.ItemID, tg.url, tg.siteID, own)
 	default:
 		_, err = t.exec(ctx, itemTree+`
