@@ -96,3 +96,117 @@ func TestSecurityMigrationSeedsSitesMadeBeforeIt(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// With a tenth of the items in scopes of their own, the viewer filter is
+// part of the query: every page is full and the pages together are
+// exactly what the viewer may see.
+func TestTheViewerFilterKeepsPagesFullAndCountsRight(t *testing.T) {
+	t.Parallel()
+	s := newStore(t, newPool(t, testenv.Postgres(t)), pgstorage.Options{})
+	ctx := t.Context()
+	st, l := site(t, s)
+	var user int64
+	if err := s.Update(ctx, func(tx storage.Tx) error {
+		u, err := tx.Users().Ensure(ctx, st.ID, "dana@contoso.com", "Dana", "dana@contoso.com")
+		if err != nil {
+			return err
+		}
+		user = u.ID
+		sec := tx.Security()
+		for i := 1; i <= 100; i++ {
+			it, err := tx.Items().Create(ctx, l.ID, storage.ItemInput{By: user})
+			if err != nil {
+				return err
+			}
+			if i%10 != 0 {
+				continue
+			}
+			scope, err := sec.BreakInheritance(ctx, storage.ScopeRef{WebID: st.RootWebID, ListID: l.ID, ItemID: it.ID}, false, false)
+			if err != nil {
+				return err
+			}
+			if i%20 == 0 {
+				if err := sec.AddAssignment(ctx, scope, user, permissions.ReadID); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		v    *storage.Viewer
+		want int
+	}{
+		{nil, 100},
+		{&storage.Viewer{Principals: []int64{user}, ListVisible: true}, 95},
+		{&storage.Viewer{Principals: []int64{user}}, 5},
+		{&storage.Viewer{ListVisible: true}, 90},
+	} {
+		if err := s.View(ctx, func(tx storage.Tx) error {
+			n, err := tx.Security().VisibleItemCount(ctx, l.ID, tc.v)
+			if err != nil || n != int64(tc.want) {
+				t.Errorf("viewer %+v: count %d (%v), want %d", tc.v, n, err, tc.want)
+			}
+			seen := 0
+			q := storage.ItemQuery{Top: 7, Viewer: tc.v}
+			for {
+				p, err := tx.Items().Query(ctx, l.ID, q)
+				if err != nil {
+					return err
+				}
+				seen += len(p.Items)
+				if p.Next == nil {
+					break
+				}
+				if len(p.Items) != 7 {
+					t.Errorf("viewer %+v: a page of %d before the last", tc.v, len(p.Items))
+				}
+				q.After = p.Next
+			}
+			if seen != tc.want {
+				t.Errorf("viewer %+v: %d items over the pages, want %d", tc.v, seen, tc.want)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Access finds a user's site groups and the levels they hold on the root web.
+func TestAccessFindsGroupsAndTheirGrants(t *testing.T) {
+	t.Parallel()
+	s := newStore(t, newPool(t, testenv.Postgres(t)), pgstorage.Options{})
+	ctx := t.Context()
+	st, _ := site(t, s)
+	var members int64
+	if err := s.Update(ctx, func(tx storage.Tx) error {
+		u, err := tx.Users().Ensure(ctx, st.ID, "erin@contoso.com", "Erin", "erin@contoso.com")
+		if err != nil {
+			return err
+		}
+		g, err := tx.Security().GetGroupByTitle(ctx, st.ID, "Root Members")
+		if err != nil {
+			return err
+		}
+		members = g.ID
+		return tx.Security().AddMember(ctx, st.ID, g.ID, u.ID)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.View(ctx, func(tx storage.Tx) error {
+		as, err := tx.Security().Access(ctx, []string{"i:0#.f|membership|erin@contoso.com"})
+		if err != nil {
+			return err
+		}
+		if len(as) != 1 || as[0].UserID == 0 || !slices.Contains(as[0].Principals, members) ||
+			!as[0].Grants[st.RootWebID].Has(permissions.EditListItems) || as[0].Grants[st.RootWebID].Has(permissions.ManageWeb) {
+			t.Fatalf("access %+v", as)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
