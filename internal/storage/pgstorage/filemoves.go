@@ -178,6 +178,17 @@ func (t *tx) moveWithin(ctx context.Context, lib *library, entries []*storage.Fi
 		ids, urls, dirs, names = append(ids, e.UniqueID), append(urls, e.URL), append(dirs, e.DirURL), append(names, e.Name)
 		items, data = append(items, e.ItemID), append(data, string(b))
 	}
+	// The moved entry, unless it owns its scope, and what below it shared
+	// its scope, take the destination folder's ("" in the root folder).
+	if _, err := t.exec(ctx, `WITH r AS (SELECT "ScopeId" AS old FROM "ListItems" WHERE "ListId" = $1 AND "Id" = $2),
+			d AS (SELECT COALESCE((SELECT pi."ScopeId" FROM "Files" pf JOIN "ListItems" pi ON pi."ListId" = pf."ListId" AND pi."Id" = pf."ItemId"
+				WHERE pf."SiteId" = $5 AND lower(pf."Url") COLLATE "C" = lower($4) AND pf."ListId" = $1), '') AS scope)
+		UPDATE "ListItems" i SET "ScopeId" = d.scope FROM r, d
+		WHERE i."ListId" = $1 AND i."Id" = ANY($3::bigint[]) AND i."ScopeId" = r.old
+			AND r.old <> $1::uuid::text || '/' || $2::bigint AND r.old <> d.scope`,
+		lib.ID, entries[0].ItemID, items, entries[0].DirURL, lib.SiteID); err != nil {
+		return err
+	}
 	_, err := t.exec(ctx, `WITH f AS (
 			UPDATE "Files" f SET "Url" = v.url, "DirUrl" = v.dir, "Name" = v.name
 			FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[]) AS v(id, url, dir, name) WHERE f."Id" = v.id),
@@ -203,9 +214,12 @@ func (t *tx) moveAcross(ctx context.Context, src, dst *library, dstSchema *stora
 	}
 	// The old rows make way for the new ones (their URLs and ids are
 	// unique), then the new ones go in under the new items.
-	if _, err := t.exec(ctx, `WITH d AS (DELETE FROM "ListItems" WHERE "ListId" = $1 AND "Id" = ANY($2::bigint[]) RETURNING 1)
+	// Items get new ids in dst: the scopes they owned cannot follow, and
+	// they take the destination folder's (insertEntries).
+	if _, err := t.exec(ctx, `WITH d AS (DELETE FROM "ListItems" WHERE "ListId" = $1 AND "Id" = ANY($2::bigint[]) RETURNING 1),
+			ra AS (DELETE FROM "RoleAssignments" WHERE "SiteId" = $4 AND "ScopeId" IN (SELECT $1::uuid::text || '/' || o FROM unnest($2::bigint[]) o))
 		UPDATE "Lists" SET "ItemCount" = "ItemCount" - (SELECT count(*) FROM d), "LastItemModifiedDate" = $3 WHERE "Id" = $1`,
-		src.ID, old, t.now); err != nil {
+		src.ID, old, t.now, src.SiteID); err != nil {
 		return err
 	}
 	if err := t.insertEntries(ctx, dst, entries, items); err != nil {

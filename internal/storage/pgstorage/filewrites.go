@@ -109,9 +109,13 @@ func (t *tx) insertEntries(ctx context.Context, lib *library, entries []*storage
 			SELECT * FROM unnest($4::uuid[], $5::int[], $6::timestamptz[], $7::timestamptz[], $8::bigint[], $9::bigint[], $10::jsonb[],
 				$11::text[], $12::text[], $13::text[], $14::bool[], $15::bigint[], $16::text[], $17::int[], $18::int[], $19::int[], $20::bigint[])
 				WITH ORDINALITY AS v(guid, version, created, modified, author, editor, data, url, dir, name, folder, length, blob, major, minor, co, cob, n)),
+		-- The entries go into one folder (a tree's root first): they
+		-- inherit its scope, "" in the root folder.
+		s AS (SELECT COALESCE((SELECT pi."ScopeId" FROM "Files" pf JOIN "ListItems" pi ON pi."ListId" = pf."ListId" AND pi."Id" = pf."ItemId"
+			WHERE pf."SiteId" = $21 AND lower(pf."Url") COLLATE "C" = lower($23) AND pf."ListId" = $1), '') AS scope),
 		i AS (
-			INSERT INTO "ListItems" ("ListId", "Id", "Guid", "Version", "Created", "Modified", "AuthorId", "EditorId", "Data")
-			SELECT $1, c.base + v.n, v.guid, v.version, v.created, v.modified, v.author, v.editor, v.data FROM c, v
+			INSERT INTO "ListItems" ("ListId", "Id", "Guid", "Version", "Created", "Modified", "AuthorId", "EditorId", "Data", "ScopeId")
+			SELECT $1, c.base + v.n, v.guid, v.version, v.created, v.modified, v.author, v.editor, v.data, s.scope FROM c, v, s
 			RETURNING "Guid", "Id")
 		INSERT INTO "Files" ("Id", "SiteId", "WebId", "ListId", "ItemId", "Url", "DirUrl", "Name", "IsFolder",
 			"Length", "Blob", "MajorVersion", "MinorVersion", "CheckOutType", "CheckedOutBy")
@@ -119,7 +123,7 @@ func (t *tx) insertEntries(ctx context.Context, lib *library, entries []*storage
 		FROM v JOIN i ON i."Guid" = v.guid
 		RETURNING "Id"::text, "ItemId"`,
 		lib.ID, n, t.now, guids, versions, created, modified, authors, editors, data,
-		urls, dirs, names, folders, lengths, blobs, majors, minors, checkOuts, checkedOutBy, lib.SiteID, lib.WebID)
+		urls, dirs, names, folders, lengths, blobs, majors, minors, checkOuts, checkedOutBy, lib.SiteID, lib.WebID, entries[0].DirURL)
 	ids := map[string]int64{}
 	var guid string
 	var id int64

@@ -13,7 +13,7 @@ import (
 	"github.com/cesivi/cesivi/internal/storage"
 )
 
-const itemCols = `"Id", "ListId"::text, "Guid"::text, "Version", "Created", "Modified", "AuthorId", "EditorId", "Data"`
+const itemCols = `"Id", "ListId"::text, "Guid"::text, "Version", "Created", "Modified", "AuthorId", "EditorId", "Data", "ScopeId"`
 
 type items struct{ t *tx }
 
@@ -87,7 +87,7 @@ func decode(s *storage.Schema, data []byte) (map[string]odata.Value, error) {
 func scanItem(s *storage.Schema, row pgx.CollectableRow) (*storage.Item, error) {
 	var it storage.Item
 	var data []byte
-	if err := row.Scan(&it.ID, &it.ListID, &it.GUID, &it.Version, &it.Created, &it.Modified, &it.AuthorID, &it.EditorID, &data); err != nil {
+	if err := row.Scan(&it.ID, &it.ListID, &it.GUID, &it.Version, &it.Created, &it.Modified, &it.AuthorID, &it.EditorID, &data, &it.ScopeID); err != nil {
 		return nil, err
 	}
 	it.Created, it.Modified = it.Created.UTC(), it.Modified.UTC()
@@ -259,7 +259,7 @@ func (a items) Query(ctx context.Context, listID string, q storage.ItemQuery) (*
 	if err != nil {
 		return nil, err
 	}
-	sql, args, err := itemQuery(s, listID, plan)
+	sql, args, err := itemQuery(s, listID, plan, q.Viewer)
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +282,7 @@ func (a items) Query(ctx context.Context, listID string, q storage.ItemQuery) (*
 // itemQuery is the SELECT of one page of a plan: the rows of the list
 // that match, after the token, in order, one more than the page to tell
 // whether another follows.
-func itemQuery(s *storage.Schema, listID string, plan *storage.Plan) (string, []any, error) {
+func itemQuery(s *storage.Schema, listID string, plan *storage.Plan, v *storage.Viewer) (string, []any, error) {
 	var b query
 	b.sql.WriteString(`SELECT ` + itemCols + ` FROM "ListItems" WHERE "ListId" = ` + b.arg(listID))
 	if plan.Filter != nil {
@@ -294,6 +294,9 @@ func itemQuery(s *storage.Schema, listID string, plan *storage.Plan) (string, []
 	if plan.After != nil {
 		b.sql.WriteString(" AND ")
 		b.after(plan)
+	}
+	if v != nil {
+		b.sql.WriteString(" AND " + viewerSees(`"ListItems"`, b.arg(principalsOf(v)), v))
 	}
 	b.sql.WriteString(" ORDER BY " + orderBy(plan) + " LIMIT " + strconv.Itoa(plan.Top+1))
 	return b.sql.String(), b.args, nil

@@ -9,7 +9,7 @@ import (
 
 const listCols = `"Id"::text AS "Id", "WebId"::text AS "WebId", "Title", "Description", "BaseTemplate", "BaseType",
 	"UrlName", "RootFolderUrl", "EntityTypeName", "ListItemEntityTypeFullName", "ItemCount", "Hidden",
-	"EnableVersioning", "MajorVersionLimit", "Created", "LastItemModifiedDate"`
+	"EnableVersioning", "MajorVersionLimit", "Created", "LastItemModifiedDate", "ScopeId" AS "ScopeID"`
 
 var errNoList = storage.NotFound("the web has no list with this id")
 
@@ -22,10 +22,10 @@ func (t *tx) createList(ctx context.Context, w *storage.Web, in storage.ListInpu
 	}
 	if _, err := t.exec(ctx, `INSERT INTO "Lists" ("Id", "WebId", "Title", "Description", "BaseTemplate", "BaseType", "UrlName",
 		"RootFolderUrl", "EntityTypeName", "ListItemEntityTypeFullName", "Hidden", "Created", "LastItemModifiedDate",
-		"EnableVersioning", "MajorVersionLimit")
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)`,
+		"EnableVersioning", "MajorVersionLimit", "ScopeId")
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15)`,
 		l.ID, l.WebID, l.Title, l.Description, l.BaseTemplate, l.BaseType, l.URLName, l.RootFolderURL,
-		l.EntityTypeName, l.ListItemEntityTypeFullName, l.Hidden, l.Created, l.EnableVersioning, l.MajorVersionLimit); err != nil {
+		l.EntityTypeName, l.ListItemEntityTypeFullName, l.Hidden, l.Created, l.EnableVersioning, l.MajorVersionLimit, l.ScopeID); err != nil {
 		return nil, err
 	}
 	for _, f := range fs {
@@ -108,7 +108,10 @@ func (a lists) Delete(ctx context.Context, webID, id string) error {
 	if !isGUID(webID) || !isGUID(id) {
 		return errNoList
 	}
-	n, err := a.t.exec(ctx, `DELETE FROM "Lists" WHERE "WebId" = $1 AND "Id" = $2`, webID, id)
+	// The scopes the list and its items owned go with it.
+	n, err := a.t.exec(ctx, `WITH ra AS (DELETE FROM "RoleAssignments" WHERE "SiteId" = (SELECT "SiteId" FROM "Webs" WHERE "Id" = $1)
+			AND split_part("ScopeId", '/', 1) = $2::uuid::text AND EXISTS (SELECT 1 FROM "Lists" WHERE "WebId" = $1 AND "Id" = $2))
+		DELETE FROM "Lists" WHERE "WebId" = $1 AND "Id" = $2`, webID, id)
 	if err == nil && n == 0 {
 		return errNoList
 	}

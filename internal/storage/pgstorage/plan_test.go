@@ -51,7 +51,7 @@ func TestPagesByIdWalkThePrimaryKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sql, args, err := itemQuery(schema, list.ID, plan)
+		sql, args, err := itemQuery(schema, list.ID, plan, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -237,13 +237,15 @@ func all[T any](ctx context.Context, t *tx, sql string, args ...any) ([]*T, erro
 
 // constraints name what a unique index protects, for ErrConflict.
 var constraints = map[string]string{
-	"UX_Sites_Url":                  "a site exists at this URL",
-	"UX_Webs_ServerRelativeUrl":     "a web exists at this URL",
-	"UX_Lists_WebId_Title":          "a list with this title exists in the web",
-	"UX_Lists_WebId_UrlName":        "a list with this URL exists in the web",
-	"UX_Fields_ListId_InternalName": "the list has a field with this internal name",
-	"UX_Views_ListId_Title":         "the list has a view with this title",
-	"UX_Users_SiteId_LoginName":     "the site has a user with this login name",
+	"UX_Sites_Url":                   "a site exists at this URL",
+	"UX_Webs_ServerRelativeUrl":      "a web exists at this URL",
+	"UX_Lists_WebId_Title":           "a list with this title exists in the web",
+	"UX_Lists_WebId_UrlName":         "a list with this URL exists in the web",
+	"UX_Fields_ListId_InternalName":  "the list has a field with this internal name",
+	"UX_Views_ListId_Title":          "the list has a view with this title",
+	"UX_Users_SiteId_LoginName":      "the site has a user with this login name",
+	"UX_RoleDefinitions_SiteId_Name": "the site has a permission level with this name",
+	"UX_SiteGroups_SiteId_Title":     "the site has a group with this title",
 }
 
 // interpretError maps database errors onto the contract's sentinels; it

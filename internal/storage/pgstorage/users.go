@@ -113,7 +113,10 @@ func (a users) Delete(ctx context.Context, siteID string, id int64) error {
 	if err := a.site(ctx, siteID); err != nil {
 		return err
 	}
-	n, err := a.t.exec(ctx, `DELETE FROM "Users" WHERE "SiteId" = $1 AND "Id" = $2`, siteID, id)
+	// Memberships go by the foreign key; assignments name a principal of
+	// either kind, so they go here.
+	n, err := a.t.exec(ctx, `WITH ra AS (DELETE FROM "RoleAssignments" WHERE "SiteId" = $1 AND "PrincipalId" = $2)
+		DELETE FROM "Users" WHERE "SiteId" = $1 AND "Id" = $2`, siteID, id)
 	if err == nil && n == 0 {
 		return errNoUser(id)
 	}

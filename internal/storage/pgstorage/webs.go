@@ -31,6 +31,9 @@ func (a sites) Create(ctx context.Context, in storage.SiteInput) (*storage.Site,
 	if err := t.createWeb(ctx, root); err != nil {
 		return nil, err
 	}
+	if err := t.seedSecurity(ctx, site, root.Title); err != nil {
+		return nil, err
+	}
 	return site, nil
 }
 
@@ -69,7 +72,7 @@ func (a sites) Delete(ctx context.Context, id string) error {
 // webCols computes LastItemModifiedDate over the web's lists, so an item
 // write locks only its list's row.
 const webCols = `w."Id"::text AS "Id", w."SiteId"::text AS "SiteId", COALESCE(w."ParentId"::text, '') AS "ParentId",
-	w."ServerRelativeUrl", w."Title", w."Description", w."Language", w."WebTemplate", w."Created",
+	w."ServerRelativeUrl", w."Title", w."Description", w."Language", w."WebTemplate", w."Created", w."ScopeId" AS "ScopeID",
 	GREATEST(w."LastItemModifiedDate", (SELECT max(l."LastItemModifiedDate") FROM "Lists" l WHERE l."WebId" = w."Id")) AS "LastItemModifiedDate"`
 
 var errNoWeb = storage.NotFound("no web has this id")
@@ -83,8 +86,8 @@ func (t *tx) createWeb(ctx context.Context, w *storage.Web) error {
 		parent = w.ParentID
 	}
 	if _, err := t.exec(ctx, `INSERT INTO "Webs" ("Id", "SiteId", "ParentId", "ServerRelativeUrl", "Title", "Description",
-		"Language", "WebTemplate", "Created", "LastItemModifiedDate") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`,
-		w.ID, w.SiteID, parent, w.ServerRelativeURL, w.Title, w.Description, w.Language, w.WebTemplate, w.Created); err != nil {
+		"Language", "WebTemplate", "Created", "LastItemModifiedDate", "ScopeId") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)`,
+		w.ID, w.SiteID, parent, w.ServerRelativeURL, w.Title, w.Description, w.Language, w.WebTemplate, w.Created, w.ScopeID); err != nil {
 		return err
 	}
 	for _, in := range storage.DefaultLists(w.ParentID == "") {
@@ -164,7 +167,12 @@ func (a webs) Delete(ctx context.Context, id string) error {
 		return storage.Invalid("a site's root web is deleted with its site only")
 	}
 	a.t.indexes = true
-	_, err = a.t.exec(ctx, `DELETE FROM "Webs" WHERE "Id" = $1`, id)
+	// The scopes the webs and lists below owned go with them (no foreign
+	// key can say so: a scope id names a web, a list or an item).
+	_, err = a.t.exec(ctx, webTree+`,
+		ra AS (DELETE FROM "RoleAssignments" WHERE "SiteId" = $2 AND split_part("ScopeId", '/', 1) IN (
+			SELECT "Id"::text FROM tree UNION ALL SELECT "Id"::text FROM "Lists" WHERE "WebId" IN (SELECT "Id" FROM tree)))
+		DELETE FROM "Webs" WHERE "Id" = $1`, id, w.SiteID)
 	return err
 }
 
