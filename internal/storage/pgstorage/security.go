@@ -229,8 +229,8 @@ func (a security) GetGroupByTitle(ctx context.Context, siteID, title string) (*s
 // checkGroupTitle refuses an empty title and one a user's login takes
 // (groups and users share the site's principals, found by either).
 func (a security) checkGroupTitle(ctx context.Context, siteID, title string) error {
-	if strings.TrimSpace(title) == "" || len(title) > 255 {
-		return storage.Invalid("a group's title must have 1 to 255 characters")
+	if err := storage.CheckGroupTitle(title); err != nil {
+		return err
 	}
 	var taken bool
 	if err := a.t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM "Users" WHERE "SiteId" = $1 AND lower("LoginName") = lower($2))`,
@@ -271,6 +271,9 @@ func (a security) CreateGroup(ctx context.Context, siteID string, in storage.Gro
 	if err := t.tx.QueryRow(ctx, `UPDATE "Sites" SET "NextUserId" = "NextUserId" + 1 WHERE "Id" = $1 RETURNING "NextUserId" - 1`,
 		siteID).Scan(&g.ID); err != nil {
 		return nil, interpretError(err)
+	}
+	if g.OwnerID == 0 {
+		g.OwnerID = g.ID // a group made without an owner owns itself
 	}
 	if _, err := t.exec(ctx, `INSERT INTO "SiteGroups" ("SiteId", "Id", "Title", "Description", "OwnerId",
 		"OnlyAllowMembersViewMembership", "AllowMembersEditMembership", "Created") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
