@@ -123,13 +123,6 @@ func (a security) role(ctx context.Context, siteID string, id int64) (*storage.R
 	return collectOne(rows, err, errNoRole(id), scanRole)
 }
 
-func checkRoleName(name string) error {
-	if strings.TrimSpace(name) == "" || len(name) > 255 {
-		return storage.Invalid("a permission level's name must have 1 to 255 characters")
-	}
-	return nil
-}
-
 func (a security) CreateRoleDefinition(ctx context.Context, siteID string, in permissions.Role) (*storage.RoleDefinition, error) {
 	t := a.t
 	if err := t.check(true); err != nil {
@@ -138,7 +131,7 @@ func (a security) CreateRoleDefinition(ctx context.Context, siteID string, in pe
 	if err := a.site(ctx, siteID); err != nil {
 		return nil, err
 	}
-	if err := checkRoleName(in.Name); err != nil {
+	if err := storage.CheckRoleName(in.Name); err != nil {
 		return nil, err
 	}
 	r := &storage.RoleDefinition{SiteID: lower(siteID), Role: in}
@@ -162,20 +155,8 @@ func (a security) UpdateRoleDefinition(ctx context.Context, siteID string, id in
 	if err != nil {
 		return nil, err
 	}
-	if upd.Name != nil {
-		if err := checkRoleName(*upd.Name); err != nil {
-			return nil, err
-		}
-		r.Name = *upd.Name
-	}
-	if upd.Description != nil {
-		r.Description = *upd.Description
-	}
-	if upd.Order != nil {
-		r.Order = *upd.Order
-	}
-	if upd.Mask != nil {
-		r.Mask = *upd.Mask
+	if err := storage.ApplyRoleUpdate(&r.Role, upd); err != nil {
+		return nil, err
 	}
 	if _, err := a.t.exec(ctx, `UPDATE "RoleDefinitions" SET "Name" = $3, "Description" = $4, "Order" = $5, "Mask" = $6
 		WHERE "SiteId" = $1 AND "Id" = $2`, siteID, id, r.Name, r.Description, r.Order, int64(r.Mask)); err != nil {
