@@ -196,7 +196,7 @@ func webWriteKind(p odata.Path) permissions.Kind {
 		return permissions.ManageLists
 	case p[0].Is("webs"):
 		return permissions.ManageSubwebs
-	case p[0].Is("ensureuser"), p[0].Is("siteusers"):
+	case p[0].Is("ensureuser"):
 		return permissions.BrowseUserInfo
 	case p[0].Is("sitegroups"), p[0].Is("roleassignments"), p[0].Is("roledefinitions"),
 		p[0].Is("breakroleinheritance"), p[0].Is("resetroleinheritance"):

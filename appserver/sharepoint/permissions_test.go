@@ -141,12 +141,30 @@ func TestPermissionsAreEnforcedOnEveryRequest(t *testing.T) {
 		// Alice, an administrator, still sees it.
 		a.as("alice-subject", "alice@example.com")
 		a.req("GET", items+"(2)", nil).must(t, 200)
+		if me := a.req("GET", "/_api/web/currentUser", nil).must(t, 200); me.json["IsSiteAdmin"] != true {
+			t.Errorf("a configured administrator's IsSiteAdmin: %s", me.body)
+		}
 
 		// As a member (Edit) bob writes.
 		a.joinGroup(t, "bob@example.com", "Cesivi Members")
 		a.as("bob-subject", "bob@example.com")
 		a.req("POST", items, map[string]any{"Title": "Bob's"}).must(t, 201)
 		a.req("MERGE", items+"(1)", map[string]any{"Title": "Edited by Bob"}, "IF-MATCH", "*").must(t, 204)
+		me := a.req("GET", "/_api/web/currentUser", nil).must(t, 200)
+		if me.json["IsSiteAdmin"] != false {
+			t.Errorf("bob's IsSiteAdmin: %s", me.body)
+		}
+		var groups []string
+		for _, g := range a.req("GET", "/_api/web/currentUser/groups", nil).must(t, 200).values(t) {
+			groups = append(groups, g["Title"].(string))
+		}
+		if !slices.Equal(groups, []string{"Cesivi Visitors", "Cesivi Members"}) && !slices.Equal(groups, []string{"Cesivi Members", "Cesivi Visitors"}) {
+			t.Errorf("bob's groups %v", groups)
+		}
+		// A member cannot change the site's users (ManagePermissions).
+		if r := a.req("DELETE", fmt.Sprintf("/_api/web/siteUsers/getById(%v)", me.json["Id"]), nil); r.status != 403 {
+			t.Errorf("a member deleting a user: %d %s", r.status, r.body)
+		}
 		if r := a.req("MERGE", items+"(2)", map[string]any{"Title": "x"}, "IF-MATCH", "*"); r.status != 404 {
 			t.Errorf("bob MERGE on an item he cannot see: %d, want 404", r.status)
 		}

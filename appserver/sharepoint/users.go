@@ -40,14 +40,64 @@ func (c *call) currentUserResource(rest []odata.Segment) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
+	a, err := c.access()
+	if err != nil {
+		return nil, err
+	}
+	if a.admin && !u.IsSiteAdmin {
+		// A configured administrator (Cesivi:Sites:Administrators) is one
+		// for its own eyes too, as SharePoint's currentUser reports it.
+		cp := *u
+		cp.IsSiteAdmin = true
+		u = &cp
+	}
 	return c.userResource(u, rest)
+}
+
+// userGroups is user/groups: the site groups it is a member of.
+func (c *call) userGroups(u *storage.User, seg odata.Segment) (*response, error) {
+	if err := c.allow(http.MethodGet); err != nil {
+		return nil, err
+	}
+	ids, err := c.tx.Security().GroupsOf(c.ctx, c.web.SiteID, []int64{u.ID})
+	if err != nil {
+		return nil, err
+	}
+	ents := make([]*odata.Entity, 0, len(ids))
+	for _, id := range ids {
+		g, err := c.tx.Security().GetGroup(c.ctx, c.web.SiteID, id)
+		if err != nil {
+			return nil, err
+		}
+		ents = append(ents, c.groupEntity(g))
+	}
+	return c.collection(ents, "SP.ApiData."+seg.Name, ""), nil
+}
+
+// groupEntity is a site group as SP.Group.
+func (c *call) groupEntity(g *storage.Group) *odata.Entity {
+	link := "Web/SiteGroups/GetById(" + strconv.FormatInt(g.ID, 10) + ")"
+	return &odata.Entity{Type: "SP.Group", ID: c.enc.APIURL(link), EditLink: link, Props: []odata.Prop{
+		{Name: "Id", Value: g.ID},
+		{Name: "IsHiddenInUI", Value: false},
+		{Name: "LoginName", Value: g.Title},
+		{Name: "Title", Value: g.Title},
+		{Name: "PrincipalType", Value: storage.PrincipalSharePointGroup},
+		{Name: "AllowMembersEditMembership", Value: g.AllowMembersEditMembership},
+		{Name: "AllowRequestToJoinLeave", Value: false},
+		{Name: "AutoAcceptRequestToJoinLeave", Value: false},
+		{Name: "Description", Value: g.Description},
+		{Name: "OnlyAllowMembersViewMembership", Value: g.OnlyAllowMembersViewMembership},
+		{Name: "OwnerTitle", Value: ""},
+		{Name: "RequestToJoinLeaveEmailSetting", Value: ""},
+	}}
 }
 
 // userResource serves one user.
 func (c *call) userResource(u *storage.User, rest []odata.Segment) (*response, error) {
 	if len(rest) > 0 {
 		if len(rest) == 1 && rest[0].Is("groups") {
-			return c.emptyCollection(rest[0])
+			return c.userGroups(u, rest[0])
 		}
 		return nil, notFound(rest[0])
 	}
