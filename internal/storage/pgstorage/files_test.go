@@ -148,23 +148,22 @@ func TestLibrariesMadeBeforeTheFilesMigrationGetTheirFields(t *testing.T) {
 	if _, err := pgmigrate.Apply(ctx, pool, "storage", before); err != nil {
 		t.Fatal(err)
 	}
-	// Today's code writes the list columns of later migrations (006's
-	// adds them only if missing).
-	if _, err := pool.Exec(ctx, `ALTER TABLE "Lists" ADD COLUMN "EnableVersioning" boolean NOT NULL DEFAULT false,
-		ADD COLUMN "MajorVersionLimit" integer NOT NULL DEFAULT 500`); err != nil {
-		t.Fatal(err)
-	}
-	old := newStore(t, pool, pgstorage.Options{SkipMigrate: true})
-	site, tasks := site(t, old)
-	// A library as the storage made them before: without the file fields.
-	if _, err := pool.Exec(ctx, `DELETE FROM "Fields" WHERE "InternalName" IN ('FileLeafRef', 'FileRef', 'FileDirRef', 'FSObjType')`); err != nil {
-		t.Fatal(err)
-	}
+	// A site as the storage made them before 003: a list and a library
+	// without the file fields. Written in SQL, since today's code writes
+	// the columns and tables of later migrations.
+	site := oldSite(t, pool)
 	if _, err := pgstorage.ApplyMigrations(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
 	s := newStore(t, pool, pgstorage.Options{})
 	l := docs(t, s, site)
+	var tasks *storage.List
+	if err := s.View(ctx, func(tx storage.Tx) (err error) {
+		tasks, err = tx.Lists().GetByTitle(ctx, site.RootWebID, "Tasks")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
 	var libFields, listFields []*storage.Field
 	if err := s.View(ctx, func(tx storage.Tx) (err error) {
 		if libFields, err = tx.Fields().List(ctx, l.ID); err != nil {
@@ -195,4 +194,48 @@ func TestLibrariesMadeBeforeTheFilesMigrationGetTheirFields(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("a file in the migrated library: %v", err)
 	}
+}
+
+// oldSite writes, in the schema of migrations 001 and 002, a root site
+// with a list "Tasks" and a library "Shared Documents" whose fields are
+// today's system fields without those 003 adds.
+func oldSite(t *testing.T, pool *pgxpool.Pool) *storage.Site {
+	t.Helper()
+	ctx := t.Context()
+	site := &storage.Site{ID: storage.NewGUID(), URL: "/", RootWebID: storage.NewGUID()}
+	now := time.Now()
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := pool.Exec(ctx, sql, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`INSERT INTO "Sites" ("Id", "Url", "RootWebId", "Created") VALUES ($1, '/', $2, $3)`, site.ID, site.RootWebID, now)
+	exec(`INSERT INTO "Webs" ("Id", "SiteId", "ServerRelativeUrl", "Title", "Description", "Language", "WebTemplate", "Created", "LastItemModifiedDate")
+		VALUES ($1, $2, '/', 'Root', '', 1033, 'STS#3', $3, $3)`, site.RootWebID, site.ID, now)
+	added := map[string]bool{storage.FieldFileLeafRef: true, storage.FieldFileRef: true, storage.FieldFileDirRef: true, storage.FieldFSObjType: true}
+	for _, l := range []struct {
+		title, url, entity string
+		template, baseType int
+	}{
+		{"Tasks", "Lists/Tasks", "TasksList", storage.TemplateGenericList, 0},
+		{"Documents", "Shared Documents", "Shared_x0020_Documents", storage.TemplateDocumentLibrary, 1},
+	} {
+		id := storage.NewGUID()
+		exec(`INSERT INTO "Lists" ("Id", "WebId", "Title", "Description", "BaseTemplate", "BaseType", "UrlName", "RootFolderUrl",
+			"EntityTypeName", "ListItemEntityTypeFullName", "Hidden", "Created", "LastItemModifiedDate")
+			VALUES ($1, $2, $3, '', $4, $5, $6, $7, $8, $9, false, $10, $10)`,
+			id, site.RootWebID, l.title, l.template, l.baseType, l.url, "/"+l.url, l.entity, storage.ListItemEntityTypeFullName(l.entity), now)
+		for _, f := range storage.SystemFields(id, l.template) {
+			if added[f.InternalName] {
+				continue
+			}
+			exec(`INSERT INTO "Fields" ("Id", "ListId", "InternalName", "Title", "Description", "TypeAsString", "Required", "Indexed",
+				"ReadOnly", "Hidden", "System", "Choices", "LookupList", "LookupField", "DefaultValue", "MaxLength")
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+				storage.NewGUID(), id, f.InternalName, f.Title, f.Description, string(f.Type), f.Required, f.Indexed,
+				f.ReadOnly, f.Hidden, f.System, append([]string{}, f.Choices...), f.LookupList, f.LookupField, f.DefaultValue, f.MaxLength)
+		}
+	}
+	return site
 }
