@@ -77,6 +77,8 @@ func startEdge(t *testing.T, o edgeOptions) *edgeEnv {
 		"Cesivi__DistributedState__ConnectionString": conn,
 		"Cesivi__DataProtection__Provider":           "SharedDirectory",
 		"Cesivi__DataProtection__KeysPath":           t.TempDir(),
+		// The provider's administrator may use every site, as in make run.
+		"Cesivi__Sites__Administrators": testenv.DevUsers()[0].Subject,
 	}
 	var environ []string
 	for k, v := range env {
