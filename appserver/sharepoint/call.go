@@ -50,6 +50,11 @@ type call struct {
 	blob *blobstore.Blob
 	// acc is what the user may do in the site, once read (access.go).
 	acc *access
+	// stale are the user-context cache keys (logins, or "*" for every
+	// user) whose cached rights the call's changes make wrong; they are
+	// published on usercontext:invalidated once the transaction commits
+	// (usercontext.go).
+	stale []string
 }
 
 // methods a client may tunnel through POST with X-HTTP-Method.
