@@ -142,7 +142,7 @@ func (s *Server) routes() http.Handler {
 // sharePoint is the REST API over the process's storage, with form
 // digests minted by the shared key ring (valid on every server).
 func (s *Server) sharePoint() *sharepoint.Handler {
-	return &sharepoint.Handler{
+	h := &sharepoint.Handler{
 		Store:       s.backends.Storage,
 		Digests:     formdigest.Minter{Ring: s.backends.KeyRing},
 		Log:         s.log,
@@ -152,6 +152,10 @@ func (s *Server) sharePoint() *sharepoint.Handler {
 		Metrics:     sharepoint.NewMetrics(s.registry),
 		Admins:      permissions.ParseAdministrators(s.settings.Sites.Administrators),
 	}
+	if s.backends.State != nil {
+		h.UserContexts = s.backends.State.UserContexts
+	}
+	return h
 }
 
 // routeLabel names a matched route pattern for metrics; unmatched paths

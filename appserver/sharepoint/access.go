@@ -40,9 +40,12 @@ func (c *call) access() (*access, error) {
 	}
 	a := &access{admin: c.h.Admins.Match(c.user.Subject, c.user.Email, c.user.Groups)}
 	if !a.admin {
-		all, err := c.tx.Security().Access(c.ctx, c.logins())
-		if err != nil {
-			return nil, err
+		all := c.rights
+		if all == nil {
+			var err error
+			if all, err = c.tx.Security().Access(c.ctx, c.logins()); err != nil {
+				return nil, err
+			}
 		}
 		for _, s := range all {
 			if s.SiteID == c.web.SiteID {

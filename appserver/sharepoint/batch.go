@@ -79,17 +79,23 @@ var errChangesetFailed = errors.New("sharepoint: a request of the changeset fail
 func (h *Handler) runChangeset(c *call, reqs []odatabatch.Request) []odatabatch.Response {
 	resps := make([]*response, len(reqs))
 	failed := -1
+	var stale []string
 	err := h.Store.Update(c.ctx, func(tx storage.Tx) error {
+		stale = stale[:0]
 		for i, req := range reqs {
-			resp, ok := h.innerResult(c, req, tx)
+			resp, ok, st := h.innerResult(c, req, tx)
 			resps[i] = resp
 			if !ok {
 				failed = i
 				return errChangesetFailed
 			}
+			stale = append(stale, st...)
 		}
 		return nil
 	})
+	if err == nil {
+		h.publishStale(c.ctx, stale)
+	}
 	out := make([]odatabatch.Response, len(reqs))
 	switch {
 	case err == nil:
@@ -117,15 +123,17 @@ func (h *Handler) runChangeset(c *call, reqs []odatabatch.Request) []odatabatch.
 
 // inner runs one inner request, in tx when it belongs to a changeset.
 func (h *Handler) inner(outer *call, req odatabatch.Request, tx storage.Tx) *response {
-	resp, _ := h.innerResult(outer, req, tx)
+	resp, _, _ := h.innerResult(outer, req, tx)
 	return resp
 }
 
-// innerResult runs one inner request; ok is false when it failed.
-func (h *Handler) innerResult(outer *call, req odatabatch.Request, tx storage.Tx) (*response, bool) {
+// innerResult runs one inner request; ok is false when it failed. In a
+// changeset (tx set), stale are the user-context cache keys its changes
+// made stale, to be published once the changeset commits.
+func (h *Handler) innerResult(outer *call, req odatabatch.Request, tx storage.Tx) (resp *response, ok bool, stale []string) {
 	r, err := req.HTTPRequest(outer.ctx)
 	if err != nil {
-		return h.fail(outer, odata.InvalidQuery("The request line of a $batch part is not a valid request.")), false
+		return h.fail(outer, odata.InvalidQuery("The request line of a $batch part is not a valid request.")), false, nil
 	}
 	format, ferr := odata.Negotiate(r.Header.Get("Accept"), formatOption(r.URL.RawQuery))
 	c, err := h.newCall(r, format)
@@ -136,15 +144,15 @@ func (h *Handler) innerResult(outer *call, req odatabatch.Request, tx storage.Tx
 		err = odata.InvalidQuery("A $batch cannot hold another $batch.")
 	}
 	if err != nil {
-		return h.fail(c, err), false
+		return h.fail(c, err), false, nil
 	}
 	// The batch's identity, origin and digest check hold for its parts.
 	c.user, c.origin, c.inBatch, c.tx = outer.user, outer.origin, true, tx
-	resp, err := h.run(c)
+	resp, err = h.run(c)
 	if err != nil {
-		return h.fail(c, err), false
+		return h.fail(c, err), false, nil
 	}
-	return resp, true
+	return resp, true, c.stale
 }
 
 // batchResponse is a response as a $batch part.

@@ -50,6 +50,10 @@ type call struct {
 	blob *blobstore.Blob
 	// acc is what the user may do in the site, once read (access.go).
 	acc *access
+	// rights is what the user may do in every site, as the user-context
+	// cache gave it before the transaction began (nil: read in the
+	// transaction).
+	rights []*storage.Access
 	// stale are the user-context cache keys (logins, or "*" for every
 	// user) whose cached rights the call's changes make wrong; they are
 	// published on usercontext:invalidated once the transaction commits

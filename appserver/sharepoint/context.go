@@ -189,6 +189,18 @@ func (c *call) createSite() (*response, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Its creator is the new site's collection administrator, as in
+	// SharePoint (else a user allowed to create sites could not open the
+	// one it made).
+	owner, err := c.tx.Users().Ensure(c.ctx, s.ID, c.login(), c.userTitle(), c.user.Email)
+	if err != nil {
+		return nil, err
+	}
+	admin := true
+	if _, err := c.tx.Users().Update(c.ctx, s.ID, owner.ID, storage.UserUpdate{IsSiteAdmin: &admin}); err != nil {
+		return nil, err
+	}
+	c.rightsChanged(owner.LoginName)
 	return c.siteStatus(s.ID, 2, c.absURL(s.URL)), nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/cesivi/cesivi/internal/blobstore"
 	"github.com/cesivi/cesivi/internal/odata"
 	"github.com/cesivi/cesivi/internal/permissions"
+	"github.com/cesivi/cesivi/internal/state"
 	"github.com/cesivi/cesivi/internal/storage"
 )
 
@@ -58,6 +59,10 @@ type Handler struct {
 	// (Cesivi:Sites:Administrators); without any, only the levels granted
 	// in each site count.
 	Admins permissions.Administrators
+	// UserContexts caches what each user may do, on every server, kept
+	// coherent through usercontext:invalidated (nil: read from storage
+	// on every request).
+	UserContexts state.UserContextCache
 }
 
 // DefaultMaxFileSize is the largest file by default, 10 GiB.
@@ -117,12 +122,15 @@ func (h *Handler) run(c *call) (*response, error) {
 		if err := c.authorize(); err != nil {
 			return nil, err
 		}
-		return c.route()
+		return c.route() // runChangeset publishes c.stale after its commit
+	}
+	if err := h.loadRights(c); err != nil {
+		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
 		var resp *response
 		fn := func(tx storage.Tx) error {
-			c.tx, c.siteUser, c.acc = tx, nil, nil
+			c.tx, c.siteUser, c.acc, c.stale = tx, nil, nil, nil
 			if err := c.resolveWeb(); err != nil {
 				return err
 			}
@@ -155,6 +163,7 @@ func (h *Handler) run(c *call) (*response, error) {
 		if err != nil {
 			return nil, err
 		}
+		h.publishStale(c.ctx, c.stale)
 		if resp.after != nil {
 			// The request's second step, after its first transaction
 			// committed (finishUpload assembles the file's content).

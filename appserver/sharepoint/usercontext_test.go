@@ -1,0 +1,180 @@
+package sharepoint_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cesivi/cesivi/internal/permissions"
+	"github.com/cesivi/cesivi/internal/state"
+	"github.com/cesivi/cesivi/internal/state/memstate"
+	"github.com/cesivi/cesivi/internal/storage"
+)
+
+// countingStore counts the reads of what a user may do (Access), the
+// round trip the user-context cache saves.
+type countingStore struct {
+	storage.Store
+	access *atomic.Int64
+}
+
+func (s countingStore) Update(ctx context.Context, fn func(storage.Tx) error) error {
+	return s.Store.Update(ctx, func(tx storage.Tx) error { return fn(countingTx{tx, s.access}) })
+}
+
+func (s countingStore) View(ctx context.Context, fn func(storage.Tx) error) error {
+	return s.Store.View(ctx, func(tx storage.Tx) error { return fn(countingTx{tx, s.access}) })
+}
+
+type countingTx struct {
+	storage.Tx
+	access *atomic.Int64
+}
+
+func (t countingTx) Security() storage.Security { return countingSecurity{t.Tx.Security(), t.access} }
+
+type countingSecurity struct {
+	storage.Security
+	access *atomic.Int64
+}
+
+func (s countingSecurity) Access(ctx context.Context, logins []string) ([]*storage.Access, error) {
+	s.access.Add(1)
+	return s.Security.Access(ctx, logins)
+}
+
+// cachedAPI is the harness's API with the user-context cache of an
+// in-process state provider, counting Access reads and cache lookups.
+type cachedAPI struct {
+	*api
+	cache  state.UserContextCache
+	reads  *atomic.Int64
+	gather prometheus.Gatherer
+}
+
+func newCachedAPI(t *testing.T, store storage.Store) *cachedAPI {
+	reg := prometheus.NewRegistry()
+	p, err := memstate.New(state.Options{Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	reads := new(atomic.Int64)
+	a := newAPI(t, countingStore{store, reads})
+	a.store = store // scene setting in tests bypasses the counter
+	a.handler.UserContexts = p.UserContexts
+	return &cachedAPI{api: a, cache: p.UserContexts, reads: reads, gather: reg}
+}
+
+func (c *cachedAPI) metric(t *testing.T, name string) float64 {
+	t.Helper()
+	mfs, err := c.gather.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
+
+const bobLogin = "i:0#.f|membership|bob@example.com"
+
+func TestUserContextCacheServesPermissionChecks(t *testing.T) {
+	eachProvider(t, func(t *testing.T, plain *api) {
+		a := newCachedAPI(t, plain.store)
+		a.signIn("")
+		a.req("GET", "/_api/web", nil).must(t, 200) // creates the root site
+
+		// Bob has no rights: the first check reads them, the next ones
+		// are answered by the cache without a storage round trip.
+		before := a.reads.Load()
+		a.as("bob-subject", "bob@example.com") // asks for a digest: a first check
+		for range 5 {
+			if r := a.req("GET", "/_api/web", nil); r.status != 403 {
+				t.Fatalf("bob without rights reads the web: %d", r.status)
+			}
+		}
+		if n := a.reads.Load() - before; n != 1 {
+			t.Errorf("6 checks of one user read its rights %d times, want 1", n)
+		}
+		if hits, reqs := a.metric(t, "usercontext_cache_hits_total"), a.metric(t, "usercontext_cache_requests_total"); hits < 4 || reqs < 5 {
+			t.Errorf("cache metrics: %v hits of %v requests, want ≥ 4 of ≥ 5", hits, reqs)
+		}
+
+		// A change made behind the API's back (as by another tool) is not
+		// seen until the user's entry is invalidated, as the seed's
+		// troubleshooting does with PUBLISH usercontext:invalidated.
+		a.joinGroup(t, bobLogin, "Cesivi Visitors")
+		if r := a.req("GET", "/_api/web", nil); r.status != 403 {
+			t.Fatalf("the cached refusal was not used: %d", r.status)
+		}
+		if err := a.cache.Invalidate(context.Background(), bobLogin); err != nil {
+			t.Fatal(err)
+		}
+		a.req("GET", "/_api/web", nil).must(t, 200)
+		if r := a.req("POST", "/_api/web/lists", map[string]any{"Title": "Bob's", "BaseTemplate": 100}); r.status != 403 {
+			t.Errorf("a visitor created a list: %d", r.status)
+		}
+
+		// The provider's groups are part of the entry: a sign-in with
+		// another group is not answered from the old entry.
+		a.as("carol-subject", "carol@example.com")
+		if r := a.req("GET", "/_api/web", nil); r.status != 403 {
+			t.Fatalf("carol without rights reads the web: %d", r.status)
+		}
+		ctx := context.Background()
+		err := a.store.Update(ctx, func(tx storage.Tx) error {
+			site, err := tx.Sites().GetByURL(ctx, "/")
+			if err != nil {
+				return err
+			}
+			claim, err := tx.Users().Ensure(ctx, site.ID, permissions.GroupClaimLogin("Sales"), "Sales", "")
+			if err != nil {
+				return err
+			}
+			return tx.Security().AddAssignment(ctx, site.RootWebID, claim.ID, permissions.ReadID)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.as("carol-subject", "carol@example.com", "sales")
+		a.req("GET", "/_api/web", nil).must(t, 200)
+		a.as("carol-subject", "carol@example.com")
+		if r := a.req("GET", "/_api/web", nil); r.status != 403 {
+			t.Fatalf("carol, out of the group again, reads the web: %d", r.status)
+		}
+	})
+}
+
+func TestChangesThroughTheAPIInvalidateTheirUsers(t *testing.T) {
+	eachProvider(t, func(t *testing.T, plain *api) {
+		a := newCachedAPI(t, plain.store)
+		a.signIn("")
+		a.req("GET", "/_api/web", nil).must(t, 200)
+
+		// Bob may manage the root web, so he may create a site collection;
+		// its creator is its administrator at once, though his rights
+		// were cached before it existed.
+		a.joinGroup(t, bobLogin, "Cesivi Owners")
+		a.as("bob-subject", "bob@example.com")
+		a.req("GET", "/_api/web", nil).must(t, 200)
+		r := a.req("POST", "/_api/SPSiteManager/create", map[string]any{"request": map[string]any{
+			"Title": "Bob's", "Url": a.srv.URL + "/sites/bobs"}})
+		r.must(t, 200)
+		a.signIn("/sites/bobs")
+		a.req("GET", "/sites/bobs/_api/web", nil).must(t, 200)
+		a.req("POST", "/sites/bobs/_api/web/lists", map[string]any{"Title": "Bob's", "BaseTemplate": 100}).must(t, 201)
+
+		// Carol, with no rights anywhere, is refused in the new site.
+		a.as("carol-subject", "carol@example.com")
+		if r := a.req("GET", "/sites/bobs/_api/web", nil); r.status != 403 {
+			t.Errorf("carol reads bob's site: %d", r.status)
+		}
+	})
+}
