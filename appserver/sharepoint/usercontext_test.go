@@ -2,6 +2,7 @@ package sharepoint_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 
@@ -171,10 +172,28 @@ func TestChangesThroughTheAPIInvalidateTheirUsers(t *testing.T) {
 		a.req("GET", "/sites/bobs/_api/web", nil).must(t, 200)
 		a.req("POST", "/sites/bobs/_api/web/lists", map[string]any{"Title": "Bob's", "BaseTemplate": 100}).must(t, 201)
 
-		// Carol, with no rights anywhere, is refused in the new site.
+		// Carol, with no rights anywhere, is refused in the new site and
+		// in the root site, from her cached rights.
 		a.as("carol-subject", "carol@example.com")
-		if r := a.req("GET", "/sites/bobs/_api/web", nil); r.status != 403 {
-			t.Errorf("carol reads bob's site: %d", r.status)
+		for _, web := range []string{"/sites/bobs", "", ""} {
+			if r := a.req("GET", web+"/_api/web", nil); r.status != 403 {
+				t.Fatalf("carol reads %s/: %d", web, r.status)
+			}
+		}
+		// An administrator makes her a site collection administrator of
+		// the root site through the API, then takes it back: each holds
+		// at her next request.
+		a.as("alice-subject", "alice@example.com")
+		carol := a.req("POST", "/_api/web/ensureuser", map[string]any{"logonName": "carol@example.com"}).must(t, 200).json["Id"]
+		user := fmt.Sprintf("/_api/web/siteusers/getbyid(%v)", carol)
+		a.req("POST", user, map[string]any{"IsSiteAdmin": true}, "X-HTTP-Method", "MERGE").must(t, 204)
+		a.as("carol-subject", "carol@example.com")
+		a.req("GET", "/_api/web", nil).must(t, 200)
+		a.as("alice-subject", "alice@example.com")
+		a.req("POST", user, map[string]any{"IsSiteAdmin": false}, "X-HTTP-Method", "MERGE").must(t, 204)
+		a.as("carol-subject", "carol@example.com")
+		if r := a.req("GET", "/_api/web", nil); r.status != 403 {
+			t.Fatalf("carol, no longer an administrator, reads the web: %d", r.status)
 		}
 	})
 }

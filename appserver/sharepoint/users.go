@@ -108,6 +108,7 @@ func (c *call) userResource(u *storage.User, rest []odata.Segment) (*response, e
 			if err := c.tx.Users().Delete(c.ctx, c.web.SiteID, u.ID); err != nil {
 				return nil, err
 			}
+			c.principalChanged(u)
 			return deleted(), nil
 		},
 	})
@@ -190,6 +191,7 @@ func (c *call) siteUsersResource(seg odata.Segment, rest []odata.Segment) (*resp
 		if err := c.tx.Users().Delete(c.ctx, c.web.SiteID, u.ID); err != nil {
 			return nil, err
 		}
+		c.principalChanged(u)
 		return &response{status: http.StatusOK, header: http.Header{}}, nil
 	}
 	return nil, notFound(op)
@@ -296,6 +298,9 @@ func (c *call) updateUser(u *storage.User) (*response, error) {
 	}
 	if _, err := c.tx.Users().Update(c.ctx, c.web.SiteID, u.ID, upd); err != nil {
 		return nil, err
+	}
+	if upd.IsSiteAdmin != nil && *upd.IsSiteAdmin != u.IsSiteAdmin {
+		c.principalChanged(u)
 	}
 	return noContent(""), nil
 }
