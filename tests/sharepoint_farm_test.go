@@ -48,6 +48,10 @@ type apiClient struct {
 	farm *farm.Farm
 	http *http.Client
 
+	// mint gets a new access token (default: the development
+	// administrator's, by mintAccessToken).
+	mint func(ctx context.Context) (string, error)
+
 	mu      sync.Mutex
 	token   string
 	tokenAt time.Time
@@ -55,13 +59,20 @@ type apiClient struct {
 
 func newAPIClient(t *testing.T, f *farm.Farm) *apiClient {
 	t.Helper()
+	return newAPIClientAs(t, f, nil)
+}
+
+// newAPIClientAs is newAPIClient for the user whose tokens mint gets
+// (nil: the development administrator).
+func newAPIClientAs(t *testing.T, f *farm.Farm, mint func(ctx context.Context) (string, error)) *apiClient {
+	t.Helper()
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConns = 256
 	transport.MaxIdleConnsPerHost = 64
 	// The HTTPS edges' certificates come from their own tls internal CA.
 	transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
 	t.Cleanup(transport.CloseIdleConnections)
-	c := &apiClient{farm: f, http: &http.Client{Timeout: 10 * time.Second, Transport: transport}}
+	c := &apiClient{farm: f, mint: mint, http: &http.Client{Timeout: 10 * time.Second, Transport: transport}}
 	if _, err := c.bearer(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +87,11 @@ func (c *apiClient) bearer(ctx context.Context) (string, error) {
 	if c.token != "" && time.Since(c.tokenAt) < tokenRefreshAfter {
 		return c.token, nil
 	}
-	token, err := mintAccessToken(ctx, c.farm)
+	mint := c.mint
+	if mint == nil {
+		mint = func(ctx context.Context) (string, error) { return mintAccessToken(ctx, c.farm) }
+	}
+	token, err := mint(ctx)
 	if err != nil {
 		return "", err
 	}

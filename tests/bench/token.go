@@ -47,6 +47,11 @@ func FarmToken(f *farm.Farm, edge string) func(ctx context.Context) (string, err
 // from the redirect instead of following it: an access token, as an API
 // client would hold.
 func MintToken(ctx context.Context, f *farm.Farm, edge string) (string, error) {
+	return MintTokenAs(ctx, f, edge, f.IdP.Username, f.IdP.Password)
+}
+
+// MintTokenAs is MintToken for another user of the farm's provider.
+func MintTokenAs(ctx context.Context, f *farm.Farm, edge, username, password string) (string, error) {
 	mem, err := memstate.New(state.Options{})
 	if err != nil {
 		return "", err
@@ -61,7 +66,7 @@ func MintToken(ctx context.Context, f *farm.Farm, edge string) (string, error) {
 		return "", err
 	}
 	idp := &testenv.IdentityProvider{Issuer: f.IdP.Issuer}
-	resp, err := idp.LoginAs(ctx, nil, authURL, f.IdP.Username, f.IdP.Password)
+	resp, err := idp.LoginAs(ctx, nil, authURL, username, password)
 	if err != nil {
 		return "", err
 	}

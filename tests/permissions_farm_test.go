@@ -1,0 +1,115 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cesivi/cesivi/internal/testenv"
+	"github.com/cesivi/cesivi/tests/bench"
+	"github.com/cesivi/cesivi/tests/farm"
+)
+
+// rightsChangeBound is how long a test waits for every server to apply
+// a change of rights. Servers apply it as soon as usercontext:invalidated
+// reaches them (milliseconds; the test logs what it saw); without the
+// invalidation a server would keep the old rights for the cache's bound
+// (5 minutes), far beyond this.
+const rightsChangeBound = 30 * time.Second
+
+// everyServerAnswers sends GET /_api/web as c through the farm's edges in
+// turn until every server has answered want, and returns how long after
+// since each server first did. A server that answered want and then the
+// other status again fails the test: its rights flip-flopped.
+func everyServerAnswers(t *testing.T, f *farm.Farm, c *apiClient, want int, since time.Time) map[string]time.Duration {
+	t.Helper()
+	first := map[string]time.Duration{}
+	deadline := time.Now().Add(rightsChangeBound)
+	for i := 0; len(first) < len(f.Servers); i++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v only %v answered %d", rightsChangeBound, first, want)
+		}
+		r, err := c.do(context.Background(), http.MethodGet, f.Edges[i%len(f.Edges)]+"/_api/web", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != http.StatusOK && r.Status != http.StatusForbidden {
+			t.Fatalf("GET /_api/web: %v", r)
+		}
+		_, seen := first[r.Server]
+		switch {
+		case r.Status == want && !seen:
+			first[r.Server] = time.Since(since)
+		case r.Status != want && seen:
+			t.Fatalf("%s answered %d, then %d again", r.Server, want, r.Status)
+		}
+	}
+	return first
+}
+
+// TestARightsChangeOnOneServerHoldsOnEveryServer changes the second
+// development user's rights through one server and checks that every
+// server enforces the change, with the servers' caches warm: once by
+// usercontext:invalidated, once with every subscription killed (CLIENT
+// KILL TYPE pubsub) just before the change, where the servers' rule that
+// a reconnected subscription flushes the local layer keeps them right.
+func TestARightsChangeOnOneServerHoldsOnEveryServer(t *testing.T) {
+	f := startFarm(t, farm.Options{Storage: farm.StoragePostgreSQL})
+	admin := newAPIClient(t, f)
+	bobUser := testenv.DevUsers()[1]
+	if bobUser.Admin {
+		t.Fatal("the second development user is an administrator")
+	}
+	bob := newAPIClientAs(t, f, func(ctx context.Context) (string, error) {
+		return bench.MintTokenAs(ctx, f, f.Edges[0], bobUser.Username, bobUser.Password)
+	})
+	var ensured struct{ Id int64 }
+	decodeJSON(t, admin.must(t, http.StatusOK, http.MethodPost, f.Edges[0]+"/_api/web/ensureuser",
+		map[string]any{"logonName": bobUser.Email}), &ensured)
+	userURL := fmt.Sprintf("%s/_api/web/siteusers/getbyid(%d)", f.Edges[0], ensured.Id)
+	setAdmin := func(yes bool) (server string, at time.Time) {
+		t.Helper()
+		r := admin.must(t, http.StatusNoContent, http.MethodPost, userURL, map[string]any{"IsSiteAdmin": yes}, "X-HTTP-Method", "MERGE")
+		return r.Server, time.Now()
+	}
+
+	// Warm: every server has checked bob's rights (and cached them) twice.
+	start := time.Now()
+	everyServerAnswers(t, f, bob, http.StatusForbidden, start)
+	everyServerAnswers(t, f, bob, http.StatusForbidden, start)
+
+	writer, at := setAdmin(true)
+	seen := everyServerAnswers(t, f, bob, http.StatusOK, at)
+	t.Logf("bob made a site administrator through %s; first 200 from each server after %v", writer, seen)
+
+	// Kill every subscription, then change at once: a server whose
+	// subscription is down must not answer from its local layer, and one
+	// that reconnects flushes it.
+	rc := redis.NewClient(&redis.Options{Addr: f.RedisServer().Addr, Password: f.RedisServer().Password})
+	defer rc.Close()
+	ctx := context.Background()
+	killed, err := rc.Do(ctx, "CLIENT", "KILL", "TYPE", "pubsub").Int()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if killed < len(f.Servers) {
+		t.Fatalf("CLIENT KILL TYPE pubsub killed %d connections; want at least one per server (%d)", killed, len(f.Servers))
+	}
+	writer, at = setAdmin(false)
+	seen = everyServerAnswers(t, f, bob, http.StatusForbidden, at)
+	t.Logf("%d subscriptions killed; bob's administration removed through %s; first 403 from each server after %v", killed, writer, seen)
+
+	// The subscriptions are back, and carry the next change.
+	waitFor(t, rightsChangeBound, "every server subscribed to usercontext:invalidated again", func() bool {
+		n, err := rc.PubSubNumSub(ctx, "usercontext:invalidated").Result()
+		return err == nil && n["usercontext:invalidated"] >= int64(len(f.Servers))
+	})
+	everyServerAnswers(t, f, bob, http.StatusForbidden, at) // warm again
+	writer, at = setAdmin(true)
+	seen = everyServerAnswers(t, f, bob, http.StatusOK, at)
+	t.Logf("after the reconnection, bob made an administrator through %s; first 200 from each server after %v", writer, seen)
+}
