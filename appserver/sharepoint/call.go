@@ -54,6 +54,9 @@ type call struct {
 	// cache gave it before the transaction began (nil: read in the
 	// transaction).
 	rights []*storage.Access
+	// itemReadChecked: authorize left the check of the one item the call
+	// reads to getItem (checkItemRead).
+	itemReadChecked bool
 	// stale are the user-context cache keys (logins, or "*" for every
 	// user) whose cached rights the call's changes make wrong; they are
 	// published on usercontext:invalidated once the transaction commits

@@ -174,6 +174,9 @@ func (c *call) getItem(l *storage.List, id int64) (*response, error) {
 	if err != nil {
 		return nil, c.itemMissing(err)
 	}
+	if err := c.checkItemRead(l, it); err != nil {
+		return nil, c.itemMissing(err)
+	}
 	ents, err := c.itemEntities(l, s, proj, []*storage.Item{it})
 	if err != nil {
 		return nil, err
