@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,9 +80,26 @@ func TestARightsChangeOnOneServerHoldsOnEveryServer(t *testing.T) {
 	}
 
 	// Warm: every server has checked bob's rights (and cached them) twice.
+	ctx := context.Background()
 	start := time.Now()
 	everyServerAnswers(t, f, bob, http.StatusForbidden, start)
 	everyServerAnswers(t, f, bob, http.StatusForbidden, start)
+
+	// A read load: bob's checks come from the servers' caches, as the
+	// seed's hit-rate query shows.
+	hits0, reqs0 := userContextCounters(t, f)
+	const reads = 300
+	for i := range reads {
+		if r, err := bob.do(ctx, http.MethodGet, f.Edges[i%len(f.Edges)]+"/_api/web", nil); err != nil || r.Status != http.StatusForbidden {
+			t.Fatalf("read %d: %v %v", i, r, err)
+		}
+	}
+	hits1, reqs1 := userContextCounters(t, f)
+	rate := (hits1 - hits0) / (reqs1 - reqs0)
+	t.Logf("user-context cache under %d reads: %.0f hits of %.0f lookups (rate %.3f)", reads, hits1-hits0, reqs1-reqs0, rate)
+	if reqs1-reqs0 < reads || rate < 0.99 {
+		t.Errorf("under a read load the user-context cache answered %.0f of %.0f lookups; want ≥ 99 %% of ≥ %d", hits1-hits0, reqs1-reqs0, reads)
+	}
 
 	writer, at := setAdmin(true)
 	seen := everyServerAnswers(t, f, bob, http.StatusOK, at)
@@ -91,7 +110,6 @@ func TestARightsChangeOnOneServerHoldsOnEveryServer(t *testing.T) {
 	// that reconnects flushes it.
 	rc := redis.NewClient(&redis.Options{Addr: f.RedisServer().Addr, Password: f.RedisServer().Password})
 	defer rc.Close()
-	ctx := context.Background()
 	killed, err := rc.Do(ctx, "CLIENT", "KILL", "TYPE", "pubsub").Int()
 	if err != nil {
 		t.Fatal(err)
@@ -112,4 +130,33 @@ func TestARightsChangeOnOneServerHoldsOnEveryServer(t *testing.T) {
 	writer, at = setAdmin(true)
 	seen = everyServerAnswers(t, f, bob, http.StatusOK, at)
 	t.Logf("after the reconnection, bob made an administrator through %s; first 200 from each server after %v", writer, seen)
+}
+
+// userContextCounters sums usercontext_cache_hits_total and
+// usercontext_cache_requests_total over the farm's servers.
+func userContextCounters(t *testing.T, f *farm.Farm) (hits, requests float64) {
+	t.Helper()
+	for _, s := range f.Servers {
+		resp, body := get(t, s+"/metrics")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s/metrics: %d", s, resp.StatusCode)
+		}
+		for _, line := range strings.Split(string(body), "\n") {
+			name, value, ok := strings.Cut(line, " ")
+			if !ok {
+				continue
+			}
+			v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+			if err != nil {
+				continue
+			}
+			switch name {
+			case "usercontext_cache_hits_total":
+				hits += v
+			case "usercontext_cache_requests_total":
+				requests += v
+			}
+		}
+	}
+	return hits, requests
 }
