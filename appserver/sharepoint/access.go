@@ -303,6 +303,26 @@ func (c *call) checkItemRead(l *storage.List, it *storage.Item) error {
 	return nil
 }
 
+// visibleItemCount is l's ItemCount as the user sees it: without the
+// items of their own scope the user may not see, so a count cannot
+// reveal them. A failure to count fails the call (c.failed), never shows
+// the true count.
+func (c *call) visibleItemCount(l *storage.List) int64 {
+	a, err := c.access()
+	if err == nil && a.admin {
+		return l.ItemCount
+	}
+	var n int64
+	if err == nil {
+		n, err = c.tx.Security().VisibleItemCount(c.ctx, l.ID, a.viewer(l))
+	}
+	if err != nil {
+		c.failed = errors.Join(c.failed, err)
+		return 0
+	}
+	return n
+}
+
 // itemNotFound is the refusal of an item the user may not see: the same
 // as of an item that does not exist, so ids cannot be probed.
 func itemNotFound(id int64) error { return storage.NotFound("the list has no item %d", id) }

@@ -57,6 +57,9 @@ type call struct {
 	// itemReadChecked: authorize left the check of the one item the call
 	// reads to getItem (checkItemRead).
 	itemReadChecked bool
+	// failed is an error met while building an answer by code that
+	// cannot return one (an entity's property); the call fails with it.
+	failed error
 	// stale are the user-context cache keys (logins, or "*" for every
 	// user) whose cached rights the call's changes make wrong; they are
 	// published on usercontext:invalidated once the transaction commits

@@ -122,7 +122,11 @@ func (h *Handler) run(c *call) (*response, error) {
 		if err := c.authorize(); err != nil {
 			return nil, err
 		}
-		return c.route() // runChangeset publishes c.stale after its commit
+		resp, err := c.route() // runChangeset publishes c.stale after its commit
+		if err == nil {
+			err = c.failed
+		}
+		return resp, err
 	}
 	if err := h.loadRights(c); err != nil {
 		return nil, err
@@ -130,7 +134,7 @@ func (h *Handler) run(c *call) (*response, error) {
 	for attempt := 0; ; attempt++ {
 		var resp *response
 		fn := func(tx storage.Tx) error {
-			c.tx, c.siteUser, c.acc, c.stale = tx, nil, nil, nil
+			c.tx, c.siteUser, c.acc, c.stale, c.failed = tx, nil, nil, nil, nil
 			if err := c.resolveWeb(); err != nil {
 				return err
 			}
@@ -138,7 +142,9 @@ func (h *Handler) run(c *call) (*response, error) {
 				return err
 			}
 			var err error
-			resp, err = c.route()
+			if resp, err = c.route(); err == nil {
+				err = c.failed
+			}
 			return err
 		}
 		var err error

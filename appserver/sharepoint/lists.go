@@ -252,7 +252,7 @@ func (c *call) listEntity(l *storage.List) *odata.Entity {
 			{Name: "IsApplicationList", Value: false},
 			{Name: "IsCatalog", Value: false},
 			{Name: "IsPrivate", Value: false},
-			{Name: "ItemCount", Value: l.ItemCount},
+			{Name: "ItemCount", Value: c.visibleItemCount(l)},
 			{Name: "LastItemDeletedDate", Value: l.LastItemModifiedDate},
 			{Name: "LastItemModifiedDate", Value: l.LastItemModifiedDate},
 			{Name: "ListItemEntityTypeFullName", Value: l.ListItemEntityTypeFullName},

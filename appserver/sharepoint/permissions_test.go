@@ -138,9 +138,21 @@ func TestPermissionsAreEnforcedOnEveryRequest(t *testing.T) {
 				t.Errorf("bob GET %s: %d %s, want 404", p, r.status, r.body)
 			}
 		}
+		// Nor is it counted in the ItemCount he is shown.
+		if n := a.req("GET", "/_api/web/lists/getByTitle('Tasks')?$select=ItemCount", nil).must(t, 200).json["ItemCount"]; n != float64(2) {
+			t.Errorf("bob sees ItemCount %v, want 2", n)
+		}
+		for _, l := range a.req("GET", "/_api/web/lists?$select=Title,ItemCount", nil).must(t, 200).values(t) {
+			if l["Title"] == "Tasks" && l["ItemCount"] != float64(2) {
+				t.Errorf("bob's lists() shows Tasks with ItemCount %v, want 2", l["ItemCount"])
+			}
+		}
 		// Alice, an administrator, still sees it.
 		a.as("alice-subject", "alice@example.com")
 		a.req("GET", items+"(2)", nil).must(t, 200)
+		if n := a.req("GET", "/_api/web/lists/getByTitle('Tasks')?$select=ItemCount", nil).must(t, 200).json["ItemCount"]; n != float64(3) {
+			t.Errorf("alice sees ItemCount %v, want 3", n)
+		}
 		if me := a.req("GET", "/_api/web/currentUser", nil).must(t, 200); me.json["IsSiteAdmin"] != true {
 			t.Errorf("a configured administrator's IsSiteAdmin: %s", me.body)
 		}
