@@ -116,6 +116,7 @@ func BenchmarkPostgreSQLScale(b *testing.B) {
 		var notes caseNotes
 		notes.short = append(notes.short, big.setup[len(big.setup)-1])
 		member := big.as(memberHeader)
+		member.explain(b, &notes, page(scaleItems/2), planKeyset)
 		member.measureGets(b, &notes, func() url.Values { return page(1 + rng.IntN(scaleItems-200)) }, true)
 		if n := len(member.lastPage); n != 100 {
 			b.Fatalf("a member's page holds %d items, want 100", n)
@@ -190,7 +191,7 @@ func (l *scaleList) breakEveryTenthItem(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := l.pool.Exec(ctx, `ANALYZE "ListItems"`); err != nil {
+	if _, err := l.pool.Exec(ctx, `ANALYZE "ListItems", "RoleAssignments"`); err != nil {
 		b.Fatal(err)
 	}
 	l.logf("%s: every tenth of %d items given its own scope in %v", l.title, l.n, time.Since(start).Round(time.Millisecond))
@@ -515,7 +516,7 @@ const (
 // prepared statement to a generic plan after five executions).
 func (l *scaleList) explain(b *testing.B, notes *caseNotes, query url.Values, expect planExpectation) {
 	l.trace.reset()
-	status, body := httpDo(b, "GET", l.itemsURL(query), "")
+	status, body := httpDoAs(b, l.user, "GET", l.itemsURL(query), "")
 	sql, args := l.trace.last()
 	if sql == "" {
 		b.Fatalf("no items query seen on the pool (%d %s)", status, body)
