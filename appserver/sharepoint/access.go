@@ -122,12 +122,23 @@ func (c *call) listAfter() (odata.Path, bool) {
 }
 
 // itemSegment reports whether rest (after a list) names one item
-// (items(3), items/getById(3)) and which.
+// (items(3), items/getById(3), getItemById(3)) and which.
 func itemSegment(rest odata.Path) (id int64, ok bool) {
-	if len(rest) == 0 || !rest[0].Is("items") {
+	if len(rest) == 0 {
 		return 0, false
 	}
 	s := rest[0]
+	if s.Is("getitembyid") || s.Is("getitembystringid") {
+		v, ok := s.Single()
+		if !ok || (v.Kind != odata.KindInt && v.Kind != odata.KindString) {
+			return 0, false
+		}
+		n, err := itemID(s)
+		return n, err == nil
+	}
+	if !s.Is("items") {
+		return 0, false
+	}
 	if !s.Call && len(rest) > 1 && rest[1].Is("getbyid") {
 		s = rest[1]
 	}
@@ -161,7 +172,7 @@ func (c *call) authorize() error {
 	rest, onList := c.listAfter()
 	if onList && c.located != nil && c.located.List != nil {
 		l := c.located.List
-		if len(rest) > 0 && rest[0].Is("items") {
+		if len(rest) > 0 && (rest[0].Is("items") || (rest[0].Call && (rest[0].Is("getitembyid") || rest[0].Is("getitembystringid")))) {
 			return c.authorizeItems(a, l, rest)
 		}
 		if c.readOnly() {

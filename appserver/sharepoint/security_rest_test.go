@@ -344,6 +344,10 @@ func TestRoleAssignmentsAndInheritanceAsPnPjsSendsThem(t *testing.T) {
 			t.Error("doesUserHavePermissions on item 1")
 		}
 		a.req("GET", list+"/items(2)/roleAssignments", nil).must(t, 404)
+		// getItemById is the same item: the same 404.
+		a.req("GET", list+"/getItemById(2)", nil).must(t, 404)
+		a.req("GET", list+"/getItemById(1)", nil).must(t, 200)
+		a.req("GET", list+"/getItemById(2)/breakRoleInheritance(copyRoleAssignments=true,clearSubscopes=false)", nil).must(t, 404)
 		before = a.security(t)
 		a.refused(t, before, a.req("POST", item1+"/resetRoleInheritance", nil), 403, odata.CodeAccessDenied, "ManagePermissions")
 		a.refused(t, before, a.req("POST", list+"/items(2)/breakRoleInheritance(copyRoleAssignments=true,clearSubscopes=false)", nil), 404, "", "")
