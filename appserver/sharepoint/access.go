@@ -125,12 +125,23 @@ func (c *call) listAfter() (odata.Path, bool) {
 }
 
 // itemSegment reports whether rest (after a list) names one item
-// (items(3), items/getById(3)) and which.
+// (items(3), items/getById(3), getItemById(3)) and which.
 func itemSegment(rest odata.Path) (id int64, ok bool) {
-	if len(rest) == 0 || !rest[0].Is("items") {
+	if len(rest) == 0 {
 		return 0, false
 	}
 	s := rest[0]
+	if s.Is("getitembyid") || s.Is("getitembystringid") {
+		v, ok := s.Single()
+		if !ok || (v.Kind != odata.KindInt && v.Kind != odata.KindString) {
+			return 0, false
+		}
+		n, err := itemID(s)
+		return n, err == nil
+	}
+	if !s.Is("items") {
+		return 0, false
+	}
 	if !s.Call && len(rest) > 1 && rest[1].Is("getbyid") {
 		s = rest[1]
 	}
@@ -164,7 +175,7 @@ func (c *call) authorize() error {
 	rest, onList := c.listAfter()
 	if onList && c.located != nil && c.located.List != nil {
 		l := c.located.List
-		if len(rest) > 0 && rest[0].Is("items") {
+		if len(rest) > 0 && (rest[0].Is("items") || (rest[0].Call && (rest[0].Is("getitembyid") || rest[0].Is("getitembystringid")))) {
 			return c.authorizeItems(a, l, rest)
 		}
 		if c.readOnly() {
@@ -172,17 +183,59 @@ func (c *call) authorize() error {
 				// A list the user cannot see is absent, as in SharePoint.
 				return odata.ListNotFound(l.Title, c.enc.Web)
 			}
+			if k, ok := permissionCallKind(rest, true); ok {
+				return c.need(l.ScopeID, k)
+			}
 			return nil
 		}
-		if len(rest) > 0 && (rest[0].Is("breakroleinheritance") || rest[0].Is("resetroleinheritance") || rest[0].Is("roleassignments")) {
-			return c.need(l.ScopeID, permissions.ManagePermissions)
+		if k, ok := permissionCallKind(rest, false); ok {
+			return c.need(l.ScopeID, k)
 		}
 		return c.need(l.ScopeID, permissions.ManageLists)
 	}
 	if c.readOnly() {
-		return c.need(web, permissions.ViewPages)
+		if err := c.need(web, permissions.ViewPages); err != nil {
+			return err
+		}
+		if k, ok := permissionCallKind(afterWeb(c.path), true); ok {
+			return c.need(web, k)
+		}
+		return nil
 	}
-	return c.need(web, webWriteKind(c.path))
+	k := webWriteKind(c.path)
+	if k == permissions.ManagePermissions && siteWide(afterWeb(c.path)) {
+		// Groups, levels and users belong to the site collection: changing
+		// them takes Manage Permissions on its root web.
+		root, err := c.rootWeb()
+		if err != nil {
+			return err
+		}
+		web = root.ScopeID
+	}
+	return c.need(web, k)
+}
+
+// afterWeb is the path after its leading web segment, if any.
+func afterWeb(p odata.Path) odata.Path {
+	if len(p) > 0 && p[0].Is("web") && !p[0].Call {
+		return p[1:]
+	}
+	return p
+}
+
+// siteWide reports whether a path after the web names what belongs to
+// the whole site collection: its groups, levels and users.
+func siteWide(p odata.Path) bool {
+	if len(p) == 0 {
+		return false
+	}
+	for _, n := range []string{"sitegroups", "roledefinitions", "associatedownergroup", "associatedmembergroup",
+		"associatedvisitorgroup", "siteusers", "getuserbyid"} {
+		if p[0].Is(n) {
+			return true
+		}
+	}
+	return false
 }
 
 // webWriteKind is the permission a write that names no list needs on
@@ -202,7 +255,9 @@ func webWriteKind(p odata.Path) permissions.Kind {
 	case p[0].Is("ensureuser"):
 		return permissions.BrowseUserInfo
 	case p[0].Is("sitegroups"), p[0].Is("roleassignments"), p[0].Is("roledefinitions"),
-		p[0].Is("breakroleinheritance"), p[0].Is("resetroleinheritance"):
+		p[0].Is("breakroleinheritance"), p[0].Is("resetroleinheritance"),
+		p[0].Is("associatedownergroup"), p[0].Is("associatedmembergroup"), p[0].Is("associatedvisitorgroup"),
+		p[0].Is("siteusers"), p[0].Is("getuserbyid"):
 		return permissions.ManagePermissions
 	case p[0].Is("getfolderbyserverrelativepath"), p[0].Is("getfolderbyserverrelativeurl"),
 		p[0].Is("getfilebyserverrelativepath"), p[0].Is("getfilebyserverrelativeurl"),
@@ -233,7 +288,10 @@ func (c *call) authorizeItems(a *access, l *storage.List, rest odata.Path) error
 		return nil
 	}
 	k := permissions.ViewListItems
-	if !c.readOnly() {
+	if pk, ok := permissionCallKind(afterItem(rest), c.readOnly()); ok {
+		// The item's permissions: its role assignments and inheritance.
+		k = pk
+	} else if !c.readOnly() {
 		k = permissions.EditListItems
 		if c.method == http.MethodDelete || (len(rest) > 1 && (rest[len(rest)-1].Is("recycle") || rest[len(rest)-1].Is("delete"))) {
 			k = permissions.DeleteListItems
@@ -248,6 +306,18 @@ func (c *call) authorizeItems(a *access, l *storage.List, rest odata.Path) error
 	}
 	if !m.Has(k) {
 		return denied(k)
+	}
+	return nil
+}
+
+// afterItem is the part of rest (after a list) after the item it names
+// (items(3)/… or items/getById(3)/…).
+func afterItem(rest odata.Path) odata.Path {
+	if len(rest) > 0 && rest[0].Call {
+		return rest[1:]
+	}
+	if len(rest) > 1 {
+		return rest[2:]
 	}
 	return nil
 }

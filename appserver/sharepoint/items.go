@@ -128,6 +128,9 @@ func (c *call) itemResource(w *storage.Web, l *storage.List, id int64, rest []od
 	case seg.Is("versions"):
 		return c.itemVersions(l, id, seg, rest[1:])
 	}
+	if resp, ok, err := c.securableResource(securable{web: w, list: l, item: id}, seg, rest[1:]); ok {
+		return resp, err
+	}
 	if len(rest) > 1 {
 		return nil, notFound(rest[1])
 	}
@@ -139,13 +142,6 @@ func (c *call) itemResource(w *storage.Web, l *storage.List, id int64, rest []od
 		return c.fieldValuesAsText(l, id, seg)
 	case seg.Is("recycle"):
 		return c.recycleItem(l, id)
-	case seg.Is("roleassignments"):
-		if _, err := c.tx.Items().Get(c.ctx, l.ID, id); err != nil {
-			return nil, c.itemMissing(err)
-		}
-		return c.emptyCollection(seg)
-	case seg.Is("effectivebasepermissions"):
-		return c.entity(fullPermissions(), ""), nil
 	case seg.Is("parentlist"):
 		return c.listResource(w, l, nil)
 	}

@@ -44,6 +44,9 @@ type projected struct {
 	// (ServerRedirectedEmbedUri); field is nil then.
 	fixed    any
 	fixedSet bool
+	// unique is HasUniqueRoleAssignments (only when selected); field is
+	// nil then.
+	unique bool
 }
 
 // newProjection builds the properties of $select and $expand (every
@@ -80,6 +83,10 @@ func newProjection(s *storage.Schema, sel, expand []string) (*projection, error)
 	for _, name := range sel {
 		head, tail, nested := strings.Cut(name, "/")
 		f, ok := s.Resolve(head)
+		if !ok && !nested && strings.EqualFold(head, "HasUniqueRoleAssignments") {
+			p.add(projected{name: "HasUniqueRoleAssignments", unique: true})
+			continue
+		}
 		if !ok {
 			return nil, odata.FieldNotFound(name)
 		}
@@ -216,6 +223,10 @@ func (c *call) itemEntities(l *storage.List, s *storage.Schema, p *projection, i
 		for _, x := range p.props {
 			if x.fixedSet {
 				ent.Props = append(ent.Props, odata.Prop{Name: x.name, Value: x.fixed})
+				continue
+			}
+			if x.unique {
+				ent.Props = append(ent.Props, odata.Prop{Name: x.name, Value: it.ScopeID == storage.ItemScopeID(l.ID, it.ID)})
 				continue
 			}
 			v := storage.ItemValue(it, x.field)

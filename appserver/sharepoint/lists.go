@@ -195,15 +195,15 @@ func (c *call) listResource(w *storage.Web, l *storage.List, rest []odata.Segmen
 			return nil, err
 		}
 		return c.entity(c.folderEntity(l.RootFolderURL, l.ID, lastSegment(l.URLName)), "SP.ApiData.Folders/@Element"), nil
-	case seg.Is("effectivebasepermissions") && len(rest) == 0:
-		return c.entity(fullPermissions(), ""), nil
 	case seg.Is("contenttypes"):
 		return c.contentTypes(l, seg, rest)
 	case seg.Is("parentweb") && len(rest) == 0:
 		return c.webResource(w, nil)
-	case seg.Is("usercustomactions") && len(rest) == 0, seg.Is("roleassignments") && len(rest) == 0,
-		seg.Is("subscriptions") && len(rest) == 0:
+	case seg.Is("usercustomactions") && len(rest) == 0, seg.Is("subscriptions") && len(rest) == 0:
 		return c.emptyCollection(seg)
+	}
+	if resp, ok, err := c.securableResource(securable{web: w, list: l}, seg, rest); ok {
+		return resp, err
 	}
 	return nil, notFound(seg)
 }
@@ -223,7 +223,7 @@ func (c *call) listEntityResponse(l *storage.List) (*response, error) {
 // listEntity is SP.List.
 func (c *call) listEntity(l *storage.List) *odata.Entity {
 	link := "Web/Lists(guid'" + l.ID + "')"
-	return &odata.Entity{
+	ent := &odata.Entity{
 		Type: "SP.List", ID: c.enc.APIURL(link), EditLink: link, ETag: `"1"`,
 		Props: []odata.Prop{
 			{Name: "AllowContentTypes", Value: true},
@@ -264,6 +264,8 @@ func (c *call) listEntity(l *storage.List) *odata.Entity {
 			{Name: "Title", Value: l.Title},
 		},
 	}
+	c.securableProps(ent, l.ScopeID, l.ScopeID == l.ID, true)
+	return ent
 }
 
 func listImage(l *storage.List) string {

@@ -35,10 +35,66 @@ func resolveAliases(escaped, rawQuery string) (string, error) {
 		if !ok || len(v) != 1 {
 			return "", odata.InvalidQuery("The parameter alias " + name + " has no value in the query string.")
 		}
+		if obj := strings.TrimSpace(v[0]); strings.HasPrefix(obj, "{") {
+			// An object value, as doesUserHavePermissions(@v)?@v=
+			// {'High':'…','Low':'…'} sends: the call's only argument,
+			// whose members become named arguments.
+			if escaped[i-1] != '(' || j >= len(escaped) || escaped[j] != ')' {
+				return "", odata.InvalidQuery("The parameter alias " + name + " holds an object, which can only be a call's only argument.")
+			}
+			args, err := objectArgs(obj)
+			if err != nil {
+				return "", err
+			}
+			b.WriteString(args)
+			i = j - 1
+			continue
+		}
 		b.WriteString(url.PathEscape(v[0]))
 		i = j - 1
 	}
 	return b.String(), nil
+}
+
+// objectArgs turns a flat object literal, {'High':'432','Low':'1011'}
+// (single or double quotes; string or whole-number values), into named
+// call arguments, High='432',Low='1011', escaped for a path.
+func objectArgs(obj string) (string, error) {
+	bad := odata.InvalidQuery("An object parameter must look like {'Name':'value','Other':123}.")
+	body := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(obj, "{"), "}"))
+	if !strings.HasSuffix(obj, "}") || body == "" {
+		return "", bad
+	}
+	unquote := func(s string) (string, bool) {
+		s = strings.TrimSpace(s)
+		if len(s) >= 2 && (s[0] == '\'' || s[0] == '"') && s[len(s)-1] == s[0] {
+			return s[1 : len(s)-1], true
+		}
+		return s, false
+	}
+	var parts []string
+	for _, member := range strings.Split(body, ",") {
+		k, v, ok := strings.Cut(member, ":")
+		if !ok {
+			return "", bad
+		}
+		key, quoted := unquote(k)
+		if !quoted || key == "" || strings.IndexFunc(key, func(r rune) bool {
+			return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+		}) >= 0 {
+			return "", bad
+		}
+		val, quoted := unquote(v)
+		switch {
+		case quoted:
+			parts = append(parts, key+"="+url.PathEscape("'"+strings.ReplaceAll(val, "'", "''")+"'"))
+		case val != "" && strings.Trim(val, "0123456789") == "":
+			parts = append(parts, key+"="+val)
+		default:
+			return "", bad
+		}
+	}
+	return strings.Join(parts, ","), nil
 }
 
 // cleanWebPath makes "", "/", "/sites/dev/" and "/sites/dev" the

@@ -36,6 +36,6 @@ func TestRoleDefinitionsAsPnPjsAsksForThem(t *testing.T) {
 		a.req("GET", "/_api/web/roledefinitions/getbyname('Owner')", nil).must(t, 404)
 		a.req("GET", "/_api/web/roledefinitions/getbyid('x')", nil).must(t, 400)
 		a.req("GET", "/_api/web/roledefinitions/getbytype(9)", nil).must(t, 404)
-		a.req("POST", "/_api/web/roledefinitions", map[string]any{"Name": "x"}).must(t, 405)
+		a.req("PUT", "/_api/web/roledefinitions", map[string]any{"Name": "x"}).must(t, 405)
 	})
 }

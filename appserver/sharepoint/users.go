@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/cesivi/cesivi/internal/odata"
+	"github.com/cesivi/cesivi/internal/permissions"
 	"github.com/cesivi/cesivi/internal/storage"
 )
 
@@ -105,10 +106,9 @@ func (c *call) userResource(u *storage.User, rest []odata.Segment) (*response, e
 		get:    func() (*response, error) { return c.entity(c.userEntity(u), "SP.ApiData.Users/@Element"), nil },
 		update: func() (*response, error) { return c.updateUser(u) },
 		del: func() (*response, error) {
-			if err := c.tx.Users().Delete(c.ctx, c.web.SiteID, u.ID); err != nil {
+			if err := c.deleteUser(u); err != nil {
 				return nil, err
 			}
-			c.principalChanged(u)
 			return deleted(), nil
 		},
 	})
@@ -188,17 +188,28 @@ func (c *call) siteUsersResource(seg odata.Segment, rest []odata.Segment) (*resp
 		if err != nil {
 			return nil, userMissing(err)
 		}
-		if err := c.tx.Users().Delete(c.ctx, c.web.SiteID, u.ID); err != nil {
+		if err := c.deleteUser(u); err != nil {
 			return nil, err
 		}
-		c.principalChanged(u)
 		return &response{status: http.StatusOK, header: http.Header{}}, nil
 	}
 	return nil, notFound(op)
 }
 
+// deleteUser removes a site user, unless it is the site's last holder
+// of Full Control on its root web.
+func (c *call) deleteUser(u *storage.User) error {
+	if err := c.keepFullControl(func() error { return c.tx.Users().Delete(c.ctx, c.web.SiteID, u.ID) }); err != nil {
+		return err
+	}
+	c.principalChanged(u)
+	return nil
+}
+
+// lookupLogin finds a site user by login name; PnPjs's getByLoginName
+// may send it as '!@v::<login>'.
 func (c *call) lookupLogin(login string) (*storage.User, error) {
-	l, err := storage.ClaimsLogin(login)
+	l, err := storage.ClaimsLogin(strings.TrimPrefix(login, "!@v::"))
 	if err != nil {
 		return nil, storage.ErrNotFound
 	}
@@ -296,10 +307,22 @@ func (c *call) updateUser(u *storage.User) (*response, error) {
 	if upd.IsSiteAdmin, err = propBool(m, "IsSiteAdmin", "SP.User"); err != nil {
 		return nil, err
 	}
+	adminChange := upd.IsSiteAdmin != nil && *upd.IsSiteAdmin != u.IsSiteAdmin
+	if adminChange {
+		// Only a site collection administrator makes or unmakes one:
+		// Manage Permissions alone must not lead to every permission.
+		a, err := c.access()
+		if err != nil {
+			return nil, err
+		}
+		if !a.admin {
+			return nil, denied(permissions.FullMask)
+		}
+	}
 	if _, err := c.tx.Users().Update(c.ctx, c.web.SiteID, u.ID, upd); err != nil {
 		return nil, err
 	}
-	if upd.IsSiteAdmin != nil && *upd.IsSiteAdmin != u.IsSiteAdmin {
+	if adminChange {
 		c.principalChanged(u)
 	}
 	return noContent(""), nil

@@ -80,13 +80,18 @@ func (c *call) webResource(w *storage.Web, rest []odata.Segment) (*response, err
 		return c.allProperties(w)
 	case seg.Is("regionalsettings"):
 		return c.regionalSettings(rest)
-	case seg.Is("features") && len(rest) == 0, seg.Is("usercustomactions") && len(rest) == 0,
-		seg.Is("sitegroups") && len(rest) == 0, seg.Is("roleassignments") && len(rest) == 0:
+	case seg.Is("features") && len(rest) == 0, seg.Is("usercustomactions") && len(rest) == 0:
 		return c.emptyCollection(seg)
+	case seg.Is("sitegroups"):
+		return c.siteGroupsResource(seg, rest)
+	case seg.Is("associatedownergroup") && !seg.Call:
+		return c.associatedGroup("Owner", rest)
+	case seg.Is("associatedmembergroup") && !seg.Call:
+		return c.associatedGroup("Member", rest)
+	case seg.Is("associatedvisitorgroup") && !seg.Call:
+		return c.associatedGroup("Visitor", rest)
 	case seg.Is("roledefinitions"):
 		return c.roleDefinitions(seg, rest)
-	case seg.Is("effectivebasepermissions") && len(rest) == 0:
-		return c.entity(fullPermissions(), ""), nil
 	case seg.Is("rootfolder") && len(rest) == 0:
 		return c.entity(c.folderEntity(w.ServerRelativeURL, "", w.Title), "SP.ApiData.Folders/@Element"), nil
 	case (seg.Is("getfolderbyserverrelativepath") || seg.Is("getfolderbyserverrelativeurl")) && seg.Call:
@@ -101,6 +106,9 @@ func (c *call) webResource(w *storage.Web, rest []odata.Segment) (*response, err
 		return c.webFolders(w, seg, rest)
 	case seg.Is("recyclebin"):
 		return c.recycleBinResource(w.ID, seg, rest)
+	}
+	if resp, ok, err := c.securableResource(securable{web: w}, seg, rest); ok {
+		return resp, err
 	}
 	return nil, notFound(seg)
 }
@@ -134,7 +142,7 @@ func (c *call) rootWeb() (*storage.Web, error) {
 // webEntity is SP.Web.
 func (c *call) webEntity(w *storage.Web) *odata.Entity {
 	api := c.absURL(w.ServerRelativeURL) + "/_api/"
-	return &odata.Entity{
+	ent := &odata.Entity{
 		Type: "SP.Web", ID: api + "Web", EditLink: "Web",
 		Props: []odata.Prop{
 			{Name: "AllowRssFeeds", Value: true},
@@ -142,7 +150,7 @@ func (c *call) webEntity(w *storage.Web) *odata.Entity {
 			{Name: "Created", Value: w.Created},
 			{Name: "CustomMasterUrl", Value: joinURL(w.ServerRelativeURL, "_catalogs/masterpage/seattle.master")},
 			{Name: "Description", Value: w.Description},
-			{Name: "HasUniqueRoleAssignments", Value: w.ParentID == ""},
+			{Name: "HasUniqueRoleAssignments", Value: w.ScopeID == w.ID},
 			{Name: "Id", Value: w.ID},
 			{Name: "IsMultilingual", Value: false},
 			{Name: "Language", Value: w.Language},
@@ -159,6 +167,8 @@ func (c *call) webEntity(w *storage.Web) *odata.Entity {
 			{Name: "WelcomePage", Value: "SitePages/Home.aspx"},
 		},
 	}
+	c.securableProps(ent, w.ScopeID, false, false)
+	return ent
 }
 
 // templateName is SP.Web.WebTemplate: the template without its

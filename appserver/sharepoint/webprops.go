@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/cesivi/cesivi/internal/odata"
-	"github.com/cesivi/cesivi/internal/permissions"
 	"github.com/cesivi/cesivi/internal/storage"
 )
 
@@ -73,12 +72,6 @@ func (c *call) regionalSettings(rest []odata.Segment) (*response, error) {
 			{Name: "TimeMarkerPosition", Value: 0},
 			{Name: "TimeSeparator", Value: ":"},
 		}}, "SP.ApiData.RegionalSettings/@Element"), nil
-}
-
-// fullPermissions is SP.BasePermissions with every bit: until the
-// permissions model exists, every signed-in user may do everything.
-func fullPermissions() *odata.Entity {
-	return basePermissions(permissions.Full)
 }
 
 // folderEntity is the minimal SP.Folder of a web or list root folder

@@ -33,6 +33,8 @@ import "@pnp/sp/views/index.js";
 import "@pnp/sp/site-users/web.js";
 import "@pnp/sp/context-info/index.js";
 import "@pnp/sp/batching.js";
+import { PermissionKind } from "@pnp/sp/security/index.js";
+import "@pnp/sp/site-groups/index.js";
 
 // ---------------------------------------------------------------------------
 // Configuration
@@ -776,4 +778,90 @@ step("sub-webs: webs.add, then use the sub-web; webinfos lists it", async () => 
   assert.ok(infos.some((w) => w.ServerRelativeUrl === `/sites/pnp-${run}/sub` && w.Title === `Sub ${run}`), `webinfos: ${JSON.stringify(infos)}`);
   const webs = await sp.web.webs.select("Title", "Url")();
   assert.deepEqual(webs.map((w) => w.Url), [`${siteUrl}/sub`]);
+});
+
+// ---------------------------------------------------------------------------
+// Permissions: levels, site groups, role assignments and inheritance, as
+// PnPjs's security and site-groups modules send them. The signed-in user
+// is a site collection administrator of the farm.
+
+step("permissions: roleDefinitions getByName, getByType, getById", async () => {
+  const sp = need("sp");
+  const contribute = await sp.web.roleDefinitions.getByName("Contribute")();
+  assert.equal(contribute.Id, 1073741827);
+  assert.equal(contribute.BasePermissions.High, "432");
+  assert.equal(contribute.BasePermissions.Low, "1011028719");
+  const full = await sp.web.roleDefinitions.getByType(5)();
+  assert.equal(full.Name, "Full Control");
+  assert.equal((await sp.web.roleDefinitions.getById(1073741826)()).Name, "Read");
+  const all = await sp.web.roleDefinitions();
+  assert.ok(all.some((r) => r.Name === "Edit"), `roleDefinitions: ${JSON.stringify(all.map((r) => r.Name))}`);
+  state.contributeId = contribute.Id;
+});
+
+step("permissions: siteGroups.add, getByName, update, users.add, associatedOwnerGroup", async () => {
+  const [sp, me] = need("sp", "me");
+  const title = `Reviewers ${run}`;
+  const g = await sp.web.siteGroups.add({ Title: title, Description: "Added by PnPjs" });
+  assert.ok(Number.isInteger(g.Id) && g.Id > 0, `Id ${g.Id}`);
+  assert.equal(g.PrincipalType, 8);
+  assert.equal(g.LoginName, title);
+  const byName = await sp.web.siteGroups.getByName(title)();
+  assert.equal(byName.Id, g.Id);
+  await sp.web.siteGroups.getById(g.Id).update({ Description: "Updated by PnPjs" });
+  assert.equal((await sp.web.siteGroups.getById(g.Id).select("Description")()).Description, "Updated by PnPjs");
+  await sp.web.siteGroups.getById(g.Id).users.add(me.LoginName);
+  const users = await sp.web.siteGroups.getById(g.Id).users();
+  assert.ok(users.some((u) => u.Id === me.Id), `group users: ${JSON.stringify(users)}`);
+  const owners = await sp.web.associatedOwnerGroup();
+  assert.equal(owners.Title, `PnP ${run} Owners`);
+  assert.equal((await sp.web.associatedVisitorGroup()).Title, `PnP ${run} Visitors`);
+  const dup = await rejectsWith(sp.web.siteGroups.add({ Title: title }), 409);
+  assertODataError(dup, /already in use/);
+  state.groupId = g.Id;
+});
+
+step("permissions: a list's inheritance broken, roleAssignments add, expand, getById, remove, reset", async () => {
+  const [sp, groupId, contributeId] = need("sp", "groupId", "contributeId");
+  const list = sp.web.lists.getByTitle("Projects");
+  await list.breakRoleInheritance(true, false);
+  assert.equal((await list.select("HasUniqueRoleAssignments")()).HasUniqueRoleAssignments, true);
+  await list.roleAssignments.add(groupId, contributeId);
+  const ras = await list.roleAssignments.expand("Member", "RoleDefinitionBindings")();
+  const mine = ras.find((ra) => ra.PrincipalId === groupId);
+  assert.ok(mine, `roleAssignments: ${JSON.stringify(ras)}`);
+  assert.equal(mine.Member.Title, `Reviewers ${run}`);
+  assert.deepEqual(mine.RoleDefinitionBindings.map((r) => r.Name), ["Contribute"]);
+  assert.ok(ras.some((ra) => ra.Member.Title === `PnP ${run} Owners`), "the copied assignments are there");
+  assert.equal((await list.roleAssignments.getById(groupId)()).PrincipalId, groupId);
+  const bindings = await list.roleAssignments.getById(groupId).bindings();
+  assert.deepEqual(bindings.map((r) => r.Id), [contributeId]);
+  await list.roleAssignments.remove(groupId, contributeId);
+  assert.ok(!(await list.roleAssignments()).some((ra) => ra.PrincipalId === groupId), "removed");
+  await list.resetRoleInheritance();
+  assert.equal((await list.select("HasUniqueRoleAssignments")()).HasUniqueRoleAssignments, false);
+});
+
+step("permissions: an item's inheritance broken; getUserEffectivePermissions, userHasPermissions, currentUserHasPermissions", async () => {
+  const [sp, me] = need("sp", "me");
+  const tasks = sp.web.lists.getByTitle("Tasks");
+  const added = await tasks.items.add({ Title: "Secured" });
+  const item = tasks.items.getById(added.Id);
+  await item.breakRoleInheritance(false, false);
+  assert.equal((await item.select("HasUniqueRoleAssignments")()).HasUniqueRoleAssignments, true);
+  assert.deepEqual(await item.roleAssignments(), [], "nothing copied");
+  const perms = await item.getUserEffectivePermissions(me.LoginName);
+  assert.ok(item.hasPermissions(perms, PermissionKind.ManagePermissions), `an administrator's permissions: ${JSON.stringify(perms)}`);
+  assert.equal(await item.userHasPermissions(me.LoginName, PermissionKind.EditListItems), true);
+  assert.equal(await sp.web.currentUserHasPermissions(PermissionKind.ManageWeb), true);
+  assert.equal(await tasks.currentUserHasPermissions(PermissionKind.ViewListItems), true);
+  await item.resetRoleInheritance();
+  assert.equal((await item.select("HasUniqueRoleAssignments")()).HasUniqueRoleAssignments, false);
+});
+
+step("permissions: siteGroups.removeById", async () => {
+  const [sp, groupId] = need("sp", "groupId");
+  await sp.web.siteGroups.removeById(groupId);
+  const gone = await rejectsWith(sp.web.siteGroups.getById(groupId)(), 404);
+  assertODataError(gone, /Group cannot be found/);
 });
