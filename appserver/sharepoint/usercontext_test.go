@@ -172,6 +172,30 @@ func TestChangesThroughTheAPIInvalidateTheirUsers(t *testing.T) {
 		a.req("GET", "/sites/bobs/_api/web", nil).must(t, 200)
 		a.req("POST", "/sites/bobs/_api/web/lists", map[string]any{"Title": "Bob's", "BaseTemplate": 100}).must(t, 201)
 
+		// Group membership through the API: Dan's cached refusal goes
+		// the moment he joins the visitors, and comes back when he
+		// leaves; a role assignment on the web for him alone, the same.
+		a.as("dan-subject", "dan@example.com")
+		if r := a.req("GET", "/_api/web", nil); r.status != 403 {
+			t.Fatalf("dan reads the web: %d", r.status)
+		}
+		a.as("alice-subject", "alice@example.com")
+		visitors := "/_api/web/sitegroups/getbyname('Cesivi Visitors')/users"
+		a.req("POST", visitors, map[string]any{"LoginName": "i:0#.f|membership|dan@example.com"}).must(t, 201)
+		a.as("dan-subject", "dan@example.com")
+		a.req("GET", "/_api/web", nil).must(t, 200)
+		a.as("alice-subject", "alice@example.com")
+		a.req("POST", visitors+"/removeByLoginName('i:0%23.f|membership|dan@example.com')", nil).must(t, 200)
+		a.as("dan-subject", "dan@example.com")
+		if r := a.req("GET", "/_api/web", nil); r.status != 403 {
+			t.Fatalf("dan, out of the visitors, reads the web: %d", r.status)
+		}
+		a.as("alice-subject", "alice@example.com")
+		dan := a.req("POST", "/_api/web/ensureuser", map[string]any{"logonName": "dan@example.com"}).must(t, 200).json["Id"]
+		a.req("POST", fmt.Sprintf("/_api/web/roleassignments/addroleassignment(principalid=%v,roledefid=%d)", dan, permissions.ReadID), nil).must(t, 200)
+		a.as("dan-subject", "dan@example.com")
+		a.req("GET", "/_api/web", nil).must(t, 200)
+
 		// Carol, with no rights anywhere, is refused in the new site and
 		// in the root site, from her cached rights.
 		a.as("carol-subject", "carol@example.com")
