@@ -191,6 +191,11 @@ func (c *call) authorize() error {
 		if k, ok := permissionCallKind(rest, false); ok {
 			return c.need(l.ScopeID, k)
 		}
+		if len(rest) > 0 && rest[0].Is("rootfolder") && len(rest) > 1 {
+			// Files and folders below the library's root folder are its
+			// items: adding, changing or deleting them is an item write.
+			return c.need(l.ScopeID, c.fileWriteKind(rest))
+		}
 		return c.need(l.ScopeID, permissions.ManageLists)
 	}
 	if c.readOnly() {
@@ -200,6 +205,20 @@ func (c *call) authorize() error {
 		if k, ok := permissionCallKind(afterWeb(c.path), true); ok {
 			return c.need(web, k)
 		}
+		if fileRoute(afterWeb(c.path)) {
+			c.fileKind = permissions.ViewListItems
+		}
+		return nil
+	}
+	if fileRoute(afterWeb(c.path)) {
+		// A file or folder is an item of its library: the write is
+		// checked on the library and on the item it reaches, when the
+		// path resolves (checkLibrary, checkFile), and on the web when it
+		// reaches no library (finishFileChecks).
+		if err := c.need(web, permissions.ViewPages); err != nil {
+			return err
+		}
+		c.fileKind = c.fileWriteKind(afterWeb(c.path))
 		return nil
 	}
 	k := webWriteKind(c.path)
@@ -268,6 +287,96 @@ func webWriteKind(p odata.Path) permissions.Kind {
 		return permissions.EditListItems
 	}
 	return permissions.ManageWeb
+}
+
+// fileRoute reports whether a path after the web reaches files and
+// folders by their path or id.
+func fileRoute(p odata.Path) bool {
+	if len(p) == 0 {
+		return false
+	}
+	for _, n := range []string{"getfolderbyserverrelativepath", "getfolderbyserverrelativeurl",
+		"getfilebyserverrelativepath", "getfilebyserverrelativeurl", "getfilebyid", "getfolderbyid", "folders", "rootfolder"} {
+		if p[0].Is(n) {
+			return true
+		}
+	}
+	return false
+}
+
+// fileWriteKind is what a write through a file or folder path needs on
+// the library and the item it reaches: adding into a folder
+// AddListItems, deleting or recycling DeleteListItems, anything else
+// (content, properties, check-in, moves and copies, on their source and
+// their target) EditListItems.
+func (c *call) fileWriteKind(p odata.Path) permissions.Kind {
+	if c.method == http.MethodDelete {
+		return permissions.DeleteListItems
+	}
+	last := p[len(p)-1]
+	switch {
+	case last.Is("add"), last.Is("addusingpath"), last.Is("addtemplatefile"), last.Is("files"), last.Is("folders"):
+		return permissions.AddListItems
+	case last.Is("delete"), last.Is("recycle"), last.Is("deletewithparameters"), last.Is("recyclewithparameters"):
+		return permissions.DeleteListItems
+	}
+	return permissions.EditListItems
+}
+
+// checkLibrary applies the file check of the call (fileKind) to library
+// l, which a file or folder path reached: a library the user cannot see
+// is missing (notFound), one it may see but not change refuses.
+func (c *call) checkLibrary(l *storage.List, notFound func() error) error {
+	if c.fileKind == 0 {
+		return nil
+	}
+	c.fileChecked = true
+	a, err := c.access()
+	if err != nil || a.admin {
+		return err
+	}
+	m := a.mask(l.ScopeID)
+	if !m.Has(permissions.ViewListItems) {
+		return notFound()
+	}
+	if !m.Has(c.fileKind) {
+		return denied(c.fileKind)
+	}
+	return nil
+}
+
+// checkFile applies the file check to file or folder f of library l
+// when f's item has permissions of its own (or its folder's).
+func (c *call) checkFile(l *storage.List, f *storage.File, notFound func() error) error {
+	if err := c.checkLibrary(l, notFound); err != nil || c.fileKind == 0 || f.ItemID == 0 {
+		return err
+	}
+	a, err := c.access()
+	if err != nil || a.admin {
+		return err
+	}
+	m, err := c.itemMask(a, l, f.ItemID)
+	if err != nil {
+		return err
+	}
+	if !m.Has(permissions.ViewListItems) {
+		return notFound()
+	}
+	if !m.Has(c.fileKind) {
+		return denied(c.fileKind)
+	}
+	return nil
+}
+
+// finishFileChecks is run after a file or folder write: one that reached
+// no library (the web's own root folder) needs EditListItems on the web,
+// as before libraries were checked. It fails the call, whose transaction
+// then rolls back.
+func (c *call) finishFileChecks() error {
+	if c.fileKind == 0 || c.fileChecked || c.readOnly() {
+		return nil
+	}
+	return c.need(c.web.ScopeID, permissions.EditListItems)
 }
 
 // authorizeItems checks a call on a list's items: the collection (read

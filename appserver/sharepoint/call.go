@@ -10,6 +10,7 @@ import (
 	"github.com/cesivi/cesivi/internal/blobstore"
 	"github.com/cesivi/cesivi/internal/identity"
 	"github.com/cesivi/cesivi/internal/odata"
+	"github.com/cesivi/cesivi/internal/permissions"
 	"github.com/cesivi/cesivi/internal/storage"
 )
 
@@ -57,6 +58,11 @@ type call struct {
 	// itemReadChecked: authorize left the check of the one item the call
 	// reads to getItem (checkItemRead).
 	itemReadChecked bool
+	// fileKind is what a call through a file or folder path needs on
+	// the library and item it reaches (0: not such a call, or an
+	// administrator's); fileChecked records that a library was checked.
+	fileKind    permissions.Kind
+	fileChecked bool
 	// failed is an error met while building an answer by code that
 	// cannot return one (an entity's property); the call fails with it.
 	failed error

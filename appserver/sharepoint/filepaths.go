@@ -107,6 +107,9 @@ func (c *call) libraryAt(w *storage.Web, url string) (*storage.List, error) {
 	if best == nil {
 		return nil, storage.NotFound("no library of the web holds the path")
 	}
+	if err := c.checkLibrary(best, func() error { return storage.NotFound("no library of the web holds the path") }); err != nil {
+		return nil, err
+	}
 	return best, nil
 }
 
@@ -154,6 +157,9 @@ func (c *call) locateIn(w *storage.Web, p string, notFound func() error) (*stora
 		return nil, nil, notFound()
 	}
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := c.checkFile(l, f, notFound); err != nil {
 		return nil, nil, err
 	}
 	return l, f, nil

@@ -62,7 +62,13 @@ func (c *call) fileByID(w *storage.Web, seg odata.Segment, notFound func() error
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil, notFound()
 	}
-	return l, f, err
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := c.checkFile(l, f, notFound); err != nil {
+		return nil, nil, err
+	}
+	return l, f, nil
 }
 
 // libraryRoot is the root folder of library l.

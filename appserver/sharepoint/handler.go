@@ -126,6 +126,9 @@ func (h *Handler) run(c *call) (*response, error) {
 		if err == nil {
 			err = c.failed
 		}
+		if err == nil {
+			err = c.finishFileChecks()
+		}
 		return resp, err
 	}
 	if err := h.loadRights(c); err != nil {
@@ -135,6 +138,7 @@ func (h *Handler) run(c *call) (*response, error) {
 		var resp *response
 		fn := func(tx storage.Tx) error {
 			c.tx, c.siteUser, c.acc, c.stale, c.failed = tx, nil, nil, nil, nil
+			c.fileKind, c.fileChecked = 0, false
 			if err := c.resolveWeb(); err != nil {
 				return err
 			}
@@ -144,6 +148,9 @@ func (h *Handler) run(c *call) (*response, error) {
 			var err error
 			if resp, err = c.route(); err == nil {
 				err = c.failed
+			}
+			if err == nil {
+				err = c.finishFileChecks()
 			}
 			return err
 		}

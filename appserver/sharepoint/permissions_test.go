@@ -235,3 +235,66 @@ func TestIdentityProviderGroupsAndSiteAdminsAsPrincipals(t *testing.T) {
 		a.req("POST", "/_api/web/lists", map[string]any{"Title": "Dave's", "BaseTemplate": 100}).must(t, 201)
 	})
 }
+
+func TestFilesAreCheckedOnTheirLibraryAndItem(t *testing.T) {
+	eachProvider(t, func(t *testing.T, a *api) {
+		a.signIn("")
+		a.req("POST", "/_api/web/lists", map[string]any{"Title": "Private", "BaseTemplate": 101}).must(t, 201)
+		a.upload("/Shared Documents", "open.txt", []byte("open"), false).must(t, 200)
+		a.upload("/Private", "hidden.txt", []byte("hidden"), false).must(t, 200)
+		a.req("POST", "/_api/web/folders/addUsingPath(decodedurl='Shared Documents/Secret')", nil).must(t, 200)
+		a.upload("/Shared Documents/Secret", "s.txt", []byte("secret"), false).must(t, 200)
+		a.req("POST", "/_api/web/lists/getByTitle('Private')/breakroleinheritance(copyRoleAssignments=false,clearSubscopes=true)", nil).must(t, 200)
+		secret := a.req("GET", folderPath("/Shared Documents/Secret")+"/listItemAllFields?$select=Id", nil).must(t, 200).json["Id"]
+		a.req("POST", fmt.Sprintf("/_api/web/lists/getByTitle('Documents')/items(%v)/breakroleinheritance(copyRoleAssignments=false,clearSubscopes=true)", secret), nil).must(t, 200)
+		a.joinGroup(t, "bob@example.com", "Cesivi Visitors")
+		bob := a.req("POST", "/_api/web/ensureuser", map[string]any{"logonName": "bob@example.com"}).must(t, 200).json["Id"]
+
+		// A visitor reads what the site shares; a library or folder with
+		// permissions of its own that leave him out is missing, by path and
+		// by id.
+		a.as("bob-subject", "bob@example.com")
+		a.req("GET", filePath("/Shared Documents/open.txt")+"/$value", nil).must(t, 200)
+		for _, p := range []string{filePath("/Private/hidden.txt") + "/$value", filePath("/Shared Documents/Secret/s.txt"),
+			folderPath("/Shared Documents/Secret"), folderPath("/Private")} {
+			if r := a.req("GET", p, nil); r.status != 404 {
+				t.Errorf("bob GET %s: %d %s, want 404", p, r.status, r.body)
+			}
+		}
+		// Nor may he write, by path or through the library's root folder:
+		// 403, nothing stored.
+		for _, r := range []*result{
+			a.upload("/Shared Documents", "bob.txt", []byte("x"), false),
+			a.req("POST", "/_api/web/lists/getByTitle('Documents')/rootFolder/files/addUsingPath(decodedurl='bob2.txt')", []byte("x")),
+			a.req("POST", filePath("/Shared Documents/open.txt")+"/recycle", nil),
+		} {
+			if r.status != 403 || r.errorCode() != odata.CodeAccessDenied {
+				t.Errorf("a visitor's file write: %d %s, want 403", r.status, r.body)
+			}
+		}
+		if r := a.upload("/Private", "bob.txt", []byte("x"), false); r.status != 404 {
+			t.Errorf("an upload into a library bob cannot see: %d, want 404", r.status)
+		}
+
+		// Contribute on the private library alone lets him add there, by
+		// path and through the root folder, and nowhere else.
+		a.as("alice-subject", "alice@example.com")
+		a.req("POST", fmt.Sprintf("/_api/web/lists/getByTitle('Private')/roleassignments/addroleassignment(principalid=%v,roledefid=%d)", bob, permissions.ContributeID), nil).must(t, 200)
+		a.as("bob-subject", "bob@example.com")
+		a.upload("/Private", "bob.txt", []byte("mine"), false).must(t, 200)
+		a.req("POST", "/_api/web/lists/getByTitle('Private')/rootFolder/files/addUsingPath(decodedurl='bob2.txt')", []byte("mine")).must(t, 200)
+		a.req("GET", filePath("/Private/hidden.txt")+"/$value", nil).must(t, 200)
+		if r := a.upload("/Shared Documents", "bob.txt", []byte("x"), false); r.status != 403 {
+			t.Errorf("bob adds to Documents: %d, want 403", r.status)
+		}
+		a.as("alice-subject", "alice@example.com")
+		for _, p := range []string{filePath("/Shared Documents/bob.txt"), filePath("/Shared Documents/bob2.txt")} {
+			if r := a.req("GET", p, nil); r.status != 404 {
+				t.Errorf("a refused upload was stored: GET %s %d", p, r.status)
+			}
+		}
+		if r := a.req("GET", filePath("/Shared Documents/open.txt"), nil).must(t, 200); r.json["Name"] != "open.txt" {
+			t.Errorf("the refused recycle changed the file: %s", r.body)
+		}
+	})
+}
