@@ -60,7 +60,10 @@ func everyServerAnswers(t *testing.T, f *farm.Farm, c *apiClient, want int, sinc
 // KILL TYPE pubsub) just before the change, where the servers' rule that
 // a reconnected subscription flushes the local layer keeps them right.
 func TestARightsChangeOnOneServerHoldsOnEveryServer(t *testing.T) {
-	f := startFarm(t, farm.Options{Storage: farm.StoragePostgreSQL})
+	// The provider's group "admins" administers every site; bob is not
+	// in it, and claiming it in headers must not make him a member.
+	f := startFarm(t, farm.Options{Storage: farm.StoragePostgreSQL,
+		ServerEnv: []string{"Cesivi__Sites__Administrators=" + testenv.DevUsers()[0].Subject + ",group:admins"}})
 	admin := newAPIClient(t, f)
 	bobUser := testenv.DevUsers()[1]
 	if bobUser.Admin {
@@ -79,8 +82,20 @@ func TestARightsChangeOnOneServerHoldsOnEveryServer(t *testing.T) {
 		return r.Server, time.Now()
 	}
 
-	// Warm: every server has checked bob's rights (and cached them) twice.
+	// Identity headers a client sends are stripped at the edge, and the
+	// servers count only the signed assertion's groups.
 	ctx := context.Background()
+	for _, h := range []string{"X-Forwarded-Groups", "X-Auth-Request-Groups", "X-Remote-Groups", "X-Cesivi-Groups", "X-Cesivi-User"} {
+		r, err := bob.do(ctx, http.MethodGet, f.Edges[0]+"/_api/web", nil, h, "admins")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != http.StatusForbidden {
+			t.Errorf("bob claiming the administrators' group in %s: %v, want 403", h, r)
+		}
+	}
+
+	// Warm: every server has checked bob's rights (and cached them) twice.
 	start := time.Now()
 	everyServerAnswers(t, f, bob, http.StatusForbidden, start)
 	everyServerAnswers(t, f, bob, http.StatusForbidden, start)
