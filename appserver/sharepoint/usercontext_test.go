@@ -7,11 +7,15 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/cesivi/cesivi/internal/permissions"
 	"github.com/cesivi/cesivi/internal/state"
 	"github.com/cesivi/cesivi/internal/state/memstate"
+	"github.com/cesivi/cesivi/internal/state/redisstate"
 	"github.com/cesivi/cesivi/internal/storage"
+	"github.com/cesivi/cesivi/internal/storage/memstorage"
+	"github.com/cesivi/cesivi/internal/testenv"
 )
 
 // countingStore counts the reads of what a user may do (Access), the
@@ -220,4 +224,67 @@ func TestChangesThroughTheAPIInvalidateTheirUsers(t *testing.T) {
 			t.Fatalf("carol, no longer an administrator, reads the web: %d", r.status)
 		}
 	})
+}
+
+// commandCounter counts the commands a Redis client sends (pub/sub
+// messages a subscription receives are not commands).
+type commandCounter struct{ n atomic.Int64 }
+
+func (c *commandCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *commandCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+func (c *commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.n.Add(int64(len(cmds)))
+		return next(ctx, cmds)
+	}
+}
+
+func TestACachedPermissionCheckCostsNoRoundTrip(t *testing.T) {
+	addr, db := testenv.RedisDB(t)
+	rc := redis.NewClient(&redis.Options{Addr: addr, DB: db})
+	t.Cleanup(func() { rc.Close() })
+	counter := &commandCounter{}
+	rc.AddHook(counter)
+	p, err := redisstate.New(context.Background(), rc, "", state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	reads := new(atomic.Int64)
+	store := memstorage.New(memstorage.Options{})
+	a := newAPI(t, countingStore{store, reads})
+	a.store = store
+	a.handler.UserContexts = p.UserContexts
+	a.signIn("")
+	newList(t, a, "", "Tasks")
+	a.req("POST", "/_api/web/lists/getByTitle('Tasks')/items", map[string]any{"Title": "one"}).must(t, 201)
+	a.joinGroup(t, bobLogin, "Cesivi Members")
+	a.as("bob-subject", "bob@example.com")
+	item := "/_api/web/lists/getByTitle('Tasks')/items(1)"
+	missBefore := counter.n.Load()
+	if err := p.UserContexts.Invalidate(context.Background(), bobLogin); err != nil {
+		t.Fatal(err)
+	}
+	a.req("GET", item, nil).must(t, 200) // a miss: one read of storage, a few Redis commands
+	if counter.n.Load() == missBefore {
+		t.Fatal("the counter saw no Redis command for a miss")
+	}
+
+	redisBefore, readsBefore := counter.n.Load(), reads.Load()
+	const checks = 20
+	for range checks {
+		a.req("GET", item, nil).must(t, 200)
+		a.req("GET", "/_api/web/lists/getByTitle('Tasks')/items?$select=Id", nil).must(t, 200)
+	}
+	if n := counter.n.Load() - redisBefore; n != 0 {
+		t.Errorf("%d cached permission checks sent %d Redis commands, want 0", 2*checks, n)
+	}
+	if n := reads.Load() - readsBefore; n != 0 {
+		t.Errorf("%d cached permission checks read rights from storage %d times, want 0", 2*checks, n)
+	}
 }
