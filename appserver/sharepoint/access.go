@@ -186,6 +186,9 @@ func (c *call) authorize() error {
 			if k, ok := permissionCallKind(rest, true); ok {
 				return c.need(l.ScopeID, k)
 			}
+			if len(rest) > 0 && rest[0].Is("rootfolder") {
+				c.fileKind = permissions.ViewListItems
+			}
 			return nil
 		}
 		if k, ok := permissionCallKind(rest, false); ok {
@@ -193,8 +196,12 @@ func (c *call) authorize() error {
 		}
 		if len(rest) > 0 && rest[0].Is("rootfolder") && len(rest) > 1 {
 			// Files and folders below the library's root folder are its
-			// items: adding, changing or deleting them is an item write.
-			return c.need(l.ScopeID, c.fileWriteKind(rest))
+			// items: adding, changing or deleting them is an item write,
+			// checked on the library here and on the item it reaches
+			// (checkFile).
+			c.fileKind = c.fileWriteKind(rest)
+			c.fileChecked = true
+			return c.need(l.ScopeID, c.fileKind)
 		}
 		return c.need(l.ScopeID, permissions.ManageLists)
 	}
@@ -355,9 +362,15 @@ func (c *call) checkFile(l *storage.List, f *storage.File, notFound func() error
 	if err != nil || a.admin {
 		return err
 	}
-	m, err := c.itemMask(a, l, f.ItemID)
-	if err != nil {
-		return err
+	scope := f.ScopeID
+	if scope == "" {
+		scope = l.ScopeID
+	}
+	m := a.mask(scope)
+	if scope != l.ScopeID {
+		if m, err = c.tx.Security().EffectiveMask(c.ctx, scope, a.principals()); err != nil {
+			return err
+		}
 	}
 	if !m.Has(permissions.ViewListItems) {
 		return notFound()
@@ -366,6 +379,69 @@ func (c *call) checkFile(l *storage.List, f *storage.File, notFound func() error
 		return denied(c.fileKind)
 	}
 	return nil
+}
+
+// fileVisible reports whether the user may see file or folder f of
+// library l: ViewListItems on its item's scope. masks memoises the
+// scopes already asked (nil: none).
+func (c *call) fileVisible(l *storage.List, f *storage.File, masks map[string]permissions.Mask) (bool, error) {
+	a, err := c.access()
+	if err != nil || a.admin {
+		return err == nil, err
+	}
+	scope := f.ScopeID
+	if scope == "" || f.ItemID == 0 {
+		scope = l.ScopeID
+	}
+	if scope == l.ScopeID {
+		return a.mask(scope).Has(permissions.ViewListItems), nil
+	}
+	m, ok := masks[scope]
+	if !ok {
+		if m, err = c.tx.Security().EffectiveMask(c.ctx, scope, a.principals()); err != nil {
+			return false, err
+		}
+		if masks != nil {
+			masks[scope] = m
+		}
+	}
+	return m.Has(permissions.ViewListItems), nil
+}
+
+// checkChild checks file or folder f, reached below a folder the call
+// already checked: with the call's file check when it has one, else
+// (a read through a list's items) for ViewListItems.
+func (c *call) checkChild(l *storage.List, f *storage.File, notFound func() error) error {
+	if c.fileKind != 0 {
+		return c.checkFile(l, f, notFound)
+	}
+	ok, err := c.fileVisible(l, f, nil)
+	if err == nil && !ok {
+		err = notFound()
+	}
+	return err
+}
+
+// visibleFiles keeps the files and folders of fs the user may see: a
+// folder's listing leaves out those with permissions of their own that
+// leave the user out, as SharePoint does.
+func (c *call) visibleFiles(l *storage.List, fs []*storage.File) ([]*storage.File, error) {
+	a, err := c.access()
+	if err != nil || a.admin {
+		return fs, err
+	}
+	masks := map[string]permissions.Mask{}
+	out := fs[:0:0]
+	for _, f := range fs {
+		ok, err := c.fileVisible(l, f, masks)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, f)
+		}
+	}
+	return out, nil
 }
 
 // finishFileChecks is run after a file or folder write: one that reached

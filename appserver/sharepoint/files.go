@@ -47,6 +47,9 @@ func (c *call) filesResource(w *storage.Web, l *storage.List, folder *storage.Fi
 			return nil, err
 		}
 		fs, err := c.tx.Files().Children(c.ctx, l.ID, folder.URL, false)
+		if err == nil {
+			fs, err = c.visibleFiles(l, fs)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -78,6 +81,9 @@ func (c *call) childFile(w *storage.Web, l *storage.List, folder *storage.File, 
 	f, err := c.tx.Files().Get(c.ctx, l.ID, below(folder.URL, raw))
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && f.IsFolder) {
 		return nil, fileNotFound()
+	}
+	if err == nil {
+		err = c.checkChild(l, f, fileNotFound)
 	}
 	if err != nil {
 		return nil, err

@@ -173,6 +173,9 @@ func (c *call) foldersResource(w *storage.Web, l *storage.List, parent *storage.
 
 func (c *call) childFolders(l *storage.List, parent *storage.File) (*response, error) {
 	fs, err := c.tx.Files().Children(c.ctx, l.ID, parent.URL, true)
+	if err == nil {
+		fs, err = c.visibleFiles(l, fs)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +195,9 @@ func (c *call) childFolder(w *storage.Web, l *storage.List, parent *storage.File
 	f, err := c.tx.Files().Get(c.ctx, l.ID, below(parent.URL, raw))
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && !f.IsFolder) {
 		return nil, folderNotFound()
+	}
+	if err == nil {
+		err = c.checkChild(l, f, folderNotFound)
 	}
 	if err != nil {
 		return nil, err
@@ -372,6 +378,9 @@ func (c *call) storageMetrics(l *storage.List, folder *storage.File) (*response,
 		dir := pending[len(pending)-1]
 		pending = pending[:len(pending)-1]
 		files, err := c.tx.Files().Children(c.ctx, l.ID, dir, false)
+		if err == nil {
+			files, err = c.visibleFiles(l, files)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -383,6 +392,9 @@ func (c *call) storageMetrics(l *storage.List, folder *storage.File) (*response,
 			}
 		}
 		subs, err := c.tx.Files().Children(c.ctx, l.ID, dir, true)
+		if err == nil {
+			subs, err = c.visibleFiles(l, subs)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -261,6 +261,21 @@ func TestFilesAreCheckedOnTheirLibraryAndItem(t *testing.T) {
 				t.Errorf("bob GET %s: %d %s, want 404", p, r.status, r.body)
 			}
 		}
+		// Listings leave the folder out, and a path below a folder he
+		// sees to it is missing too.
+		for _, p := range []string{folderPath("/Shared Documents") + "/folders", "/_api/web/lists/getByTitle('Documents')/rootFolder/folders"} {
+			for _, f := range a.req("GET", p, nil).must(t, 200).values(t) {
+				if f["Name"] == "Secret" {
+					t.Errorf("bob's %s lists the folder he cannot see", p)
+				}
+			}
+		}
+		for _, p := range []string{folderPath("/Shared Documents") + "/folders('Secret')",
+			"/_api/web/lists/getByTitle('Documents')/rootFolder/folders('Secret')/files('s.txt')"} {
+			if r := a.req("GET", p, nil); r.status != 404 {
+				t.Errorf("bob GET %s: %d, want 404", p, r.status)
+			}
+		}
 		// Nor may he write, by path or through the library's root folder:
 		// 403, nothing stored.
 		for _, r := range []*result{

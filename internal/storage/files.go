@@ -53,7 +53,10 @@ type File struct {
 	ListID   string
 	// ItemID is the item of the library that carries this file or
 	// folder; 0 for a library's root folder, which is no item.
-	ItemID   int64
+	ItemID int64
+	// ScopeID is the item's ScopeID ("" while it inherits its
+	// library's; the library's root folder has "").
+	ScopeID  string
 	Name     string // FileLeafRef: "report.docx"
 	URL      string // FileRef, server-relative: "/sites/dev/Shared Documents/a/report.docx"
 	DirURL   string // FileDirRef: "/sites/dev/Shared Documents/a"

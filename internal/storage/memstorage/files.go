@@ -38,6 +38,7 @@ func (l *list) out(rec *storage.File) *storage.File {
 	c := clone(rec)
 	if it, ok := l.items[rec.ItemID]; ok {
 		c.Version, c.Created, c.Modified, c.AuthorID, c.EditorID = it.Version, it.Created, it.Modified, it.AuthorID, it.EditorID
+		c.ScopeID = it.ScopeID
 	}
 	if c.IsFolder {
 		c.ItemCount = l.childCount(c.URL)

@@ -20,7 +20,7 @@ const fileCols = `f."Id"::text AS "UniqueID", f."ListId"::text AS "ListID", f."I
 	f."Url" AS "URL", f."DirUrl" AS "DirURL", f."IsFolder" AS "IsFolder", f."Length" AS "Length", f."Blob" AS "Blob",
 	i."Version" AS "Version", f."MajorVersion" AS "MajorVersion", f."MinorVersion" AS "MinorVersion",
 	f."CheckOutType" AS "CheckOutType", f."CheckedOutBy" AS "CheckedOutBy", i."Created" AS "Created", i."Modified" AS "Modified",
-	i."AuthorId" AS "AuthorID", i."EditorId" AS "EditorID",
+	i."AuthorId" AS "AuthorID", i."EditorId" AS "EditorID", i."ScopeId" AS "ScopeID",
 	CASE WHEN f."IsFolder" THEN (SELECT count(*) FROM "Files" c
 		WHERE c."ListId" = f."ListId" AND lower(c."DirUrl") COLLATE "C" = lower(f."Url") COLLATE "C") ELSE 0 END AS "ItemCount"`
 
@@ -52,7 +52,7 @@ func scanFile(row pgx.CollectableRow) (*storage.File, error) {
 	var f storage.File
 	err := row.Scan(&f.UniqueID, &f.ListID, &f.ItemID, &f.Name, &f.URL, &f.DirURL, &f.IsFolder, &f.Length, &f.Blob,
 		&f.Version, &f.MajorVersion, &f.MinorVersion, &f.CheckOutType, &f.CheckedOutBy, &f.Created, &f.Modified,
-		&f.AuthorID, &f.EditorID, &f.ItemCount)
+		&f.AuthorID, &f.EditorID, &f.ScopeID, &f.ItemCount)
 	f.Created, f.Modified = f.Created.UTC(), f.Modified.UTC()
 	return &f, err
 }
