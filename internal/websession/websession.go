@@ -193,6 +193,16 @@ func (r *Resolver) Resolve(ctx context.Context, cookie string) (*state.Session, 
 		gen := r.gen
 		r.mu.RUnlock()
 		res, led, err := r.refills.Do(ctx, refillKey{id, gen}, r.storeTimeout, func(ctx context.Context) (refilled, error) {
+			// A request that missed just before the previous refill
+			// filled the cache, and came here just after it left, finds
+			// the copy in the cache.
+			r.mu.RLock()
+			e, ok := r.cache[id]
+			same := r.gen == gen
+			r.mu.RUnlock()
+			if ok && same && r.now().Before(e.validTo) {
+				return refilled{s: e.s}, nil
+			}
 			s, fresh, err := r.loadAt(ctx, id, gen)
 			return refilled{s: s, private: !fresh}, err
 		})

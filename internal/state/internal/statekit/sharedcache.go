@@ -186,6 +186,15 @@ func (c *userContextCache) Get(ctx context.Context, userID string, load func(con
 // gen.
 func (c *userContextCache) refill(ctx context.Context, userID string, gen uint64, live bool, now time.Time,
 	load func(context.Context) ([]byte, error)) (refilled, error) {
+	// A caller that missed the local layer just before the previous
+	// refill filled it, and came to the flights just after that refill
+	// left, finds the value here.
+	c.mu.Lock()
+	if e, ok := c.entries[userID]; ok && live && c.gen == gen && now.Before(e.exp) {
+		c.mu.Unlock()
+		return refilled{val: e.val, hit: true}, nil
+	}
+	c.mu.Unlock()
 	val, exp, ok, ver, err := c.shared.Read(ctx, userID)
 	if err != nil {
 		return refilled{}, err
