@@ -45,12 +45,17 @@ type call[V any] struct {
 // but not its cancellation or deadline, ended after timeout; callers for
 // the same key while it runs wait for that same result. Each caller waits
 // until the result is there or its own ctx ends (then it returns
-// ctx.Err(), and fn goes on). led reports whether this caller started fn.
+// ctx.Err(), and fn goes on; a ctx already ended starts nothing). led
+// reports whether this caller started fn.
 //
 // Every caller receives the very same V: a V holding mutable memory must
 // be copied by each caller before it is changed or handed on. A panic in
 // fn is raised again in every caller that waits for it.
 func (g *Group[K, V]) Do(ctx context.Context, key K, timeout time.Duration, fn func(context.Context) (V, error)) (val V, led bool, err error) {
+	if err := ctx.Err(); err != nil {
+		// A caller that has already given up starts nothing.
+		return val, false, err
+	}
 	g.mu.Lock()
 	if g.calls == nil {
 		g.calls = map[K]*call[V]{}

@@ -147,3 +147,16 @@ func (g *Group[K, V]) joined(key K) int {
 	}
 	return 0
 }
+
+func TestACallerThatHasGivenUpStartsNothing(t *testing.T) {
+	var g Group[string, int]
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, led, err := g.Do(ctx, "k", time.Minute, func(context.Context) (int, error) {
+		t.Error("fn called for a caller that had given up")
+		return 0, nil
+	})
+	if !errors.Is(err, context.Canceled) || led {
+		t.Fatalf("Do = %v, led %v", err, led)
+	}
+}
