@@ -158,10 +158,23 @@ func (h *SessionGate) validateBearer(r *http.Request, token string) (*oidclogin.
 	if g.refused.has(hash, now) {
 		return nil, oidclogin.ErrTokenInvalid
 	}
+	// Concurrent requests with one token share one lookup and at most one
+	// introspection (the token cache coalesces them), run with this
+	// request's client budget and its outcome shared by all of them,
+	// refusals included: when the budget of the request that started the
+	// lookup is spent, the others get its 429 too. A bearer token is one
+	// client's secret, so they are nearly always that same client, over
+	// its budget; re-running the lookup for each of them would turn one
+	// refusal into a chain of lookups (a Redis read each), the very
+	// stampede the coalescing removes. The refusal is not cached: a
+	// retry after Retry-After is judged on its own client's budget.
+	// The lookup may outlive this request, so it reads nothing of r: the
+	// client's key is taken now.
+	client := clientKey(r)
 	val, err := res.provider.Tokens.Get(r.Context(), hash, func(ctx context.Context) ([]byte, error) {
 		known := g.seenValid.has(hash, now)
 		if !known {
-			if ok, wait := g.perClient.allow(r); !ok {
+			if ok, wait := g.perClient.take(client, time.Now()); !ok {
 				return nil, &tooManyTokenChecks{wait: wait}
 			}
 		}

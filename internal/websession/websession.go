@@ -23,15 +23,18 @@
 package websession
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/cesivi/cesivi/internal/flight"
 	"github.com/cesivi/cesivi/internal/state"
 	"github.com/cesivi/cesivi/keyring"
 )
@@ -105,6 +108,10 @@ type Resolver struct {
 	sub  state.Subscription
 
 	hits, misses atomic.Uint64
+
+	// refills coalesces the cache misses of one session: however many
+	// requests find its copy expired at once, one reads the store.
+	refills flight.Group[refillKey, refilled]
 }
 
 type cached struct {
@@ -181,27 +188,92 @@ func (r *Resolver) Resolve(ctx context.Context, cookie string) (*state.Session, 
 		}
 	}
 	r.misses.Add(1)
+	for r.live.Load() {
+		r.mu.RLock()
+		gen := r.gen
+		r.mu.RUnlock()
+		res, led, err := r.refills.Do(ctx, refillKey{id, gen}, r.storeTimeout, func(ctx context.Context) (refilled, error) {
+			// A request that missed just before the previous refill
+			// filled the cache, and came here just after it left, finds
+			// the copy in the cache.
+			r.mu.RLock()
+			e, ok := r.cache[id]
+			same := r.gen == gen
+			r.mu.RUnlock()
+			if ok && same && r.now().Before(e.validTo) {
+				return refilled{s: e.s}, nil
+			}
+			s, fresh, err := r.loadAt(ctx, id, gen)
+			return refilled{s: s, private: !fresh}, err
+		})
+		if err != nil {
+			// The store's answer (never cached), or ctx's error.
+			return nil, err
+		}
+		if res.private && !led {
+			continue
+		}
+		return cloneSession(res.s), nil
+	}
+	// Without notices a refill cannot tell that a revocation overtook it:
+	// every request reads the store itself.
 	return r.load(ctx, id)
+}
+
+// refillKey names one refill of a session's cached copy: a caller that
+// comes after a notice, a reset or this edge's own change (each bumps gen)
+// never joins a refill that started before it.
+type refillKey struct {
+	id  string
+	gen uint64
+}
+
+// refilled is what one refill read. private: the generation moved while
+// it read (the session may have been revoked or changed meanwhile), so
+// the copy answers the caller that started the refill only (it was valid
+// when read, as if that request had come a moment earlier), is not
+// cached, and the callers that joined start over.
+type refilled struct {
+	s       *state.Session
+	private bool
+}
+
+// cloneSession copies what a caller could change in a session, so that
+// the callers of one refill share no memory.
+func cloneSession(s *state.Session) *state.Session {
+	c := *s
+	c.Tokens = bytes.Clone(s.Tokens)
+	c.Data = maps.Clone(s.Data)
+	return &c
 }
 
 // load reads the session from the store and, while notices can reach the
 // cache, keeps what it read there: a caller that had to go to the store
-// (a cache miss, or the refresher, which must see other edges' writes)
-// leaves the newest copy behind for the requests that follow.
+// (the refresher, which must see other edges' writes, so it never joins a
+// refill that started before it asked) leaves the newest copy behind for
+// the requests that follow.
 func (r *Resolver) load(ctx context.Context, id string) (*state.Session, error) {
-	now := r.now()
 	r.mu.RLock()
 	gen := r.gen
 	r.mu.RUnlock()
+	s, _, err := r.loadAt(ctx, id, gen)
+	return s, err
+}
+
+// loadAt is load for a caller that read the generation gen before it
+// decided to load: the copy is cached only if nothing was revoked or
+// changed since (fresh).
+func (r *Resolver) loadAt(ctx context.Context, id string, gen uint64) (s *state.Session, fresh bool, err error) {
+	now := r.now()
 	ctx, cancel := context.WithTimeout(ctx, r.storeTimeout)
 	defer cancel()
-	s, err := r.sessions.Load(ctx, id)
+	s, err = r.sessions.Load(ctx, id)
 	switch {
 	case errors.Is(err, state.ErrNotFound):
 		r.forget(id)
-		return nil, fmt.Errorf("%w: the session has ended", ErrInvalid)
+		return nil, false, fmt.Errorf("%w: the session has ended", ErrInvalid)
 	case err != nil:
-		return nil, err
+		return nil, false, err
 	}
 	if r.live.Load() {
 		validTo := now.Add(r.ttl)
@@ -209,7 +281,7 @@ func (r *Resolver) load(ctx context.Context, id string) (*state.Session, error) 
 			validTo = s.Expires
 		}
 		r.mu.Lock()
-		if r.gen == gen && r.live.Load() {
+		if fresh = r.gen == gen && r.live.Load(); fresh {
 			if len(r.cache) >= maxCached {
 				r.cache = map[string]cached{}
 			}
@@ -217,7 +289,7 @@ func (r *Resolver) load(ctx context.Context, id string) (*state.Session, error) 
 		}
 		r.mu.Unlock()
 	}
-	return s, nil
+	return s, fresh, nil
 }
 
 // Create stores a new session with a fresh id and returns it with its

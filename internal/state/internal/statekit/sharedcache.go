@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cesivi/cesivi/internal/flight"
 	"github.com/cesivi/cesivi/internal/state"
 )
 
@@ -114,44 +115,106 @@ type userContextCache struct {
 	entries    map[string]localEntry
 	maxEntries int
 	sub        state.Subscription
+
+	refills flight.Group[refillKey, refilled]
 }
 
+// refillTimeout bounds one refill (shared read, load, shared write), which
+// runs detached from the cancellation of the caller that started it: long
+// enough for a token introspection (its HTTP client gives up after 10 s,
+// after up to 2 s waiting for a slot).
+const refillTimeout = 15 * time.Second
+
+// refillKey names one refill: a caller that comes after an invalidation
+// (which bumps gen) never joins a refill that started before it.
+type refillKey struct {
+	key string
+	gen uint64
+}
+
+// refilled is what one refill found.
+type refilled struct {
+	val []byte
+	hit bool // read from the shared layer
+	// private: an invalidation overtook the refill (the shared layer
+	// refused the write, or this server's generation moved on), so the
+	// value answers only the caller that started it, is not cached, and
+	// the callers that joined start over.
+	private bool
+}
+
+// Get answers from the local layer, else from one refill per key and
+// generation: concurrent misses of a key wait for the refill in flight
+// (one shared read, at most one load), each with a copy of its value.
 func (c *userContextCache) Get(ctx context.Context, userID string, load func(context.Context) ([]byte, error)) ([]byte, error) {
 	c.reqs.Inc()
-	now := c.now()
-	c.mu.Lock()
-	// Without a live subscription this server may miss invalidations, so
-	// the local layer is bypassed (and empty: onReset flushed it).
-	live := c.sub != nil && c.sub.Connected()
-	if e, ok := c.entries[userID]; ok && live && now.Before(e.exp) {
+	for {
+		now := c.now()
+		c.mu.Lock()
+		// Without a live subscription this server may miss invalidations,
+		// so the local layer is bypassed (and empty: onReset flushed it).
+		live := c.sub != nil && c.sub.Connected()
+		if e, ok := c.entries[userID]; ok && live && now.Before(e.exp) {
+			c.mu.Unlock()
+			c.hits.Inc()
+			return clone(e.val), nil
+		}
+		gen := c.gen
 		c.mu.Unlock()
-		c.hits.Inc()
-		return clone(e.val), nil
-	}
-	gen := c.gen
-	c.mu.Unlock()
 
+		r, led, err := c.refills.Do(ctx, refillKey{userID, gen}, refillTimeout, func(ctx context.Context) (refilled, error) {
+			return c.refill(ctx, userID, gen, live, now, load)
+		})
+		if err != nil {
+			// The refill's error (never cached), or ctx's.
+			return nil, err
+		}
+		if r.private && !led {
+			continue
+		}
+		if r.hit {
+			c.hits.Inc()
+		}
+		// The refill's value is never handed out itself: no two callers
+		// (nor the local layer) share its bytes.
+		return clone(r.val), nil
+	}
+}
+
+// refill reads the shared layer and, on a miss, loads and shares the
+// value; it caches it locally while nothing has invalidated the key since
+// gen.
+func (c *userContextCache) refill(ctx context.Context, userID string, gen uint64, live bool, now time.Time,
+	load func(context.Context) ([]byte, error)) (refilled, error) {
+	// A caller that missed the local layer just before the previous
+	// refill filled it, and came to the flights just after that refill
+	// left, finds the value here.
+	c.mu.Lock()
+	if e, ok := c.entries[userID]; ok && live && c.gen == gen && now.Before(e.exp) {
+		c.mu.Unlock()
+		return refilled{val: e.val, hit: true}, nil
+	}
+	c.mu.Unlock()
 	val, exp, ok, ver, err := c.shared.Read(ctx, userID)
 	if err != nil {
-		return nil, err
+		return refilled{}, err
 	}
-	if ok {
-		c.hits.Inc()
-	} else {
+	if !ok {
 		exp = now.Add(c.maxTTL)
 		if val, err = load(ctx); err != nil {
-			return nil, err
+			return refilled{}, err
 		}
 		stored, err := c.shared.Write(ctx, userID, ver, val, c.maxTTL)
 		if err != nil {
-			// The value is still right for this caller; the next reader
-			// loads again.
+			// The value is still right for this refill's callers; the
+			// next reader loads again.
 			c.log.Warn("cache entry not shared", "key", userID, "error", err)
+			return refilled{val: val}, nil
 		}
 		if !stored {
 			// Invalidated while loading (the message may still be on its
-			// way): return it to this caller only.
-			return val, nil
+			// way): return it to the caller that loaded it only.
+			return refilled{val: val, private: true}, nil
 		}
 	}
 	// The local copy lives no longer than the shared entry (a bearer
@@ -161,12 +224,13 @@ func (c *userContextCache) Get(ctx context.Context, userID string, load func(con
 		exp = limit
 	}
 	c.mu.Lock()
-	if c.gen == gen && live && now.Before(exp) {
+	fresh := c.gen == gen
+	if fresh && live && now.Before(exp) {
 		c.makeRoomLocked(now)
 		c.entries[userID] = localEntry{val: clone(val), exp: exp}
 	}
 	c.mu.Unlock()
-	return val, nil
+	return refilled{val: val, hit: ok, private: !fresh}, nil
 }
 
 // MaxLocalEntries bounds each server's local layer: a server that sees a
