@@ -14,6 +14,15 @@
 // provider refuses the same input with the same message and derives the
 // same URL and entity names.
 //
+// # Webhooks (coming)
+//
+// Subscriptions are a list's webhook subscriptions (SharePoint's, at
+// most 180 days each); Changes is every list's change log, one entry
+// per item added, updated, deleted, recycled, restored, renamed or moved,
+// written in the transaction of the change, numbered per list and read
+// from a SharePoint change token (ChangeToken). Delivery (the outbox and
+// job queue) and the REST surface build on them (see changes.go).
+//
 // # Transactions
 //
 // Every write request is one transaction: Store.Update runs a function

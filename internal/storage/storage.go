@@ -90,6 +90,8 @@ type Tx interface {
 	RecycleBin() RecycleBin
 	Uploads() Uploads
 	Security() Security
+	Subscriptions() Subscriptions
+	Changes() Changes
 }
 
 // Sites are site collections.

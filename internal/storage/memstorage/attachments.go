@@ -102,6 +102,7 @@ func (a attachments) saveItem(l *list, it *storage.Item, by *int64) {
 		n.EditorID = *by
 	}
 	set(a.t, l.items, it.ID, n)
+	a.t.record(l, storage.ChangeUpdate, n)
 	items(a).touch(l, 0)
 }
 

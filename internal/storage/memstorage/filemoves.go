@@ -113,12 +113,15 @@ func (a files) relocate(ctx context.Context, in storage.MoveInput, copy bool) (*
 				it.ScopeID = src.inheritedScope(e.DirURL)
 			}
 			set(t, src.items, it.ID, it)
+			t.record(src, storage.ChangeRename, it)
 		case !copy:
 			it := cloneItem(old)
 			it.Values = dstSchema.CarryValues(old.Values, e)
 			it.ScopeID = dst.inheritedScope(e.DirURL)
 			del(t, src.items, old.ID)
+			t.record(src, storage.ChangeMoveAway, old)
 			t.addItem(dst, it)
+			t.record(dst, storage.ChangeMoveInto, it)
 			e.ItemID = it.ID
 			// The file's versions go with it; its item is a new one.
 			if h, ok := src.fileHistories[e.UniqueID]; ok {
@@ -137,6 +140,7 @@ func (a files) relocate(ctx context.Context, in storage.MoveInput, copy bool) (*
 			}
 			it.ScopeID = dst.inheritedScope(e.DirURL)
 			t.addItem(dst, it)
+			t.record(dst, storage.ChangeAdd, it)
 			e.ItemID = it.ID
 		}
 		t.putFile(dst, e)

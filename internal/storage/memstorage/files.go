@@ -128,6 +128,7 @@ func (t *tx) addItem(l *list, it *storage.Item) {
 // deleteTree deletes rec, everything below it and their items.
 func (t *tx) deleteTree(l *list, rec *storage.File) {
 	tree := l.tree(rec)
+	t.recordFiles(l, storage.ChangeDeleteObject, tree...)
 	for _, f := range tree {
 		t.dropFile(l, f)
 		t.dropHistory(l, f)
@@ -229,6 +230,7 @@ func (a files) add(l *list, dirURL, name string, folder bool, by int64, content 
 	t.addItem(l, it)
 	f.ItemID = it.ID
 	t.putFile(l, f)
+	t.record(l, storage.ChangeAdd, it)
 	items{t}.touch(l, 1)
 	return l.out(f), nil
 }

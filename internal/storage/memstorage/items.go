@@ -47,6 +47,7 @@ func (a items) Create(ctx context.Context, listID string, in storage.ItemInput) 
 	it := &storage.Item{ID: l.next, ListID: l.l.ID, GUID: storage.NewGUID(), Version: 1, Created: t.now, Modified: t.now,
 		AuthorID: in.By, EditorID: in.By, Values: vals}
 	set(t, l.items, it.ID, it)
+	t.record(l, storage.ChangeAdd, it)
 	a.touch(l, 1)
 	return cloneItem(it), nil
 }
@@ -97,6 +98,7 @@ func (a items) Update(ctx context.Context, listID string, id int64, upd storage.
 	n.Modified, n.EditorID = a.t.now, upd.By
 	a.t.keepItemVersion(l, it)
 	set(a.t, l.items, id, n)
+	a.t.record(l, storage.ChangeUpdate, n)
 	a.touch(l, 0)
 	return cloneItem(n), nil
 }
@@ -121,6 +123,7 @@ func (a items) Delete(ctx context.Context, listID string, id int64, ifVersion in
 	del(a.t, l.items, id)
 	del(a.t, l.attachments, id)
 	del(a.t, l.itemHistories, id)
+	a.t.record(l, storage.ChangeDeleteObject, it)
 	a.touch(l, -1)
 	return nil
 }

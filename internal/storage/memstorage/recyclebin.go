@@ -228,6 +228,7 @@ func (a recycleBin) RecycleItem(ctx context.Context, listID string, id int64, by
 	del(t, l.items, id)
 	del(t, l.attachments, id)
 	del(t, l.itemHistories, id)
+	t.record(l, storage.ChangeDeleteObject, it)
 	items(a).touch(l, -1)
 	return t.toBin(e), nil
 }
@@ -443,6 +444,7 @@ func (t *tx) restoreItems(e *binEntry) error {
 	for _, it := range e.items {
 		set(t, l.items, it.ID, it)
 	}
+	t.record(l, storage.ChangeRestore, e.items...)
 	for uid, h := range e.histories {
 		t.setHistory(l, uid, h)
 	}

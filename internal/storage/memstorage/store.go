@@ -55,6 +55,13 @@ type list struct {
 	// itemHistories the items' by id (versions.go); nil until the first.
 	fileHistories map[string]*fileHistory
 	itemHistories map[int64][]*storage.ItemVersion
+	// changes is the change log in number order, lastChange the last
+	// number handed out, prunedThrough the highest number pruned
+	// (changes.go); subs the webhook subscriptions by id.
+	changes       []*storage.Change
+	lastChange    int64
+	prunedThrough int64
+	subs          map[string]*storage.Subscription
 }
 
 type siteUsers struct {

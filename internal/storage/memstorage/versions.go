@@ -122,6 +122,7 @@ func (t *tx) storeContent(l *list, n *storage.File) {
 	it := cloneItem(l.items[n.ItemID])
 	it.Version, it.Modified, it.EditorID = n.Version, n.Modified, n.EditorID
 	set(t, l.items, it.ID, it)
+	t.record(l, storage.ChangeUpdate, it)
 	rec := clone(n)
 	rec.ItemCount = 0
 	t.putFile(l, rec)

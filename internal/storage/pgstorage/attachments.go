@@ -168,8 +168,9 @@ func (a attachments) saveItem(ctx context.Context, listID string, itemID int64, 
 			UPDATE "ListItems" SET "Data" = jsonb_set("Data", '{`+storage.FieldAttachments+`}',
 				to_jsonb(EXISTS (SELECT 1 FROM "Attachments" WHERE "ListId" = $1 AND "ItemId" = $2))),
 				"Version" = "Version" + 1, "Modified" = $3, "EditorId" = COALESCE($4::bigint, "EditorId")
-			WHERE "ListId" = $1 AND "Id" = $2)
-		UPDATE "Lists" SET "LastItemModifiedDate" = $3 WHERE "Id" = $1`, listID, itemID, a.t.now, by)
+			WHERE "ListId" = $1 AND "Id" = $2 RETURNING "Guid"),
+		`+logChanges(storage.ChangeUpdate, `ARRAY(SELECT $2::bigint FROM i)`, `ARRAY(SELECT "Guid" FROM i)`, "$3::timestamptz", "")+`
+		SELECT 1`, listID, itemID, a.t.now, by)
 	return err
 }
 

@@ -64,8 +64,9 @@ func (a checkOuts) CheckIn(ctx context.Context, listID, url string, by int64, co
 		`+setComment("$1", "$3", "$9", "$10", "$15")+`,
 		f AS (UPDATE "Files" SET "Blob" = $4, "Length" = $5, "MajorVersion" = $6, "MinorVersion" = $7, "CheckOutType" = 2, "CheckedOutBy" = 0,
 			"CheckedOutDate" = NULL WHERE "Id" = $3),
-		i AS (UPDATE "ListItems" SET "Version" = $8, "Modified" = $9, "EditorId" = $10 WHERE "ListId" = $1 AND "Id" = $2)
-		UPDATE "Lists" SET "LastItemModifiedDate" = $9 WHERE "Id" = $1`,
+		i AS (UPDATE "ListItems" SET "Version" = $8, "Modified" = $9, "EditorId" = $10 WHERE "ListId" = $1 AND "Id" = $2),
+		`+logOne(storage.ChangeUpdate, "$3", "$9::timestamptz")+`
+		SELECT 1`,
 		lib.ID, n.ItemID, n.UniqueID, n.Blob, n.Length, n.MajorVersion, n.MinorVersion, n.Version, n.Modified, n.EditorID,
 		keep, lib.MajorVersionLimit, keep, lib.EnableVersioning, comment, heldLabel(f)); err != nil {
 		return nil, err
@@ -98,8 +99,9 @@ func (a checkOuts) Undo(ctx context.Context, listID, url string, by int64) (*sto
 		`+setComment("$1", "$3", "$7", "$10", "$9")+`,
 		f AS (UPDATE "Files" SET "Blob" = $4, "Length" = $5, "CheckOutType" = 2, "CheckedOutBy" = 0, "CheckedOutDate" = NULL
 			WHERE "Id" = $3),
-		i AS (UPDATE "ListItems" SET "Version" = $6, "Modified" = $7, "EditorId" = $10 WHERE "ListId" = $1 AND "Id" = $2)
-		UPDATE "Lists" SET "LastItemModifiedDate" = $11 WHERE "Id" = $1`,
+		i AS (UPDATE "ListItems" SET "Version" = $6, "Modified" = $7, "EditorId" = $10 WHERE "ListId" = $1 AND "Id" = $2),
+		`+logOne(storage.ChangeUpdate, "$3", "$11::timestamptz")+`
+		SELECT 1`,
 		lib.ID, n.ItemID, n.UniqueID, n.Blob, n.Length, n.Version, n.Modified, v.ID, v.CheckInComment, n.EditorID, t.now); err != nil {
 		return nil, err
 	}

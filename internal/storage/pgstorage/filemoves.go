@@ -153,7 +153,7 @@ func (a files) relocate(ctx context.Context, in storage.MoveInput, copy bool) (*
 				items[i].Values = storage.Merge(vals[i], storage.FileValues(e))
 			}
 		}
-		err = t.insertEntries(ctx, dst, plan.Entries, items)
+		err = t.insertEntries(ctx, dst, plan.Entries, items, storage.ChangeAdd)
 	case plan.CrossList:
 		err = t.moveAcross(ctx, src, dst, dstSchema, tree, vals, plan.Entries)
 	default:
@@ -194,8 +194,9 @@ func (t *tx) moveWithin(ctx context.Context, lib *library, entries []*storage.Fi
 			FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[]) AS v(id, url, dir, name) WHERE f."Id" = v.id),
 		i AS (
 			UPDATE "ListItems" i SET "Data" = i."Data" || v.data
-			FROM unnest($6::bigint[], $7::jsonb[]) AS v(id, data) WHERE i."ListId" = $1 AND i."Id" = v.id)
-		UPDATE "Lists" SET "LastItemModifiedDate" = $8 WHERE "Id" = $1`,
+			FROM unnest($6::bigint[], $7::jsonb[]) AS v(id, data) WHERE i."ListId" = $1 AND i."Id" = v.id),
+		`+logChanges(storage.ChangeRename, "$6::bigint[]", "$2::uuid[]", "$8::timestamptz", "")+`
+		SELECT 1`,
 		lib.ID, ids, urls, dirs, names, items, data, t.now)
 	return err
 }
@@ -207,8 +208,9 @@ func (t *tx) moveAcross(ctx context.Context, src, dst *library, dstSchema *stora
 	vals []map[string]odata.Value, entries []*storage.File) error {
 	items := make([]*storage.Item, len(entries))
 	old := make([]int64, len(entries))
+	oldGUIDs := make([]string, len(entries))
 	for i, e := range entries {
-		old[i] = tree[i].ItemID
+		old[i], oldGUIDs[i] = tree[i].ItemID, tree[i].UniqueID
 		items[i] = &storage.Item{GUID: e.UniqueID, Version: e.Version, Created: e.Created, Modified: e.Modified,
 			AuthorID: e.AuthorID, EditorID: e.EditorID, Values: dstSchema.CarryValues(vals[i], e)}
 	}
@@ -217,12 +219,13 @@ func (t *tx) moveAcross(ctx context.Context, src, dst *library, dstSchema *stora
 	// Items get new ids in dst: the scopes they owned cannot follow, and
 	// they take the destination folder's (insertEntries).
 	if _, err := t.exec(ctx, `WITH d AS (DELETE FROM "ListItems" WHERE "ListId" = $1 AND "Id" = ANY($2::bigint[]) RETURNING 1),
-			ra AS (DELETE FROM "RoleAssignments" WHERE "SiteId" = $4 AND "ScopeId" IN (SELECT $1::uuid::text || '/' || o FROM unnest($2::bigint[]) o))
-		UPDATE "Lists" SET "ItemCount" = "ItemCount" - (SELECT count(*) FROM d), "LastItemModifiedDate" = $3 WHERE "Id" = $1`,
-		src.ID, old, t.now, src.SiteID); err != nil {
+			ra AS (DELETE FROM "RoleAssignments" WHERE "SiteId" = $4 AND "ScopeId" IN (SELECT $1::uuid::text || '/' || o FROM unnest($2::bigint[]) o)),
+		`+logChanges(storage.ChangeMoveAway, "$2::bigint[]", "$5::uuid[]", "$3::timestamptz", `"ItemCount" = "ItemCount" - (SELECT count(*) FROM d)`)+`
+		SELECT 1`,
+		src.ID, old, t.now, src.SiteID, oldGUIDs); err != nil {
 		return err
 	}
-	if err := t.insertEntries(ctx, dst, entries, items); err != nil {
+	if err := t.insertEntries(ctx, dst, entries, items, storage.ChangeMoveInto); err != nil {
 		return err
 	}
 	// The files' versions go with them (they are the files', not the

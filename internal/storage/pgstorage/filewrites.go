@@ -70,7 +70,7 @@ func (a files) addIn(ctx context.Context, lib *library, dir, name string, folder
 	if err != nil {
 		return nil, err
 	}
-	if err := t.insertEntries(ctx, lib, []*storage.File{f}, []*storage.Item{it}); err != nil {
+	if err := t.insertEntries(ctx, lib, []*storage.File{f}, []*storage.Item{it}, storage.ChangeAdd); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -78,9 +78,9 @@ func (a files) addIn(ctx context.Context, lib *library, dir, name string, folder
 
 // insertEntries stores new items of lib, with the ids the list's counter
 // hands out, and the files or folders they carry (entries[i] is carried
-// by items[i], whose GUID is its UniqueID; both get the id), in one
-// statement whatever their number.
-func (t *tx) insertEntries(ctx context.Context, lib *library, entries []*storage.File, items []*storage.Item) error {
+// by items[i], whose GUID is its UniqueID; both get the id), with a
+// change of kind for each, in one statement whatever their number.
+func (t *tx) insertEntries(ctx context.Context, lib *library, entries []*storage.File, items []*storage.Item, kind storage.ChangeType) error {
 	n := len(items)
 	guids, versions, authors, editors := make([]string, n), make([]int, n), make([]int64, n), make([]int64, n)
 	created, modified, data := make([]any, n), make([]any, n), make([]string, n)
@@ -103,8 +103,9 @@ func (t *tx) insertEntries(ctx context.Context, lib *library, entries []*storage
 	// serialises inserts into the list, which keeps ids gap-free); the
 	// rows of "Files" go in with their items.
 	rows, _ := t.tx.Query(ctx, `WITH c AS (
-			UPDATE "Lists" SET "NextItemId" = "NextItemId" + $2::bigint, "ItemCount" = "ItemCount" + $2::bigint, "LastItemModifiedDate" = $3
-			WHERE "Id" = $1 RETURNING "NextItemId" - $2::bigint AS base),
+			UPDATE "Lists" SET "NextItemId" = "NextItemId" + $2::bigint, "ItemCount" = "ItemCount" + $2::bigint, "LastItemModifiedDate" = $3,
+				"LastChange" = "LastChange" + $2::bigint
+			WHERE "Id" = $1 RETURNING "NextItemId" - $2::bigint AS base, "LastChange" - $2::bigint AS changes),
 		v AS (
 			SELECT * FROM unnest($4::uuid[], $5::int[], $6::timestamptz[], $7::timestamptz[], $8::bigint[], $9::bigint[], $10::jsonb[],
 				$11::text[], $12::text[], $13::text[], $14::bool[], $15::bigint[], $16::text[], $17::int[], $18::int[], $19::int[], $20::bigint[])
@@ -116,14 +117,16 @@ func (t *tx) insertEntries(ctx context.Context, lib *library, entries []*storage
 		i AS (
 			INSERT INTO "ListItems" ("ListId", "Id", "Guid", "Version", "Created", "Modified", "AuthorId", "EditorId", "Data", "ScopeId")
 			SELECT $1, c.base + v.n, v.guid, v.version, v.created, v.modified, v.author, v.editor, v.data, s.scope FROM c, v, s
-			RETURNING "Guid", "Id")
+			RETURNING "Guid", "Id"),
+		ch AS (INSERT INTO "Changes" ("ListId", "Number", "Kind", "ItemId", "UniqueId", "Time")
+			SELECT $1, c.changes + v.n, $24, c.base + v.n, v.guid, $3 FROM c, v)
 		INSERT INTO "Files" ("Id", "SiteId", "WebId", "ListId", "ItemId", "Url", "DirUrl", "Name", "IsFolder",
 			"Length", "Blob", "MajorVersion", "MinorVersion", "CheckOutType", "CheckedOutBy")
 		SELECT v.guid, $21, $22, $1, i."Id", v.url, v.dir, v.name, v.folder, v.length, v.blob, v.major, v.minor, v.co, v.cob
 		FROM v JOIN i ON i."Guid" = v.guid
 		RETURNING "Id"::text, "ItemId"`,
 		lib.ID, n, t.now, guids, versions, created, modified, authors, editors, data,
-		urls, dirs, names, folders, lengths, blobs, majors, minors, checkOuts, checkedOutBy, lib.SiteID, lib.WebID, entries[0].DirURL)
+		urls, dirs, names, folders, lengths, blobs, majors, minors, checkOuts, checkedOutBy, lib.SiteID, lib.WebID, entries[0].DirURL, int(kind))
 	ids := map[string]int64{}
 	var guid string
 	var id int64
@@ -168,14 +171,18 @@ func (a files) Delete(ctx context.Context, listID, url string, ifVersion int) er
 // It reads what is below in a statement after the lock, so it sees every
 // entry added under rec before the lock was granted.
 func (t *tx) deleteTree(ctx context.Context, lib *library, rec *storage.File) error {
-	_, err := t.exec(ctx, `WITH d AS (
-			DELETE FROM "ListItems" WHERE "ListId" = $1 AND "Id" IN (
-				SELECT f."ItemId" FROM "Files" f WHERE f."ListId" = $1 AND f."SiteId" = $2 AND `+subtree("$3")+`)
+	// Each item deleted logs its change (t holds them by id).
+	_, err := t.exec(ctx, `WITH t AS (
+			SELECT array_agg(f."ItemId" ORDER BY f."ItemId") AS ids, array_agg(f."Id" ORDER BY f."ItemId") AS guids
+			FROM "Files" f WHERE f."ListId" = $1 AND f."SiteId" = $2 AND `+subtree("$3")+`),
+		d AS (
+			DELETE FROM "ListItems" WHERE "ListId" = $1 AND "Id" = ANY((SELECT ids FROM t)::bigint[])
 			RETURNING 1),
 		v AS (
-			DELETE FROM "FileVersions" WHERE "FileId" IN (
-				SELECT f."Id" FROM "Files" f WHERE f."ListId" = $1 AND f."SiteId" = $2 AND `+subtree("$3")+`))
-		UPDATE "Lists" SET "ItemCount" = "ItemCount" - (SELECT count(*) FROM d), "LastItemModifiedDate" = $4 WHERE "Id" = $1`,
+			DELETE FROM "FileVersions" WHERE "FileId" = ANY((SELECT guids FROM t)::uuid[])),
+		`+logChanges(storage.ChangeDeleteObject, `COALESCE((SELECT ids FROM t), '{}')::bigint[]`, `COALESCE((SELECT guids FROM t), '{}')::uuid[]`,
+		"$4::timestamptz", `"ItemCount" = "ItemCount" - (SELECT count(*) FROM d)`)+`
+		SELECT 1`,
 		lib.ID, lib.SiteID, rec.URL, t.now)
 	return err
 }

@@ -96,16 +96,17 @@ func scanItem(s *storage.Schema, row pgx.CollectableRow) (*storage.Item, error) 
 	return &it, err
 }
 
-// touch counts an item change (an update or a delete) on its list;
-// inserts count themselves in Create's statement.
-func (a items) touch(ctx context.Context, listID string, delta int64) (int64, error) {
-	var id int64
-	err := a.t.tx.QueryRow(ctx, `UPDATE "Lists" SET "ItemCount" = "ItemCount" + $2,
-		"LastItemModifiedDate" = $3 WHERE "Id" = $1 RETURNING "NextItemId"`, listID, delta, a.t.now).Scan(&id)
-	if err == pgx.ErrNoRows {
-		return 0, storage.NotFound("no list has this id")
+// touch counts an item change (an update, a delete, a restore) on its
+// list and logs a change of kind for items ids (their GUIDs guids), in
+// one statement; inserts count themselves in Create's statement.
+func (a items) touch(ctx context.Context, listID string, delta int64, kind storage.ChangeType, ids []int64, guids []string) error {
+	var n int64
+	err := a.t.tx.QueryRow(ctx, `WITH `+logChanges(kind, "$3::bigint[]", "$4::uuid[]", "$5::timestamptz", `"ItemCount" = "ItemCount" + $2`)+`
+		SELECT count(*) FROM lc`, listID, delta, ids, guids, a.t.now).Scan(&n)
+	if err == nil && n == 0 {
+		return storage.NotFound("no list has this id")
 	}
-	return id, interpretError(err)
+	return interpretError(err)
 }
 
 func (a items) Create(ctx context.Context, listID string, in storage.ItemInput) (*storage.Item, error) {
@@ -132,10 +133,14 @@ func (a items) Create(ctx context.Context, listID string, in storage.ItemInput) 
 		AuthorID: in.By, EditorID: in.By, Values: vals}
 	// One statement: the list's counter hands out the id (its row lock
 	// serialises inserts into the list across the farm, which keeps ids
-	// gap-free) and the row goes in with it, in one round trip.
+	// gap-free) and the change number, and the row and its change go in
+	// with them, in one round trip.
 	err = t.tx.QueryRow(ctx, `WITH c AS (
-			UPDATE "Lists" SET "NextItemId" = "NextItemId" + 1, "ItemCount" = "ItemCount" + 1, "LastItemModifiedDate" = $2
-			WHERE "Id" = $1 RETURNING "NextItemId")
+			UPDATE "Lists" SET "NextItemId" = "NextItemId" + 1, "ItemCount" = "ItemCount" + 1, "LastItemModifiedDate" = $2,
+				"LastChange" = "LastChange" + 1
+			WHERE "Id" = $1 RETURNING "NextItemId", "LastChange"),
+		ch AS (INSERT INTO "Changes" ("ListId", "Number", "Kind", "ItemId", "UniqueId", "Time")
+			SELECT $1, c."LastChange", `+strconv.Itoa(int(storage.ChangeAdd))+`, c."NextItemId", $3, $2 FROM c)
 		INSERT INTO "ListItems" ("ListId", "Id", "Guid", "Version", "Created", "Modified", "AuthorId", "EditorId", "Data")
 		SELECT $1, c."NextItemId", $3, 1, $2, $2, $4, $4, $5 FROM c RETURNING "Id"`,
 		listID, t.now, it.GUID, in.By, data).Scan(&it.ID)
@@ -211,7 +216,7 @@ func (a items) Update(ctx context.Context, listID string, id int64, upd storage.
 	if !changed {
 		return nil, storage.CheckedOutError()
 	}
-	if _, err := a.touch(ctx, listID, 0); err != nil {
+	if err := a.touch(ctx, listID, 0, storage.ChangeUpdate, []int64{id}, []string{it.GUID}); err != nil {
 		return nil, err
 	}
 	return it, nil
@@ -243,7 +248,7 @@ func (a items) Delete(ctx context.Context, listID string, id int64, ifVersion in
 	if _, err := t.exec(ctx, `DELETE FROM "ListItems" WHERE "ListId" = $1 AND "Id" = $2`, listID, id); err != nil {
 		return err
 	}
-	_, err = a.touch(ctx, listID, -1)
+	err = a.touch(ctx, listID, -1, storage.ChangeDeleteObject, []int64{id}, []string{it.GUID})
 	return err
 }
 

@@ -138,7 +138,7 @@ func (a recycleBin) RecycleItem(ctx context.Context, listID string, id int64, by
 	if _, err := t.exec(ctx, `DELETE FROM "ListItems" WHERE "ListId" = $1 AND "Id" = $2`, listID, id); err != nil {
 		return nil, err
 	}
-	if _, err := items(a).touch(ctx, listID, -1); err != nil {
+	if err := items(a).touch(ctx, listID, -1, storage.ChangeDeleteObject, []int64{id}, []string{item.GUID}); err != nil {
 		return nil, err
 	}
 	return it, nil
@@ -320,29 +320,51 @@ func (a recycleBin) Empty(ctx context.Context, siteID, webID string) error {
 // table, parents first.
 var restoreOrder = []string{"Lists", "Fields", "Views", "ListItems", "Files", "FileVersions", "ItemVersions", "Attachments"}
 
+// restoredItems are the ids and GUIDs of the items a restore put back.
+type restoredItems struct {
+	ids   []int64
+	guids []string
+}
+
 // restoreRows inserts bin item binID's rows back into their tables and
-// removes them from the bin, a batch per statement; it answers how many
+// removes them from the bin, a batch per statement; it answers which
 // items it restored.
-func (t *tx) restoreRows(ctx context.Context, binID string) (int64, error) {
-	var itemCount int64
+func (t *tx) restoreRows(ctx context.Context, binID string) (restoredItems, error) {
+	var out restoredItems
 	for _, table := range restoreOrder {
+		// Items answer their ids and GUIDs, for the change log.
+		answer := `SELECT count(*), NULL::bigint, NULL::text FROM i`
+		if table == "ListItems" {
+			answer = `SELECT 1, (m."Row" ->> 'Id')::bigint, m."Row" ->> 'Guid' FROM m`
+		}
 		for {
-			n, err := t.exec(ctx, `WITH m AS (DELETE FROM "RecycleBinRows" WHERE ctid = ANY (ARRAY(
-					SELECT ctid FROM "RecycleBinRows" WHERE "BinId" = $1 AND "Table" = $2 LIMIT $3)) RETURNING "Row")
-				INSERT INTO "`+table+`" SELECT r.* FROM m, jsonb_populate_record(NULL::"`+table+`", m."Row") r`,
-				binID, table, binBatch)
-			if err != nil {
-				return 0, err
+			rows, _ := t.tx.Query(ctx, `WITH m AS (DELETE FROM "RecycleBinRows" WHERE ctid = ANY (ARRAY(
+					SELECT ctid FROM "RecycleBinRows" WHERE "BinId" = $1 AND "Table" = $2 LIMIT $3)) RETURNING "Row"),
+				i AS (INSERT INTO "`+table+`" SELECT r.* FROM m, jsonb_populate_record(NULL::"`+table+`", m."Row") r RETURNING 1)
+				`+answer, binID, table, binBatch)
+			var n int64
+			for rows.Next() {
+				var count int64
+				var id *int64
+				var guid *string
+				if err := rows.Scan(&count, &id, &guid); err != nil {
+					rows.Close()
+					return restoredItems{}, interpretError(err)
+				}
+				n += count
+				if id != nil && guid != nil {
+					out.ids, out.guids = append(out.ids, *id), append(out.guids, *guid)
+				}
 			}
-			if table == "ListItems" {
-				itemCount += n
+			if err := rows.Err(); err != nil {
+				return restoredItems{}, interpretError(err)
 			}
 			if n < binBatch {
 				break
 			}
 		}
 	}
-	return itemCount, nil
+	return out, nil
 }
 
 func (a recycleBin) Restore(ctx context.Context, siteID, id string) error {
@@ -390,11 +412,11 @@ func (a recycleBin) Restore(ctx context.Context, siteID, id string) error {
 				return err
 			}
 		}
-		n, err := t.restoreRows(ctx, id)
+		restored, err := t.restoreRows(ctx, id)
 		if err != nil {
 			return parentGone(err, "list")
 		}
-		if _, err := (items{t}).touch(ctx, listID, n); err != nil {
+		if err := (items{t}).touch(ctx, listID, int64(len(restored.ids)), storage.ChangeRestore, restored.ids, restored.guids); err != nil {
 			return err
 		}
 	}

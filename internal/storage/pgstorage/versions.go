@@ -83,8 +83,9 @@ func (t *tx) overwrite(ctx context.Context, lib *library, existing *storage.File
 	if _, err := t.exec(ctx, `WITH `+keepFileVersionSQL+`,
 		uncommented AS (DELETE FROM "FileVersions" WHERE NOT $15 AND "FileId" = $3 AND "VersionId" = `+commentRow+`),
 		f AS (UPDATE "Files" SET "Blob" = $4, "Length" = $5, "MajorVersion" = $6, "MinorVersion" = $7 WHERE "Id" = $3),
-		i AS (UPDATE "ListItems" SET "Version" = $8, "Modified" = $9, "EditorId" = $10 WHERE "ListId" = $1 AND "Id" = $2)
-		UPDATE "Lists" SET "LastItemModifiedDate" = $9 WHERE "Id" = $1`,
+		i AS (UPDATE "ListItems" SET "Version" = $8, "Modified" = $9, "EditorId" = $10 WHERE "ListId" = $1 AND "Id" = $2),
+		`+logOne(storage.ChangeUpdate, "$3", "$9::timestamptz")+`
+		SELECT 1`,
 		lib.ID, n.ItemID, n.UniqueID, n.Blob, n.Length, n.MajorVersion, n.MinorVersion, n.Version, n.Modified, n.EditorID,
 		keep, lib.MajorVersionLimit, keep && !held, lib.EnableVersioning, held); err != nil {
 		return nil, err

@@ -47,6 +47,8 @@ func Exercise(t *testing.T, newStore NewStore) {
 		{"Check-out", checkOutTests},
 		{"Recycle bin", recycleBinTests},
 		{"Permissions", securityTests},
+		{"Subscriptions", subscriptionTests},
+		{"Changes", changeTests},
 	}
 	for _, a := range areas {
 		t.Run(a.name, func(t *testing.T) {
