@@ -392,6 +392,12 @@ func (t *tx) restoreList(e *binEntry) error {
 		}
 	}
 	set(t, t.s.db.lists, l.l.ID, l)
+	// Its change log and subscriptions do not come back (as in
+	// PostgreSQL, where they go with the list's row): a token from
+	// before has expired.
+	assign(t, &l.changes, nil)
+	assign(t, &l.subs, nil)
+	assign(t, &l.prunedThrough, l.lastChange)
 	return nil
 }
 

@@ -392,6 +392,11 @@ func (a recycleBin) Restore(ctx context.Context, siteID, id string) error {
 		if _, err := t.restoreRows(ctx, id); err != nil {
 			return parentGone(err, "web")
 		}
+		// Its change log and subscriptions went with the list's row: a
+		// token from before has expired.
+		if _, err := t.exec(ctx, `UPDATE "Lists" SET "ChangesPrunedThrough" = "LastChange" WHERE "Id" = $1`, listID); err != nil {
+			return err
+		}
 		t.indexes = true
 	case storage.RecycleAttachment:
 		if _, err := t.restoreRows(ctx, id); err != nil {

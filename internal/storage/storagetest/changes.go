@@ -21,6 +21,7 @@ var changeTests = []test{
 	{"Since pages in order", testChangesPaging},
 	{"a token older than what was pruned has expired", testChangesPrune},
 	{"a missing list has no change log", testChangesMissingList},
+	{"a list restored from the recycle bin starts a new log", testChangesRecycledList},
 }
 
 var subscriptionTests = []test{
@@ -502,4 +503,38 @@ func testSubscriptionsActiveExpired(t *testing.T, e *env) {
 		}
 		return nil
 	})
+}
+
+func testChangesRecycledList(t *testing.T, e *env) {
+	l := e.list("Tasks")
+	e.add(l.ID, 6, nil)
+	e.add(l.ID, 6, nil)
+	e.mustSubscribe(l.ID, time.Now().Add(time.Hour))
+	var bi *storage.RecycleBinItem
+	e.do(func(tx storage.Tx) (err error) {
+		bi, err = tx.RecycleBin().RecycleList(e.ctx, e.web.ID, l.ID, 6)
+		return err
+	})
+	e.read(func(tx storage.Tx) error {
+		if ex, err := tx.Subscriptions().Expired(e.ctx, time.Now().Add(2*time.Hour), 10); err != nil || len(ex) != 0 {
+			t.Fatalf("Expired while the list is in the bin: %v, %v", ex, err)
+		}
+		return nil
+	})
+	e.mustRestore(bi.ID)
+	if ids := e.subscriptions(l.ID); len(ids) != 0 {
+		t.Fatalf("subscriptions after the restore: %v", ids)
+	}
+	err := e.s.View(e.ctx, func(tx storage.Tx) error {
+		_, err := tx.Changes().Since(e.ctx, l.ID, 1, 10)
+		return err
+	})
+	if !errors.Is(err, storage.ErrChangeTokenExpired) {
+		t.Fatalf("a token from before the recycle: %v", err)
+	}
+	if n := e.latest(l.ID).Number; n != 2 {
+		t.Fatalf("position after the restore: %d", n)
+	}
+	e.add(l.ID, 6, nil)
+	e.expectChanges("after the restore", l.ID, 2, "Add:3")
 }
