@@ -63,3 +63,81 @@ func TestContentFromBeforeTheChangeLogStaysValid(t *testing.T) {
 		t.Fatalf("changes after the migration: %+v", cs)
 	}
 }
+
+// Writers on several servers at once, adding and updating items of one
+// list: every write has its change, numbered 1…n without gaps or
+// duplicates, and a reader that pages with Since meanwhile never sees a
+// number appear below one it has seen.
+func TestConcurrentWritersGetGapFreeChangeNumbers(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	stores := farm(t, 3)
+	_, l := site(t, stores[0])
+	const writers, each = 6, 10
+	done := make(chan error, writers)
+	for w := range writers {
+		go func() {
+			s := stores[w%len(stores)]
+			for range each {
+				err := s.Update(ctx, func(tx storage.Tx) error {
+					it, err := tx.Items().Create(ctx, l.ID, storage.ItemInput{By: 1})
+					if err != nil {
+						return err
+					}
+					_, err = tx.Items().Update(ctx, l.ID, it.ID, storage.ItemUpdate{By: 1})
+					return err
+				})
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	var seen []*storage.Change
+	after := int64(0)
+	finished := 0
+	for finished < writers || len(seen) < 2*writers*each {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			finished++
+		default:
+		}
+		var page []*storage.Change
+		if err := stores[1].View(ctx, func(tx storage.Tx) (err error) {
+			page, err = tx.Changes().Since(ctx, l.ID, after, 7)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range page {
+			if c.Number != after+1 {
+				t.Fatalf("after %d came %d", after, c.Number)
+			}
+			after = c.Number
+			seen = append(seen, c)
+		}
+		if len(page) == 0 && finished == writers && len(seen) < 2*writers*each {
+			t.Fatalf("%d changes, want %d", len(seen), 2*writers*each)
+		}
+	}
+	adds, updates := map[int64]bool{}, map[int64]bool{}
+	for _, c := range seen {
+		switch c.Kind {
+		case storage.ChangeAdd:
+			adds[c.ItemID] = true
+		case storage.ChangeUpdate:
+			if !adds[c.ItemID] {
+				t.Fatalf("update of item %d before its add", c.ItemID)
+			}
+			updates[c.ItemID] = true
+		}
+	}
+	if len(adds) != writers*each || len(updates) != writers*each {
+		t.Fatalf("%d adds, %d updates", len(adds), len(updates))
+	}
+}
