@@ -178,7 +178,7 @@ func (c *call) authorize() error {
 		if len(rest) > 0 && (rest[0].Is("items") || (rest[0].Call && (rest[0].Is("getitembyid") || rest[0].Is("getitembystringid")))) {
 			return c.authorizeItems(a, l, rest)
 		}
-		if c.readOnly() {
+		if c.readOnly() || c.listReadPost(rest) {
 			if !a.mask(l.ScopeID).Has(permissions.ViewListItems) {
 				// A list the user cannot see is absent, as in SharePoint.
 				return odata.ListNotFound(l.Title, c.enc.Web)
@@ -294,6 +294,16 @@ func webWriteKind(p odata.Path) permissions.Kind {
 		return permissions.EditListItems
 	}
 	return permissions.ManageWeb
+}
+
+// listReadPost reports whether rest (after a list) is a POST that only
+// reads the list: CAML getItems and RenderListDataAsStream (whose items
+// are filtered in their query) and GetChanges.
+func (c *call) listReadPost(rest odata.Path) bool {
+	if c.method != http.MethodPost || len(rest) != 1 {
+		return false
+	}
+	return rest[0].Is("getitems") || rest[0].Is("renderlistdataasstream") || rest[0].Is("getchanges")
 }
 
 // fileRoute reports whether a path after the web reaches files and

@@ -99,6 +99,10 @@ func TestPermissionsAreEnforcedOnEveryRequest(t *testing.T) {
 		// nothing stored.
 		a.joinGroup(t, "bob@example.com", "Cesivi Visitors")
 		a.req("GET", "/_api/web", nil).must(t, 200)
+		// POSTs that only read are reads: CAML getItems.
+		if r := a.req("POST", "/_api/web/lists/getByTitle('Tasks')/getItems", map[string]any{"query": map[string]any{"ViewXml": "<View><RowLimit>10</RowLimit></View>"}}); r.status != 200 || len(r.values(t)) != 3 {
+			t.Errorf("a visitor's CAML getItems: %d %s", r.status, r.body)
+		}
 		if ids := itemIDs(t, a.req("GET", items+"?$select=Id", nil).must(t, 200)); !slices.Equal(ids, []int64{1, 2, 3}) {
 			t.Errorf("bob reads %v", ids)
 		}
