@@ -166,6 +166,8 @@ func (c *call) listResource(w *storage.Web, l *storage.List, rest []odata.Segmen
 		return c.camlItems(w, l)
 	case seg.Is("renderlistdataasstream") && len(rest) == 0:
 		return c.renderListData(w, l)
+	case seg.Is("getchanges") && len(rest) == 0:
+		return c.listChanges(l)
 	case seg.Is("fields"):
 		return c.fieldsResource(l, seg, rest)
 	case seg.Is("views"):

@@ -603,6 +603,22 @@ step("list.getItemsByCAMLQuery with a simple Where", async () => {
   assert.deepEqual(eq.map((i) => i.Id), [1, 3, 5]);
 });
 
+step("list.getChanges returns the item changes since a change token", async () => {
+  const sp = need("sp");
+  const list = sp.web.lists.getByTitle("Tasks");
+  const query = { Add: true, Update: true, DeleteObject: true, Item: true };
+  const all = await list.getChanges(query);
+  assert.ok(all.length >= 5, `the Tasks list has ${all.length} changes; the steps before made at least 5`);
+  for (const c of all) {
+    assert.match(c.ChangeToken.StringValue, /^1;3;[0-9a-f-]{36};\d+;\d+$/);
+    assert.ok([1, 2, 3].includes(c.ChangeType), `change type ${c.ChangeType}`);
+  }
+  const last = all[all.length - 1];
+  assert.deepEqual(await list.getChanges({ ...query, ChangeTokenStart: last.ChangeToken }), []);
+  const after = await list.getChanges({ ...query, ChangeTokenStart: all[all.length - 2].ChangeToken });
+  assert.deepEqual(after.map((c) => c.ChangeToken.StringValue), [last.ChangeToken.StringValue]);
+});
+
 step("views: defaultView, views.add, getByTitle, view fields", async () => {
   const sp = need("sp");
   const list = () => sp.web.lists.getByTitle("Tasks");
