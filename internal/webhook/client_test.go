@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -263,7 +264,9 @@ func TestCallerCancellationIsRetryable(t *testing.T) {
 }
 
 func TestHTTPSReceiver(t *testing.T) {
-	srv := httptest.NewTLSServer(http.HandlerFunc(ok))
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(ok))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake below
+	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	pool := x509.NewCertPool()
 	pool.AddCert(srv.Certificate())
