@@ -29,8 +29,29 @@ type Settings struct {
 	DataProtection   DataProtectionSettings
 	Logging          LoggingSettings
 	Sites            SitesSettings
+	Webhooks         WebhooksSettings
 
 	tree *Tree
+}
+
+// WebhooksSettings is Cesivi:Webhooks: where list webhook receivers may
+// be, and how long Cesivi waits for them.
+type WebhooksSettings struct {
+	// AllowedHosts are receivers allowed although their address is
+	// loopback, private or link-local: host names, host:port, addresses
+	// or CIDR prefixes (a list like Cesivi:Sites:Administrators).
+	AllowedHosts []string
+	// AllowPrivateNetworks allows every loopback, private and link-local
+	// address (a lone development server); never the metadata address.
+	AllowPrivateNetworks bool
+	// ValidationTimeout bounds the validation handshake (default 5s).
+	ValidationTimeout time.Duration
+	// DeliveryTimeout bounds the wait for a receiver's answer (default 10s).
+	DeliveryTimeout time.Duration
+	// RetryCount and RetryDelay are the retries of a failed delivery
+	// (default 5, 5 minutes apart, as SharePoint's).
+	RetryCount int
+	RetryDelay time.Duration
 }
 
 // SitesSettings is Cesivi:Sites.
@@ -281,6 +302,18 @@ func (b *binder) boolean(key string, def bool) bool {
 	return x
 }
 
+func (b *binder) integer(key string, def int) int {
+	v, ok := b.t.Get(key)
+	if !ok || strings.TrimSpace(v) == "" {
+		return def
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if (err != nil || n < 0) && b.err == nil {
+		b.err = &Error{Key: key, Problem: fmt.Sprintf("%q is not a whole number of at least 0", v)}
+	}
+	return n
+}
+
 func (b *binder) duration(key string, def time.Duration) time.Duration {
 	v, ok := b.t.Get(key)
 	if !ok || strings.TrimSpace(v) == "" {
@@ -373,6 +406,13 @@ func bind(t *Tree) (*Settings, error) {
 	s.DataProtection.MasterKey = b.secret("Cesivi:DataProtection:MasterKey")
 
 	s.Sites.Administrators = b.list("Cesivi:Sites:Administrators")
+
+	s.Webhooks.AllowedHosts = b.list("Cesivi:Webhooks:AllowedHosts")
+	s.Webhooks.AllowPrivateNetworks = b.boolean("Cesivi:Webhooks:AllowPrivateNetworks", false)
+	s.Webhooks.ValidationTimeout = b.duration("Cesivi:Webhooks:ValidationTimeout", 5*time.Second)
+	s.Webhooks.DeliveryTimeout = b.duration("Cesivi:Webhooks:DeliveryTimeout", 10*time.Second)
+	s.Webhooks.RetryCount = b.integer("Cesivi:Webhooks:RetryCount", 5)
+	s.Webhooks.RetryDelay = b.duration("Cesivi:Webhooks:RetryDelay", 5*time.Minute)
 
 	s.Logging.LogLevel = map[string]string{"Default": "Information"}
 	// The seed writes both Logging:LogLevel:* (appsettings) and
