@@ -43,6 +43,7 @@ run: build bin/cesivi-devidp
 	 Cesivi__Storage__Provider=InMemory \
 	 Cesivi__DistributedState__Provider=InMemory \
 	 Cesivi__Sites__Administrators=u-alice \
+	 Cesivi__Webhooks__AllowPrivateNetworks=true \
 	 bin/cesivi-server & srv=$$!; \
 	 trap 'kill -TERM $$srv $$idp 2>/dev/null; wait $$srv $$idp' EXIT; \
 	 CESIVI_UPSTREAMS=127.0.0.1:5000 CESIVI_OIDC_ISSUER=http://127.0.0.1:9998/ CESIVI_OIDC_CLIENT_ID=web \

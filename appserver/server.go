@@ -31,6 +31,7 @@ import (
 	"github.com/cesivi/cesivi/internal/identity"
 	"github.com/cesivi/cesivi/internal/logging"
 	"github.com/cesivi/cesivi/internal/permissions"
+	"github.com/cesivi/cesivi/internal/webhook"
 	"github.com/cesivi/cesivi/keyring"
 )
 
@@ -43,6 +44,8 @@ type Server struct {
 	handler  http.Handler
 	backends *backends.Backends
 	api      *sharepoint.Handler
+	// hooks calls list webhook receivers, under Cesivi:Webhooks' policy.
+	hooks *webhook.Client
 
 	// draining is set when shutdown begins: readiness answers 503 from then
 	// on so load balancers stop routing here while in-flight work finishes.
@@ -64,11 +67,22 @@ func New(s *config.Settings, logs *logging.Factory) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	hooks, err := webhook.New(webhook.Options{
+		AllowList:         s.Webhooks.AllowedHosts,
+		AllowPrivate:      s.Webhooks.AllowPrivateNetworks,
+		ValidationTimeout: s.Webhooks.ValidationTimeout,
+		ResponseTimeout:   s.Webhooks.DeliveryTimeout,
+	})
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("Cesivi:Webhooks:AllowedHosts: %w", err)
+	}
 	srv := &Server{
 		settings: s,
 		log:      logs.Logger("Cesivi.Server"),
 		registry: registry,
 		backends: b,
+		hooks:    hooks,
 	}
 	srv.registry.MustRegister(
 		collectors.NewGoCollector(),
@@ -155,8 +169,19 @@ func (s *Server) sharePoint() *sharepoint.Handler {
 	if s.backends.State != nil {
 		h.UserContexts = s.backends.State.UserContexts
 	}
+	h.Receivers = receivers{s.hooks}
 	return h
 }
+
+// receivers adapts the webhook client to what the REST API asks of it.
+type receivers struct{ c *webhook.Client }
+
+func (r receivers) CheckURL(raw string) error {
+	_, err := webhook.CheckURL(raw)
+	return err
+}
+
+func (r receivers) Validate(ctx context.Context, u string) error { return r.c.Validate(ctx, u) }
 
 // routeLabel names a matched route pattern for metrics; unmatched paths
 // share one label value so clients cannot create series at will.

@@ -178,6 +178,14 @@ func (c *call) authorize() error {
 		if len(rest) > 0 && (rest[0].Is("items") || (rest[0].Call && (rest[0].Is("getitembyid") || rest[0].Is("getitembystringid")))) {
 			return c.authorizeItems(a, l, rest)
 		}
+		if len(rest) > 0 && rest[0].Is("subscriptions") {
+			// Whoever sees the list may subscribe to it; changing or
+			// deleting a subscription is checked by its handler.
+			if !a.mask(l.ScopeID).Has(permissions.ViewListItems) {
+				return odata.ListNotFound(l.Title, c.enc.Web)
+			}
+			return nil
+		}
 		if c.readOnly() || c.listReadPost(rest) {
 			if !a.mask(l.ScopeID).Has(permissions.ViewListItems) {
 				// A list the user cannot see is absent, as in SharePoint.

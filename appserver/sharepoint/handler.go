@@ -63,6 +63,9 @@ type Handler struct {
 	// coherent through usercontext:invalidated (nil: read from storage
 	// on every request).
 	UserContexts state.UserContextCache
+	// Receivers check and validate list webhook receivers (nil: no
+	// subscription can be made).
+	Receivers Receivers
 }
 
 // DefaultMaxFileSize is the largest file by default, 10 GiB.
@@ -112,6 +115,14 @@ func (h *Handler) run(c *call) (*response, error) {
 	}
 	if c.uploadsContent() {
 		if err := h.receive(c); err != nil {
+			return nil, err
+		}
+	}
+	if c.subscriptionCall() {
+		if c.inBatch {
+			return nil, odata.InvalidQuery("A webhook subscription cannot be made inside a $batch; send it as a request of its own.")
+		}
+		if err := h.validateReceiver(c); err != nil {
 			return nil, err
 		}
 	}

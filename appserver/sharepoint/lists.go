@@ -168,6 +168,8 @@ func (c *call) listResource(w *storage.Web, l *storage.List, rest []odata.Segmen
 		return c.renderListData(w, l)
 	case seg.Is("getchanges") && len(rest) == 0:
 		return c.listChanges(l)
+	case seg.Is("subscriptions"):
+		return c.subscriptionsResource(l, seg, rest)
 	case seg.Is("fields"):
 		return c.fieldsResource(l, seg, rest)
 	case seg.Is("views"):

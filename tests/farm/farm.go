@@ -291,6 +291,8 @@ func (f *Farm) startServer(ctx context.Context, i, port int) error {
 		// The development provider's administrator (farm.json's
 		// idp.username); its other user starts with no rights.
 		"Cesivi__Sites__Administrators=" + testenv.DevUsers()[0].Subject,
+		// A development farm on one machine: webhook receivers run on it.
+		"Cesivi__Webhooks__AllowedHosts=127.0.0.0/8,localhost",
 		"Cesivi__DistributedState__Provider=Redis",
 		"Cesivi__DistributedState__ConnectionString=" + f.Redis + ",abortConnect=false",
 	}, f.storageEnv()...)
