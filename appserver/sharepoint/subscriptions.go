@@ -161,7 +161,9 @@ func (c *call) subscriptionsResource(l *storage.List, seg odata.Segment, rest []
 		return nil, err
 	}
 	return c.serveLeaf(leaf{
-		get:    func() (*response, error) { return c.entity(c.subscriptionEntity(s), "SP.ApiData.Subscriptions/@Element"), nil },
+		get: func() (*response, error) {
+			return c.entity(c.subscriptionEntity(s), "SP.ApiData.Subscriptions/@Element"), nil
+		},
 		update: func() (*response, error) { return c.updateSubscription(l, s) },
 		del: func() (*response, error) {
 			if err := c.mayChangeSubscription(l, s); err != nil {
