@@ -380,15 +380,9 @@ func (c *call) checkFile(l *storage.List, f *storage.File, notFound func() error
 	if err != nil || a.admin {
 		return err
 	}
-	scope := f.ScopeID
-	if scope == "" {
-		scope = l.ScopeID
-	}
-	m := a.mask(scope)
-	if scope != l.ScopeID {
-		if m, err = c.tx.Security().EffectiveMask(c.ctx, scope, a.principals()); err != nil {
-			return err
-		}
+	m, err := c.scopeMask(a, l, f.ScopeID, nil)
+	if err != nil {
+		return err
 	}
 	if !m.Has(permissions.ViewListItems) {
 		return notFound()
@@ -408,22 +402,11 @@ func (c *call) fileVisible(l *storage.List, f *storage.File, masks map[string]pe
 		return err == nil, err
 	}
 	scope := f.ScopeID
-	if scope == "" || f.ItemID == 0 {
-		scope = l.ScopeID
+	if f.ItemID == 0 {
+		scope = "" // a library's root folder is the library
 	}
-	if scope == l.ScopeID {
-		return a.mask(scope).Has(permissions.ViewListItems), nil
-	}
-	m, ok := masks[scope]
-	if !ok {
-		if m, err = c.tx.Security().EffectiveMask(c.ctx, scope, a.principals()); err != nil {
-			return false, err
-		}
-		if masks != nil {
-			masks[scope] = m
-		}
-	}
-	return m.Has(permissions.ViewListItems), nil
+	m, err := c.scopeMask(a, l, scope, masks)
+	return m.Has(permissions.ViewListItems), err
 }
 
 // checkChild checks file or folder f, reached below a folder the call
@@ -550,6 +533,26 @@ func plainItem(rest odata.Path) bool {
 	return (len(rest) == 1 && rest[0].Call) || (len(rest) == 2 && !rest[0].Call && rest[1].Is("getbyid"))
 }
 
+// scopeMask is what the user holds on an item scope of list l ("": the
+// item inherits the list's): from the user's grants for the list's own
+// scope, else one query, memoised in masks when it is not nil.
+func (c *call) scopeMask(a *access, l *storage.List, scope string, masks map[string]permissions.Mask) (permissions.Mask, error) {
+	if scope == "" || scope == l.ScopeID {
+		return a.mask(l.ScopeID), nil
+	}
+	if a.admin {
+		return permissions.Full, nil
+	}
+	if m, ok := masks[scope]; ok {
+		return m, nil
+	}
+	m, err := c.tx.Security().EffectiveMask(c.ctx, scope, a.principals())
+	if err == nil && masks != nil {
+		masks[scope] = m
+	}
+	return m, err
+}
+
 // checkItemRead refuses, as missing, an item that authorize left to its
 // reader (itemReadChecked) when the user may not see it.
 func (c *call) checkItemRead(l *storage.List, it *storage.Item) error {
@@ -560,15 +563,9 @@ func (c *call) checkItemRead(l *storage.List, it *storage.Item) error {
 	if err != nil || a.admin {
 		return err
 	}
-	scope := it.ScopeID
-	if scope == "" {
-		scope = l.ScopeID
-	}
-	m := a.mask(scope)
-	if scope != l.ScopeID {
-		if m, err = c.tx.Security().EffectiveMask(c.ctx, scope, a.principals()); err != nil {
-			return err
-		}
+	m, err := c.scopeMask(a, l, it.ScopeID, nil)
+	if err != nil {
+		return err
 	}
 	if !m.Has(permissions.ViewListItems) {
 		return itemNotFound(it.ID)

@@ -198,17 +198,9 @@ func (c *call) changeVisible(l *storage.List, ch *storage.Change, masks map[stri
 		return true, nil
 	case err != nil:
 		return false, err
-	case scope == l.ScopeID:
-		return a.mask(scope).Has(permissions.ViewListItems), nil
 	}
-	m, ok := masks[scope]
-	if !ok {
-		if m, err = c.tx.Security().EffectiveMask(c.ctx, scope, a.principals()); err != nil {
-			return false, err
-		}
-		masks[scope] = m
-	}
-	return m.Has(permissions.ViewListItems), nil
+	m, err := c.scopeMask(a, l, scope, masks)
+	return m.Has(permissions.ViewListItems), err
 }
 
 // changeEntity is SP.ChangeItem.
