@@ -204,6 +204,13 @@ type Subscription struct {
 	// CreatedBy is the site user who subscribed.
 	CreatedBy int64
 	Created   time.Time
+	// NotifiedThrough is the list's last change number the receiver has
+	// been told of (at creation, the list's latest: a subscriber hears of
+	// what happens after it subscribed).
+	NotifiedThrough int64
+	// LastChange is the list's last change number when the subscription
+	// was read by Due (0 elsewhere).
+	LastChange int64
 }
 
 // SubscriptionInput creates a subscription.
@@ -300,6 +307,13 @@ type Subscriptions interface {
 	// Expired returns at most limit subscriptions, of any list, that
 	// expired at or before before, soonest first (for a sweeper).
 	Expired(ctx context.Context, before time.Time, limit int) ([]*Subscription, error)
+	// Due returns at most limit subscriptions, of any list, not expired
+	// at now, whose list changed after their NotifiedThrough, with
+	// LastChange set: the receivers that have something to hear.
+	Due(ctx context.Context, now time.Time, limit int) ([]*Subscription, error)
+	// MarkNotified records that the receiver was told of the list's
+	// changes through number; it never moves NotifiedThrough back.
+	MarkNotified(ctx context.Context, listID, id string, through int64) error
 }
 
 // SubscriptionNotFound is the error of a missing subscription.

@@ -116,6 +116,7 @@ func (a subscriptions) Create(ctx context.Context, in storage.SubscriptionInput)
 	if err != nil {
 		return nil, err
 	}
+	s.NotifiedThrough = l.lastChange
 	if l.subs == nil {
 		assign(t, &l.subs, map[string]*storage.Subscription{})
 	}
@@ -235,4 +236,41 @@ func (a subscriptions) Expired(ctx context.Context, before time.Time, limit int)
 		out = out[:limit]
 	}
 	return out, nil
+}
+
+func (a subscriptions) Due(ctx context.Context, now time.Time, limit int) ([]*storage.Subscription, error) {
+	if err := a.t.check(ctx, false); err != nil {
+		return nil, err
+	}
+	if err := storage.CheckLimit(limit); err != nil {
+		return nil, err
+	}
+	var subs []*storage.Subscription
+	for _, l := range a.t.s.db.lists {
+		for _, s := range l.subs {
+			if s.ExpirationDateTime.After(now) && l.lastChange > s.NotifiedThrough {
+				c := clone(s)
+				c.LastChange = l.lastChange
+				subs = append(subs, c)
+			}
+		}
+	}
+	slices.SortFunc(subs, func(a, b *storage.Subscription) int { return compareStrings(a.ID, b.ID) })
+	if len(subs) > limit {
+		subs = subs[:limit]
+	}
+	return subs, nil
+}
+
+func (a subscriptions) MarkNotified(ctx context.Context, listID, id string, through int64) error {
+	l, s, err := a.sub(ctx, listID, id, true)
+	if err != nil {
+		return err
+	}
+	if through > s.NotifiedThrough {
+		n := clone(s)
+		n.NotifiedThrough = through
+		set(a.t, l.subs, n.ID, n)
+	}
+	return nil
 }

@@ -154,8 +154,11 @@ func (a changes) Prune(ctx context.Context, olderThan time.Time) (int64, error) 
 
 type subscriptions struct{ t *tx }
 
-const subscriptionCols = `"Id"::text AS "ID", "ListId"::text AS "ListID", "SiteId"::text AS "SiteID", "WebId"::text AS "WebID",
-	"NotificationUrl" AS "NotificationURL", "ClientState", "ListId"::text AS "Resource", "ExpirationDateTime", "CreatedBy", "Created"`
+const subscriptionBase = `"Id"::text AS "ID", "ListId"::text AS "ListID", "SiteId"::text AS "SiteID", "WebId"::text AS "WebID",
+	"NotificationUrl" AS "NotificationURL", "ClientState", "ListId"::text AS "Resource", "ExpirationDateTime", "CreatedBy", "Created", "NotifiedThrough"`
+
+// subscriptionCols are storage.Subscription's fields; LastChange is Due's.
+const subscriptionCols = subscriptionBase + `, 0::bigint AS "LastChange"`
 
 func utcSubs(subs []*storage.Subscription) []*storage.Subscription {
 	for _, s := range subs {
@@ -182,10 +185,12 @@ func (a subscriptions) Create(ctx context.Context, in storage.SubscriptionInput)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := t.exec(ctx, `INSERT INTO "Subscriptions" ("Id", "ListId", "SiteId", "WebId", "NotificationUrl", "ClientState",
-		"ExpirationDateTime", "CreatedBy", "Created") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		s.ID, s.ListID, s.SiteID, s.WebID, s.NotificationURL, s.ClientState, s.ExpirationDateTime, s.CreatedBy, s.Created); err != nil {
-		return nil, err
+	if err := t.tx.QueryRow(ctx, `INSERT INTO "Subscriptions" ("Id", "ListId", "SiteId", "WebId", "NotificationUrl", "ClientState",
+		"ExpirationDateTime", "CreatedBy", "Created", "NotifiedThrough")
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, l."LastChange" FROM "Lists" l WHERE l."Id" = $2
+		RETURNING "NotifiedThrough"`,
+		s.ID, s.ListID, s.SiteID, s.WebID, s.NotificationURL, s.ClientState, s.ExpirationDateTime, s.CreatedBy, s.Created).Scan(&s.NotifiedThrough); err != nil {
+		return nil, interpretError(err)
 	}
 	return s, nil
 }
@@ -285,4 +290,32 @@ func (a subscriptions) Expired(ctx context.Context, before time.Time, limit int)
 	subs, err := all[storage.Subscription](ctx, a.t, `SELECT `+subscriptionCols+` FROM "Subscriptions"
 		WHERE "ExpirationDateTime" <= $1 ORDER BY "ExpirationDateTime", "Id" LIMIT $2`, before, limit)
 	return utcSubs(subs), err
+}
+
+func (a subscriptions) Due(ctx context.Context, now time.Time, limit int) ([]*storage.Subscription, error) {
+	if err := a.t.check(false); err != nil {
+		return nil, err
+	}
+	if err := storage.CheckLimit(limit); err != nil {
+		return nil, err
+	}
+	subs, err := all[storage.Subscription](ctx, a.t, `SELECT s.*, l."LastChange" FROM (SELECT `+subscriptionBase+` FROM "Subscriptions") s
+		JOIN "Lists" l ON l."Id" = s."ListID"::uuid
+		WHERE s."ExpirationDateTime" > $1 AND l."LastChange" > s."NotifiedThrough" ORDER BY s."ID" LIMIT $2`, now, limit)
+	return utcSubs(subs), err
+}
+
+func (a subscriptions) MarkNotified(ctx context.Context, listID, id string, through int64) error {
+	if err := a.t.check(true); err != nil {
+		return err
+	}
+	if !isGUID(listID) || !isGUID(id) {
+		return storage.SubscriptionNotFound()
+	}
+	n, err := a.t.exec(ctx, `UPDATE "Subscriptions" SET "NotifiedThrough" = GREATEST("NotifiedThrough", $3)
+		WHERE "ListId" = $1 AND "Id" = $2`, listID, id, through)
+	if err == nil && n == 0 {
+		return storage.SubscriptionNotFound()
+	}
+	return err
 }

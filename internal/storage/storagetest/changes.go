@@ -29,6 +29,7 @@ var subscriptionTests = []test{
 	{"what SharePoint refuses is refused", testSubscriptionValidation},
 	{"deleting the list deletes its subscriptions", testSubscriptionsGoWithTheList},
 	{"active and expired", testSubscriptionsActiveExpired},
+	{"due and notified", testSubscriptionsDue},
 }
 
 // since reads the list's changes after n (up to 1000).
@@ -537,4 +538,54 @@ func testChangesRecycledList(t *testing.T, e *env) {
 	}
 	e.add(l.ID, 6, nil)
 	e.expectChanges("after the restore", l.ID, 2, "Add:3")
+}
+
+func testSubscriptionsDue(t *testing.T, e *env) {
+	l := e.list("Tasks")
+	other := e.list("Other")
+	e.add(l.ID, 6, map[string]odata.Value{"Title": str("before")})
+	now := time.Now()
+	sub := e.mustSubscribe(l.ID, now.Add(time.Hour))
+	quiet := e.mustSubscribe(other.ID, now.Add(time.Hour))
+	if sub.NotifiedThrough != 1 || quiet.NotifiedThrough != 0 {
+		t.Fatalf("a new subscription starts at its list's last change: %d, %d", sub.NotifiedThrough, quiet.NotifiedThrough)
+	}
+	due := func(at time.Time) []*storage.Subscription {
+		t.Helper()
+		var out []*storage.Subscription
+		e.read(func(tx storage.Tx) (err error) {
+			out, err = tx.Subscriptions().Due(e.ctx, at, 10)
+			return err
+		})
+		return out
+	}
+	if d := due(now); len(d) != 0 {
+		t.Fatalf("due before any change after subscribing: %+v", d)
+	}
+	e.add(l.ID, 6, map[string]odata.Value{"Title": str("a")})
+	e.add(l.ID, 6, map[string]odata.Value{"Title": str("b")})
+	d := due(now)
+	if len(d) != 1 || d[0].ID != sub.ID || d[0].LastChange != 3 || d[0].NotifiedThrough != 1 {
+		t.Fatalf("due after two changes: %+v", d)
+	}
+	if d := due(now.Add(2 * time.Hour)); len(d) != 0 {
+		t.Fatalf("an expired subscription is due: %+v", d)
+	}
+	e.do(func(tx storage.Tx) error { return tx.Subscriptions().MarkNotified(e.ctx, l.ID, sub.ID, 3) })
+	e.do(func(tx storage.Tx) error { return tx.Subscriptions().MarkNotified(e.ctx, l.ID, sub.ID, 2) }) // never back
+	if d := due(now); len(d) != 0 {
+		t.Fatalf("due after being notified: %+v", d)
+	}
+	e.read(func(tx storage.Tx) error {
+		got, err := tx.Subscriptions().Get(e.ctx, l.ID, sub.ID)
+		if err != nil || got.NotifiedThrough != 3 {
+			t.Fatalf("NotifiedThrough %+v, %v; want 3", got, err)
+		}
+		return nil
+	})
+	e.fails(storage.ErrNotFound, func(tx storage.Tx) error { return tx.Subscriptions().MarkNotified(e.ctx, l.ID, quiet.ID, 1) })
+	e.fails(storage.ErrInvalid, func(tx storage.Tx) error {
+		_, err := tx.Subscriptions().Due(e.ctx, now, 0)
+		return err
+	})
 }
