@@ -26,6 +26,7 @@ import (
 	"github.com/cesivi/cesivi/internal/filesweep"
 	"github.com/cesivi/cesivi/internal/formdigest"
 	"github.com/cesivi/cesivi/internal/health"
+	"github.com/cesivi/cesivi/internal/hookdelivery"
 	"github.com/cesivi/cesivi/internal/httperr"
 	"github.com/cesivi/cesivi/internal/httpmetrics"
 	"github.com/cesivi/cesivi/internal/identity"
@@ -274,6 +275,21 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			s.backends.Storage, s.backends.Files,
 			filesweep.Options{UploadTimeout: s.settings.Storage.Files.UploadTimeout,
 				Swept: func(r filesweep.Result) { s.api.Metrics.Abandoned(r.AbandonedUploads) }}, s.log)
+	}
+	if s.backends.Storage != nil && s.backends.State != nil {
+		// List webhooks: every server scans for news and delivers.
+		retries := s.settings.Webhooks.RetryCount
+		if retries == 0 {
+			retries = -1 // none (hookdelivery's 0 is its default)
+		}
+		d := hookdelivery.New(s.backends.Storage, s.backends.State.Queue, s.hooks, hookdelivery.Options{
+			RetryCount: retries, RetryDelay: s.settings.Webhooks.RetryDelay,
+			Registerer: s.registry, Log: s.log})
+		go func() {
+			if err := d.Run(sweepCtx); err != nil && sweepCtx.Err() == nil {
+				s.log.Error("webhook delivery stopped", "error", err)
+			}
+		}()
 	}
 	s.log.Info("listening", "address", ln.Addr().String(), "serverId", s.settings.Farm.ServerID,
 		"storage", s.settings.Storage.Provider, "distributedState", s.settings.DistributedState.Provider)
