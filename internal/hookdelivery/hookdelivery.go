@@ -35,6 +35,9 @@ import (
 	"github.com/cesivi/cesivi/internal/webhook"
 )
 
+// DefaultChangeRetention is SharePoint's: 60 days.
+const DefaultChangeRetention = 60 * 24 * time.Hour
+
 // JobType is the queue's job type of a notification.
 const JobType = "webhook.notify"
 
@@ -54,6 +57,12 @@ type Options struct {
 	// Concurrency is how many deliveries one server runs at once
 	// (default 8).
 	Concurrency int
+	// ChangeRetention is how long the change log keeps a change
+	// (default 60 days, as SharePoint's); a change token older than what
+	// is kept is refused by GetChanges. Every PruneInterval (default 1 h)
+	// each server prunes what is older; a prune is idempotent.
+	ChangeRetention time.Duration
+	PruneInterval   time.Duration
 	// Registerer receives the metrics (nil: none).
 	Registerer prometheus.Registerer
 	Log        *slog.Logger
@@ -90,6 +99,12 @@ func New(store storage.Store, queue state.Queue, client *webhook.Client, opt Opt
 	}
 	if opt.Concurrency <= 0 {
 		opt.Concurrency = 8
+	}
+	if opt.ChangeRetention <= 0 {
+		opt.ChangeRetention = DefaultChangeRetention
+	}
+	if opt.PruneInterval <= 0 {
+		opt.PruneInterval = time.Hour
 	}
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
@@ -135,6 +150,8 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	}()
 	t := time.NewTicker(d.opt.PollInterval)
 	defer t.Stop()
+	prune := time.NewTicker(d.opt.PruneInterval)
+	defer prune.Stop()
 	for {
 		if err := d.Scan(ctx); err != nil && ctx.Err() == nil {
 			d.opt.Log.Warn("webhook scan failed", "error", err)
@@ -143,8 +160,23 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return <-errc
 		case <-t.C:
+		case <-prune.C:
+			if _, err := d.Prune(ctx); err != nil && ctx.Err() == nil {
+				d.opt.Log.Warn("change log prune failed; the next one retries", "error", err)
+			}
 		}
 	}
+}
+
+// Prune removes the changes older than ChangeRetention from every
+// list's change log and reports how many went.
+func (d *Deliverer) Prune(ctx context.Context) (int64, error) {
+	var n int64
+	err := d.store.Update(ctx, func(tx storage.Tx) (err error) {
+		n, err = tx.Changes().Prune(ctx, d.opt.Now().Add(-d.opt.ChangeRetention))
+		return err
+	})
+	return n, err
 }
 
 // Scan queues a notification for every subscription with news (at most

@@ -242,3 +242,30 @@ func TestReceiversHearOfEveryChangeAtLeastOnce(t *testing.T) {
 		})
 	}
 }
+
+func TestPruneKeepsTheRetentionWindow(t *testing.T) {
+	store := memstorage.New(memstorage.Options{})
+	ctx := context.Background()
+	e := &env{t: t, ctx: ctx, store: store}
+	err := store.Update(ctx, func(tx storage.Tx) error {
+		site, err := tx.Sites().Create(ctx, storage.SiteInput{URL: "/", Title: "Root"})
+		if err != nil {
+			return err
+		}
+		e.list, err = tx.Lists().Create(ctx, site.RootWebID, storage.ListInput{Title: "Tasks", BaseTemplate: 100})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.add(3)
+	now := time.Now()
+	keep := hookdelivery.New(store, nil, nil, hookdelivery.Options{Now: func() time.Time { return now }})
+	if n, err := keep.Prune(ctx); err != nil || n != 0 {
+		t.Fatalf("within 60 days: pruned %d, %v", n, err)
+	}
+	later := hookdelivery.New(store, nil, nil, hookdelivery.Options{Now: func() time.Time { return now.Add(61 * 24 * time.Hour) }})
+	if n, err := later.Prune(ctx); err != nil || n != 3 {
+		t.Fatalf("61 days on: pruned %d, %v; want 3", n, err)
+	}
+}
