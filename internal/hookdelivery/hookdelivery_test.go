@@ -99,7 +99,7 @@ func (r *receiver) count() int {
 }
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	store storage.Store
 	queue state.Queue
@@ -156,12 +156,13 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func start(t *testing.T, store storage.Store, queue state.Queue, retries int) *hookdelivery.Deliverer {
+func start(t testing.TB, store storage.Store, queue state.Queue, retries int) *hookdelivery.Deliverer {
 	c, err := webhook.New(webhook.Options{AllowPrivate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := hookdelivery.New(store, queue, c, hookdelivery.Options{PollInterval: 10 * time.Millisecond, RetryCount: retries, RetryDelay: 20 * time.Millisecond})
+	d := hookdelivery.New(store, queue, c, hookdelivery.Options{PollInterval: 10 * time.Millisecond, RetryCount: retries,
+		RetryDelay: 20 * time.Millisecond, Concurrency: 16})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = d.Run(ctx) }()
@@ -268,4 +269,8 @@ func TestPruneKeepsTheRetentionWindow(t *testing.T) {
 	if n, err := later.Prune(ctx); err != nil || n != 3 {
 		t.Fatalf("61 days on: pruned %d, %v; want 3", n, err)
 	}
+}
+
+func hookdeliveryFor(b *testing.B, store storage.Store, queue state.Queue) *hookdelivery.Deliverer {
+	return start(b, store, queue, 0)
 }
