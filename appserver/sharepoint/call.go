@@ -289,37 +289,59 @@ func parentURL(p string) string {
 }
 
 // listRef is the list the path names right after web/lists (or the
-// lists alias), if any.
+// lists alias), if any; on a read, with the item the path goes on to
+// name (items(n), items/getById(n), getItemById(n)), which Locate may
+// read in the same step.
 func (c *call) listRef() storage.ListRef {
+	ref, rest := c.listRefAndRest()
+	if ref.IsZero() || !c.readOnly() || len(rest) == 0 {
+		return ref
+	}
+	seg, rest := rest[0], rest[1:]
+	switch {
+	case seg.Is("items") && !seg.Call && len(rest) > 0 && rest[0].Is("getbyid") && rest[0].Call:
+		seg = rest[0]
+	case seg.Is("items") && seg.Call, seg.Is("getitembyid") && seg.Call:
+	default:
+		return ref
+	}
+	if id, err := itemID(seg); err == nil {
+		ref.Item = id
+	}
+	return ref
+}
+
+// listRefAndRest is listRef without the item, and the path after the list.
+func (c *call) listRefAndRest() (storage.ListRef, []odata.Segment) {
 	p := c.path
 	if len(p) > 0 && p[0].Is("web") && !p[0].Call {
 		p = p[1:]
 	}
 	if len(p) == 0 || !p[0].Is("lists") {
-		return storage.ListRef{}
+		return storage.ListRef{}, nil
 	}
 	if p[0].Call {
 		if v, ok := p[0].Single(); ok {
 			if id, ok := canonicalID(v); ok {
-				return storage.ListRef{ID: id}
+				return storage.ListRef{ID: id}, p[1:]
 			}
 		}
-		return storage.ListRef{}
+		return storage.ListRef{}, nil
 	}
 	if len(p) < 2 || !p[1].Call {
-		return storage.ListRef{}
+		return storage.ListRef{}, nil
 	}
 	v, ok := p[1].Single()
 	switch {
 	case !ok:
 	case p[1].Is("getbytitle") && v.Kind == odata.KindString:
-		return storage.ListRef{Title: v.Str}
+		return storage.ListRef{Title: v.Str}, p[2:]
 	case p[1].Is("getbyid"):
 		if id, ok := canonicalID(v); ok {
-			return storage.ListRef{ID: id}
+			return storage.ListRef{ID: id}, p[2:]
 		}
 	}
-	return storage.ListRef{}
+	return storage.ListRef{}, nil
 }
 
 // locatedList is the list resolveWeb found, when it is the one asked

@@ -46,6 +46,10 @@ type Web struct {
 type ListRef struct {
 	Title string
 	ID    string
+	// Item, when not 0, is a hint for Webs.Locate: the caller's next read
+	// is Items.Get of this item of the list, which a provider may read in
+	// the same step (PostgreSQL does in read-only transactions).
+	Item int64
 }
 
 // IsZero reports whether the reference names no list.

@@ -168,6 +168,13 @@ func (a items) get(ctx context.Context, s *storage.Schema, listID string, id int
 }
 
 func (a items) Get(ctx context.Context, listID string, id int64) (*storage.Item, error) {
+	if p := a.t.prefetched; p != nil && p.id == id && p.listID == listID {
+		a.t.prefetched = nil
+		if p.item == nil {
+			return nil, storage.NotFound("the list has no item %d", id)
+		}
+		return p.item, nil
+	}
 	s, err := a.t.schema(ctx, listID)
 	if err != nil {
 		return nil, err

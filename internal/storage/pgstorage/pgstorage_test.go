@@ -2,8 +2,10 @@ package pgstorage_test
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -98,6 +100,66 @@ func TestAnItemWrittenThroughOneServerIsReadThroughAnotherAtOnce(t *testing.T) {
 		}); err != nil {
 			t.Fatalf("item %d through the other server: %v", it.ID, err)
 		}
+	}
+}
+
+// Each server keeps the fields Locate decoded; a field changed through
+// another server is in the next Locate at once, whichever server
+// changed it, and a list deleted and made again under its title gives
+// the new list's fields.
+func TestAFieldChangedThroughOneServerIsLocatedThroughAnotherAtOnce(t *testing.T) {
+	t.Parallel()
+	stores := farm(t, 2)
+	_, l := site(t, stores[0])
+	ctx := t.Context()
+	located := func(s storage.Store) (string, []string) {
+		var id string
+		var names []string
+		if err := s.View(ctx, func(tx storage.Tx) error {
+			loc, err := tx.Webs().Locate(ctx, "/", storage.ListRef{Title: "Tasks"})
+			if err != nil || loc.List == nil {
+				return fmt.Errorf("locate: %+v %v", loc, err)
+			}
+			id = loc.List.ID
+			for _, f := range loc.Fields {
+				if !f.System {
+					names = append(names, f.Title)
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return id, names
+	}
+	update := func(s storage.Store, fn func(tx storage.Tx) error) {
+		if err := s.Update(ctx, fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 6 {
+		located(stores[0]) // cached on both
+		located(stores[1])
+		title := fmt.Sprint("Field ", i)
+		update(stores[i%2], func(tx storage.Tx) error {
+			_, err := tx.Fields().Create(ctx, l.ID, storage.FieldInput{Title: title, Type: storage.TypeText})
+			return err
+		})
+		for _, s := range stores {
+			if _, names := located(s); !slices.Contains(names, title) {
+				t.Fatalf("after adding %q: %v", title, names)
+			}
+		}
+	}
+	update(stores[0], func(tx storage.Tx) error {
+		if err := tx.Lists().Delete(ctx, l.WebID, l.ID); err != nil {
+			return err
+		}
+		_, err := tx.Lists().Create(ctx, l.WebID, storage.ListInput{Title: "Tasks"})
+		return err
+	})
+	if id, names := located(stores[1]); id == l.ID || len(names) != 0 {
+		t.Fatalf("the list made again: %s %v", id, names)
 	}
 }
 

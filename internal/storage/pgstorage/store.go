@@ -54,6 +54,9 @@ type Store struct {
 	// gate applies the schema before the first use when New did not;
 	// nil once New applied it (or with SkipMigrate).
 	gate *migrationGate
+	// fields holds the fields Locate decoded, checked against the
+	// database on every use.
+	fields fieldCache
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -192,6 +195,8 @@ type tx struct {
 	// site collection (what never changes of a list: its id, web, root
 	// folder and base type).
 	libraries map[string]*library
+	// prefetched is the item Locate read for Items.Get, used once.
+	prefetched *prefetched
 	// indexes: a field's Indexed flag may have changed, or a field gone;
 	// the expression indexes are brought in line after commit.
 	indexes bool

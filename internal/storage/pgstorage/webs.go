@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
+	"time"
 
 	"github.com/cesivi/cesivi/internal/storage"
 )
@@ -197,17 +197,41 @@ func isGUID(s string) bool {
 }
 
 // locateSQL reads a web, one of its lists and the list's fields in one
-// statement, as JSON documents decoded by name like the other reads.
+// statement, as JSON documents decoded by name like the other reads. The
+// fields come only when the caller's copy ($4, $5: a list id and its
+// FieldsVersion) is not theirs; and with $6 > 0, the list's item $6 comes
+// in the same row, as the item reads' columns.
 const locateSQL = `WITH w AS (SELECT ` + webCols + ` FROM "Webs" w WHERE lower(w."ServerRelativeUrl") = lower($1)),
-	l AS (SELECT ` + listCols + ` FROM "Lists" WHERE "WebId" = (SELECT "Id"::uuid FROM w)
+	l AS (SELECT ` + listCols + `, "FieldsVersion" FROM "Lists" WHERE "WebId" = (SELECT "Id"::uuid FROM w)
 		AND (($2 <> '' AND lower("Title") = lower($2)) OR ($2 = '' AND $3 <> '' AND "Id"::text = lower($3))))
-	SELECT (SELECT row_to_json(w) FROM w)::text, (SELECT row_to_json(l) FROM l)::text,
-		(SELECT json_agg(f)::text FROM (SELECT ` + fieldCols + ` FROM "Fields"
-			WHERE "ListId" = (SELECT "Id"::uuid FROM l) ORDER BY "Position") f)`
+	SELECT (SELECT row_to_json(w) FROM w)::text, (SELECT row_to_json(l) FROM l)::text, (SELECT "FieldsVersion" FROM l),
+		CASE WHEN (SELECT "Id" FROM l) = $4 AND (SELECT "FieldsVersion" FROM l) = $5::bigint THEN NULL
+		ELSE (SELECT json_agg(f)::text FROM (SELECT ` + fieldCols + ` FROM "Fields"
+			WHERE "ListId" = (SELECT "Id"::uuid FROM l) ORDER BY "Position") f) END,
+		it.*
+	FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT ` + itemCols + ` FROM "ListItems"
+		WHERE $6::bigint > 0 AND "ListId" = (SELECT "Id"::uuid FROM l) AND "Id" = $6::bigint) it ON true`
 
 func (a webs) Locate(ctx context.Context, url string, ref storage.ListRef) (*storage.Location, error) {
 	var web, list, fs *string
-	if err := a.t.tx.QueryRow(ctx, locateSQL, url, ref.Title, ref.ID).Scan(&web, &list, &fs); err != nil {
+	var version *int64
+	var it struct {
+		id, version, author, editor *int64
+		listID, guid, scope         *string
+		created, modified           *time.Time
+		data                        []byte
+	}
+	key := locateKey(url, ref)
+	cached, _ := a.t.s.fields.get(key)
+	item := ref.Item
+	if !a.t.readOnly {
+		// A write transaction reads its items when it changes them
+		// (locked), and may change this one before it reads it.
+		item = 0
+	}
+	err := a.t.tx.QueryRow(ctx, locateSQL, url, ref.Title, ref.ID, cached.listID, cached.version, item).Scan(&web, &list, &version, &fs,
+		&it.id, &it.listID, &it.guid, &it.version, &it.created, &it.modified, &it.author, &it.editor, &it.data, &it.scope)
+	if err != nil {
 		return nil, interpretError(err)
 	}
 	if web == nil {
@@ -218,7 +242,7 @@ func (a webs) Locate(ctx context.Context, url string, ref storage.ListRef) (*sto
 		return nil, fmt.Errorf("pgstorage: reading a located web: %w", err)
 	}
 	loc.Web.Created, loc.Web.LastItemModifiedDate = loc.Web.Created.UTC(), loc.Web.LastItemModifiedDate.UTC()
-	if list == nil || fs == nil {
+	if list == nil || version == nil {
 		return loc, nil
 	}
 	loc.List = &storage.List{}
@@ -226,14 +250,42 @@ func (a webs) Locate(ctx context.Context, url string, ref storage.ListRef) (*sto
 		return nil, fmt.Errorf("pgstorage: reading a located list: %w", err)
 	}
 	loc.List.Created, loc.List.LastItemModifiedDate = loc.List.Created.UTC(), loc.List.LastItemModifiedDate.UTC()
-	if err := json.Unmarshal([]byte(*fs), &loc.Fields); err != nil {
-		return nil, fmt.Errorf("pgstorage: reading a located list's fields: %w", err)
+	var schema *storage.Schema
+	switch {
+	case fs == nil && cached.listID == loc.List.ID && cached.version == *version:
+		schema = cached.schema
+	case fs == nil:
+		return nil, fmt.Errorf("pgstorage: a located list came without its fields")
+	default:
+		var decoded []*storage.Field
+		if err := json.Unmarshal([]byte(*fs), &decoded); err != nil {
+			return nil, fmt.Errorf("pgstorage: reading a located list's fields: %w", err)
+		}
+		schema = storage.NewSchema(decoded)
+		a.t.s.fields.put(key, cachedFields{listID: loc.List.ID, version: *version, schema: schema})
+	}
+	// The caller gets copies it may change; the schema is shared.
+	loc.Fields = make([]*storage.Field, len(schema.Fields))
+	for i, f := range schema.Fields {
+		c := *f
+		loc.Fields[i] = &c
 	}
 	// The transaction's later reads of this list's fields need no query.
 	if a.t.schemas == nil {
 		a.t.schemas = map[string]*storage.Schema{}
 	}
-	a.t.schemas[loc.List.ID] = storage.NewSchema(slices.Clone(loc.Fields))
+	a.t.schemas[loc.List.ID] = schema
 	a.t.cacheLibrary(&library{List: *loc.List, SiteID: loc.Web.SiteID})
+	if item > 0 {
+		p := &prefetched{listID: loc.List.ID, id: item}
+		if it.id != nil {
+			p.item = &storage.Item{ID: *it.id, ListID: *it.listID, GUID: *it.guid, Version: int(*it.version),
+				Created: it.created.UTC(), Modified: it.modified.UTC(), AuthorID: *it.author, EditorID: *it.editor, ScopeID: *it.scope}
+			if p.item.Values, err = decode(schema, it.data); err != nil {
+				return nil, err
+			}
+		}
+		a.t.prefetched = p
+	}
 	return loc, nil
 }

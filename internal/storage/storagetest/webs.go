@@ -1,11 +1,13 @@
 package storagetest
 
 import (
+	"errors"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/cesivi/cesivi/internal/odata"
 	"github.com/cesivi/cesivi/internal/storage"
 )
 
@@ -48,6 +50,104 @@ var siteTests = []test{
 			}
 			return nil
 		})
+	}},
+	{"Locate's item hint: Get then answers that item as stored, a missing one is not found, and a write sees its own change", func(t *testing.T, e *env) {
+		l := e.list("Tasks", storage.FieldInput{Title: "Priority", Type: storage.TypeNumber})
+		it := e.add(l.ID, 1, map[string]odata.Value{"Title": odata.String("first"), "Priority": odata.Int(7)})
+		stored, err := e.get(l.ID, it.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.read(func(tx storage.Tx) error {
+			if _, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{Title: "Tasks", Item: it.ID}); err != nil {
+				return err
+			}
+			for range 2 { // the second Get reads again
+				got, err := tx.Items().Get(e.ctx, l.ID, it.ID)
+				if err != nil {
+					return err
+				}
+				if !reflect.DeepEqual(utcItem(got), utcItem(stored)) {
+					t.Errorf("hinted Get: %+v, want %+v", got, stored)
+				}
+			}
+			if _, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{ID: l.ID, Item: 99}); err != nil {
+				return err
+			}
+			if _, err := tx.Items().Get(e.ctx, l.ID, 99); !errorsIs(err, storage.ErrNotFound) {
+				t.Errorf("hinted Get of a missing item: %v", err)
+			}
+			return nil
+		})
+		e.do(func(tx storage.Tx) error {
+			if _, err := tx.Items().Update(e.ctx, l.ID, it.ID, storage.ItemUpdate{By: 1, Values: map[string]odata.Value{"Title": odata.String("second")}}); err != nil {
+				return err
+			}
+			if _, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{Title: "Tasks", Item: it.ID}); err != nil {
+				return err
+			}
+			got, err := tx.Items().Get(e.ctx, l.ID, it.ID)
+			if err != nil || got.Values["Title"].Str != "second" || got.Version != 2 {
+				t.Errorf("Get in the writing transaction: %+v %v", got, err)
+			}
+			return nil
+		})
+	}},
+	{"Locate gives a list's current fields after each change, and none of a change rolled back", func(t *testing.T, e *env) {
+		l := e.list("Tasks")
+		names := func() []string {
+			var out []string
+			e.read(func(tx storage.Tx) error {
+				loc, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{Title: "Tasks"})
+				if err != nil {
+					return err
+				}
+				for _, f := range loc.Fields {
+					if !f.System {
+						out = append(out, f.InternalName+"/"+f.Title)
+					}
+				}
+				// The fields are the caller's: changing them changes
+				// nothing of the next Locate's.
+				for _, f := range loc.Fields {
+					f.Title = "scribbled"
+				}
+				return nil
+			})
+			return out
+		}
+		before := names()
+		var f *storage.Field
+		e.do(func(tx storage.Tx) (err error) {
+			f, err = tx.Fields().Create(e.ctx, l.ID, storage.FieldInput{Title: "Priority", Type: storage.TypeNumber})
+			return err
+		})
+		if got := names(); len(got) != len(before)+1 || !slices.Contains(got, "Priority/Priority") {
+			t.Fatalf("after a field add: %v (before %v)", got, before)
+		}
+		e.do(func(tx storage.Tx) error {
+			_, err := tx.Fields().Update(e.ctx, l.ID, f.ID, storage.FieldUpdate{Title: ptr("Urgency")})
+			return err
+		})
+		if got := names(); !slices.Contains(got, "Priority/Urgency") {
+			t.Fatalf("after a rename: %v", got)
+		}
+		e.fails(errRolledBack, func(tx storage.Tx) error {
+			if _, err := tx.Fields().Update(e.ctx, l.ID, f.ID, storage.FieldUpdate{Title: ptr("Never")}); err != nil {
+				return err
+			}
+			if _, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{Title: "Tasks"}); err != nil {
+				return err
+			}
+			return errRolledBack
+		})
+		if got := names(); !slices.Contains(got, "Priority/Urgency") {
+			t.Fatalf("after a rolled-back rename: %v", got)
+		}
+		e.do(func(tx storage.Tx) error { return tx.Fields().Delete(e.ctx, l.ID, f.ID) })
+		if got := names(); !slices.Equal(got, before) {
+			t.Fatalf("after a delete: %v, want %v", got, before)
+		}
 	}},
 	{"a new site has a root web at its URL", func(t *testing.T, e *env) {
 		if e.web.ServerRelativeURL != "/sites/dev" || e.web.ParentID != "" || e.web.Title != "Dev" ||
@@ -239,3 +339,13 @@ func utcWeb(w *storage.Web) storage.Web {
 	c.Created, c.LastItemModifiedDate = c.Created.UTC(), c.LastItemModifiedDate.UTC()
 	return c
 }
+
+// utcItem is it with its times in UTC, for comparison.
+func utcItem(it *storage.Item) storage.Item {
+	c := *it
+	c.Created, c.Modified = c.Created.UTC(), c.Modified.UTC()
+	return c
+}
+
+// errRolledBack ends a transaction that must leave nothing behind.
+var errRolledBack = errors.New("storagetest: rolled back on purpose")
