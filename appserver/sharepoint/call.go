@@ -231,7 +231,7 @@ func (c *call) isContextInfo() bool { return len(c.path) == 1 && c.path[0].Is("c
 // its fields: most requests need nothing else before their own work.
 func (c *call) resolveWeb() error {
 	c.located = nil
-	loc, err := c.tx.Webs().Locate(c.ctx, c.webPath, c.listRef())
+	loc, err := c.tx.Webs().Locate(c.ctx, c.webPath, c.namedList(), c.prefetch())
 	var w *storage.Web
 	if err == nil {
 		w = loc.Web
@@ -288,60 +288,57 @@ func parentURL(p string) string {
 	return dir
 }
 
-// listRef is the list the path names right after web/lists (or the
-// lists alias), if any; on a read, with the item the path goes on to
-// name (items(n), items/getById(n), getItemById(n)), which Locate may
-// read in the same step.
-func (c *call) listRef() storage.ListRef {
-	ref, rest := c.listRefAndRest()
-	if ref.IsZero() || !c.readOnly() || len(rest) == 0 {
-		return ref
+// prefetch is what the call reads after Locate, which Locate may read
+// in the same step: on a read, the item the path names after its list
+// (items(n), items/getById(n), getItemById(n)); on a write, the signed-in
+// user's row of the site (every write records its author or editor).
+func (c *call) prefetch() storage.Prefetch {
+	if c.user == nil {
+		return storage.Prefetch{}
 	}
-	seg, rest := rest[0], rest[1:]
-	switch {
-	case seg.Is("items") && !seg.Call && len(rest) > 0 && rest[0].Is("getbyid") && rest[0].Call:
-		seg = rest[0]
-	case seg.Is("items") && seg.Call, seg.Is("getitembyid") && seg.Call:
-	default:
-		return ref
+	if !c.readOnly() {
+		return storage.Prefetch{Login: c.login()}
 	}
-	if id, err := itemID(seg); err == nil {
-		ref.Item = id
+	if rest, ok := c.listAfter(); ok && !c.namedList().IsZero() {
+		if id, ok := itemSegment(rest); ok {
+			return storage.Prefetch{Item: id}
+		}
 	}
-	return ref
+	return storage.Prefetch{}
 }
 
-// listRefAndRest is listRef without the item, and the path after the list.
-func (c *call) listRefAndRest() (storage.ListRef, []odata.Segment) {
+// namedList is the list the path names right after web/lists (or the
+// lists alias), if any.
+func (c *call) namedList() storage.ListRef {
 	p := c.path
 	if len(p) > 0 && p[0].Is("web") && !p[0].Call {
 		p = p[1:]
 	}
 	if len(p) == 0 || !p[0].Is("lists") {
-		return storage.ListRef{}, nil
+		return storage.ListRef{}
 	}
 	if p[0].Call {
 		if v, ok := p[0].Single(); ok {
 			if id, ok := canonicalID(v); ok {
-				return storage.ListRef{ID: id}, p[1:]
+				return storage.ListRef{ID: id}
 			}
 		}
-		return storage.ListRef{}, nil
+		return storage.ListRef{}
 	}
 	if len(p) < 2 || !p[1].Call {
-		return storage.ListRef{}, nil
+		return storage.ListRef{}
 	}
 	v, ok := p[1].Single()
 	switch {
 	case !ok:
 	case p[1].Is("getbytitle") && v.Kind == odata.KindString:
-		return storage.ListRef{Title: v.Str}, p[2:]
+		return storage.ListRef{Title: v.Str}
 	case p[1].Is("getbyid"):
 		if id, ok := canonicalID(v); ok {
-			return storage.ListRef{ID: id}, p[2:]
+			return storage.ListRef{ID: id}
 		}
 	}
-	return storage.ListRef{}, nil
+	return storage.ListRef{}
 }
 
 // locatedList is the list resolveWeb found, when it is the one asked

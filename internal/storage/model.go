@@ -46,10 +46,18 @@ type Web struct {
 type ListRef struct {
 	Title string
 	ID    string
-	// Item, when not 0, is a hint for Webs.Locate: the caller's next read
-	// is Items.Get of this item of the list, which a provider may read in
-	// the same step (PostgreSQL does in read-only transactions).
+}
+
+// Prefetch names what a caller of Webs.Locate reads next, which a provider
+// may read in the same step (PostgreSQL does): a hint, never a change of
+// what the later reads answer.
+type Prefetch struct {
+	// Item is the list's item the caller gets next (Items.Get); 0 for
+	// none. PostgreSQL reads it ahead in read-only transactions only.
 	Item int64
+	// Login is the user the caller looks up next in the web's site
+	// (Users.GetByLogin or Users.Ensure), as the caller passes it.
+	Login string
 }
 
 // IsZero reports whether the reference names no list.

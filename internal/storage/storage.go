@@ -121,7 +121,8 @@ type Webs interface {
 	// what nearly every API request reads first, in one step (one round
 	// trip for PostgreSQL). A missing web is ErrNotFound; a missing list
 	// is a Location without List.
-	Locate(ctx context.Context, url string, list ListRef) (*Location, error)
+	// next says what the caller reads next (see Prefetch).
+	Locate(ctx context.Context, url string, list ListRef, next Prefetch) (*Location, error)
 	// Children lists the direct subwebs of a web, by URL.
 	Children(ctx context.Context, parentID string) ([]*Web, error)
 	Update(ctx context.Context, id string, upd WebUpdate) (*Web, error)

@@ -221,7 +221,8 @@ func (a webs) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
-func (a webs) Locate(ctx context.Context, url string, ref storage.ListRef) (*storage.Location, error) {
+// Locate ignores next: every read is a map access already.
+func (a webs) Locate(ctx context.Context, url string, ref storage.ListRef, _ storage.Prefetch) (*storage.Location, error) {
 	w, err := a.GetByURL(ctx, url)
 	if err != nil {
 		return nil, err

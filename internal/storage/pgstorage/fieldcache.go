@@ -57,3 +57,10 @@ type prefetched struct {
 	id     int64
 	item   *storage.Item
 }
+
+// prefetchedUser is the user Locate read for the transaction's next
+// lookup by login (user nil: the site has none with it).
+type prefetchedUser struct {
+	siteID, login string
+	user          *storage.User
+}

@@ -116,7 +116,7 @@ func TestAFieldChangedThroughOneServerIsLocatedThroughAnotherAtOnce(t *testing.T
 		var id string
 		var names []string
 		if err := s.View(ctx, func(tx storage.Tx) error {
-			loc, err := tx.Webs().Locate(ctx, "/", storage.ListRef{Title: "Tasks"})
+			loc, err := tx.Webs().Locate(ctx, "/", storage.ListRef{Title: "Tasks"}, storage.Prefetch{})
 			if err != nil || loc.List == nil {
 				return fmt.Errorf("locate: %+v %v", loc, err)
 			}

@@ -197,6 +197,9 @@ type tx struct {
 	libraries map[string]*library
 	// prefetched is the item Locate read for Items.Get, used once.
 	prefetched *prefetched
+	// prefetchedUser is the user Locate read for the next lookup by
+	// login, used once; a change to users drops it.
+	prefetchedUser *prefetchedUser
 	// indexes: a field's Indexed flag may have changed, or a field gone;
 	// the expression indexes are brought in line after commit.
 	indexes bool

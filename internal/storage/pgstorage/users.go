@@ -17,6 +17,15 @@ func lower(s string) string { return strings.ToLower(s) }
 func errNoUser(id int64) error { return storage.NotFound("the site has no user %d", id) }
 
 func (a users) byLogin(ctx context.Context, siteID, login string) (*storage.User, error) {
+	if p := a.t.prefetchedUser; p != nil {
+		a.t.prefetchedUser = nil
+		if p.login == login && strings.EqualFold(p.siteID, siteID) {
+			if p.user == nil {
+				return nil, storage.NotFound("the site has no user with this login name")
+			}
+			return p.user, nil
+		}
+	}
 	return one[storage.User](ctx, a.t, storage.NotFound("the site has no user with this login name"),
 		`SELECT `+userCols+` FROM "Users" WHERE "SiteId" = $1 AND "LoginName" = $2`, siteID, login)
 }
@@ -88,6 +97,7 @@ func (a users) List(ctx context.Context, siteID string) ([]*storage.User, error)
 }
 
 func (a users) Update(ctx context.Context, siteID string, id int64, upd storage.UserUpdate) (*storage.User, error) {
+	a.t.prefetchedUser = nil
 	if err := a.t.check(true); err != nil {
 		return nil, err
 	}
@@ -107,6 +117,7 @@ func (a users) Update(ctx context.Context, siteID string, id int64, upd storage.
 }
 
 func (a users) Delete(ctx context.Context, siteID string, id int64) error {
+	a.t.prefetchedUser = nil
 	if err := a.t.check(true); err != nil {
 		return err
 	}

@@ -55,6 +55,7 @@ func (a sites) List(ctx context.Context) ([]*storage.Site, error) {
 
 func (a sites) Delete(ctx context.Context, id string) error {
 	defer a.t.forgetSchema("")
+	a.t.prefetchedUser = nil
 	if err := a.t.check(true); err != nil {
 		return err
 	}
@@ -199,8 +200,9 @@ func isGUID(s string) bool {
 // locateSQL reads a web, one of its lists and the list's fields in one
 // statement, as JSON documents decoded by name like the other reads. The
 // fields come only when the caller's copy ($4, $5: a list id and its
-// FieldsVersion) is not theirs; and with $6 > 0, the list's item $6 comes
-// in the same row, as the item reads' columns.
+// FieldsVersion) is not theirs; with $6 > 0, the list's item $6 comes
+// in the same row, as the item reads' columns; and with $7, the user of
+// the web's site with that login, as a JSON document.
 const locateSQL = `WITH w AS (SELECT ` + webCols + ` FROM "Webs" w WHERE lower(w."ServerRelativeUrl") = lower($1)),
 	l AS (SELECT ` + listCols + `, "FieldsVersion" FROM "Lists" WHERE "WebId" = (SELECT "Id"::uuid FROM w)
 		AND (($2 <> '' AND lower("Title") = lower($2)) OR ($2 = '' AND $3 <> '' AND "Id"::text = lower($3))))
@@ -208,12 +210,14 @@ const locateSQL = `WITH w AS (SELECT ` + webCols + ` FROM "Webs" w WHERE lower(w
 		CASE WHEN (SELECT "Id" FROM l) = $4 AND (SELECT "FieldsVersion" FROM l) = $5::bigint THEN NULL
 		ELSE (SELECT json_agg(f)::text FROM (SELECT ` + fieldCols + ` FROM "Fields"
 			WHERE "ListId" = (SELECT "Id"::uuid FROM l) ORDER BY "Position") f) END,
+		(SELECT row_to_json(u)::text FROM (SELECT ` + userCols + ` FROM "Users"
+			WHERE $7 <> '' AND "SiteId" = (SELECT "SiteId"::uuid FROM w) AND "LoginName" = $7) u),
 		it.*
 	FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT ` + itemCols + ` FROM "ListItems"
 		WHERE $6::bigint > 0 AND "ListId" = (SELECT "Id"::uuid FROM l) AND "Id" = $6::bigint) it ON true`
 
-func (a webs) Locate(ctx context.Context, url string, ref storage.ListRef) (*storage.Location, error) {
-	var web, list, fs *string
+func (a webs) Locate(ctx context.Context, url string, ref storage.ListRef, next storage.Prefetch) (*storage.Location, error) {
+	var web, list, fs, user *string
 	var version *int64
 	var it struct {
 		id, version, author, editor *int64
@@ -223,13 +227,17 @@ func (a webs) Locate(ctx context.Context, url string, ref storage.ListRef) (*sto
 	}
 	key := locateKey(url, ref)
 	cached, _ := a.t.s.fields.get(key)
-	item := ref.Item
+	item := next.Item
+	login := ""
+	if next.Login != "" {
+		login, _ = storage.ClaimsLogin(next.Login) // a malformed one is refused by the lookup itself
+	}
 	if !a.t.readOnly {
 		// A write transaction reads its items when it changes them
 		// (locked), and may change this one before it reads it.
 		item = 0
 	}
-	err := a.t.tx.QueryRow(ctx, locateSQL, url, ref.Title, ref.ID, cached.listID, cached.version, item).Scan(&web, &list, &version, &fs,
+	err := a.t.tx.QueryRow(ctx, locateSQL, url, ref.Title, ref.ID, cached.listID, cached.version, item, login).Scan(&web, &list, &version, &fs, &user,
 		&it.id, &it.listID, &it.guid, &it.version, &it.created, &it.modified, &it.author, &it.editor, &it.data, &it.scope)
 	if err != nil {
 		return nil, interpretError(err)
@@ -242,6 +250,17 @@ func (a webs) Locate(ctx context.Context, url string, ref storage.ListRef) (*sto
 		return nil, fmt.Errorf("pgstorage: reading a located web: %w", err)
 	}
 	loc.Web.Created, loc.Web.LastItemModifiedDate = loc.Web.Created.UTC(), loc.Web.LastItemModifiedDate.UTC()
+	if login != "" {
+		p := &prefetchedUser{siteID: loc.Web.SiteID, login: login}
+		if user != nil {
+			p.user = &storage.User{}
+			if err := json.Unmarshal([]byte(*user), p.user); err != nil {
+				return nil, fmt.Errorf("pgstorage: reading a located user: %w", err)
+			}
+			p.user.Created = p.user.Created.UTC()
+		}
+		a.t.prefetchedUser = p
+	}
 	if list == nil || version == nil {
 		return loc, nil
 	}

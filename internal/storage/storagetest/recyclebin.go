@@ -187,7 +187,7 @@ var recycleBinTests = []test{
 					t.Errorf("listed")
 				}
 			}
-			if loc, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{Title: "Archive"}); err != nil || loc.List != nil {
+			if loc, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{Title: "Archive"}, storage.Prefetch{}); err != nil || loc.List != nil {
 				t.Errorf("Locate %+v, %v", loc, err)
 			}
 			if _, err := tx.Items().Get(e.ctx, l.ID, f.ItemID); !errorsIs(err, storage.ErrNotFound) {

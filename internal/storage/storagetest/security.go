@@ -426,7 +426,7 @@ func testWebInheritance(t *testing.T, e *env) {
 		if w.ScopeID != sub.ID || gl.ScopeID != sub.ID {
 			t.Errorf("after break: web %q, list %q; want %q", w.ScopeID, gl.ScopeID, sub.ID)
 		}
-		loc, err := tx.Webs().Locate(e.ctx, sub.ServerRelativeURL, storage.ListRef{ID: l.ID})
+		loc, err := tx.Webs().Locate(e.ctx, sub.ServerRelativeURL, storage.ListRef{ID: l.ID}, storage.Prefetch{})
 		if err == nil && (loc.Web.ScopeID != sub.ID || loc.List.ScopeID != sub.ID) {
 			t.Errorf("Locate: web %q, list %q", loc.Web.ScopeID, loc.List.ScopeID)
 		}

@@ -24,7 +24,7 @@ var siteTests = []test{
 				return err
 			}
 			for _, ref := range []storage.ListRef{{Title: "tasks"}, {ID: strings.ToUpper(l.ID)}} {
-				loc, err := tx.Webs().Locate(e.ctx, strings.ToUpper(e.web.ServerRelativeURL), ref)
+				loc, err := tx.Webs().Locate(e.ctx, strings.ToUpper(e.web.ServerRelativeURL), ref, storage.Prefetch{})
 				if err != nil {
 					return err
 				}
@@ -38,14 +38,14 @@ var siteTests = []test{
 					t.Errorf("%+v: fields differ from Fields().List:\n%+v\n%+v", ref, loc.Fields, fields)
 				}
 			}
-			none, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{Title: "Nope"})
+			none, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{Title: "Nope"}, storage.Prefetch{})
 			if err != nil || none.List != nil || none.Fields != nil || none.Web.ID != w.ID {
 				t.Errorf("missing list: %+v %v", none, err)
 			}
-			if only, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{}); err != nil || only.List != nil {
+			if only, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{}, storage.Prefetch{}); err != nil || only.List != nil {
 				t.Errorf("no list asked: %+v %v", only, err)
 			}
-			if _, err := tx.Webs().Locate(e.ctx, "/sites/nope", storage.ListRef{Title: "Tasks"}); !errorsIs(err, storage.ErrNotFound) {
+			if _, err := tx.Webs().Locate(e.ctx, "/sites/nope", storage.ListRef{Title: "Tasks"}, storage.Prefetch{}); !errorsIs(err, storage.ErrNotFound) {
 				t.Errorf("missing web: %v", err)
 			}
 			return nil
@@ -59,7 +59,7 @@ var siteTests = []test{
 			t.Fatal(err)
 		}
 		e.read(func(tx storage.Tx) error {
-			if _, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{Title: "Tasks", Item: it.ID}); err != nil {
+			if _, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{Title: "Tasks"}, storage.Prefetch{Item: it.ID}); err != nil {
 				return err
 			}
 			for range 2 { // the second Get reads again
@@ -71,7 +71,7 @@ var siteTests = []test{
 					t.Errorf("hinted Get: %+v, want %+v", got, stored)
 				}
 			}
-			if _, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{ID: l.ID, Item: 99}); err != nil {
+			if _, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{ID: l.ID}, storage.Prefetch{Item: 99}); err != nil {
 				return err
 			}
 			if _, err := tx.Items().Get(e.ctx, l.ID, 99); !errorsIs(err, storage.ErrNotFound) {
@@ -83,7 +83,7 @@ var siteTests = []test{
 			if _, err := tx.Items().Update(e.ctx, l.ID, it.ID, storage.ItemUpdate{By: 1, Values: map[string]odata.Value{"Title": odata.String("second")}}); err != nil {
 				return err
 			}
-			if _, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{Title: "Tasks", Item: it.ID}); err != nil {
+			if _, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{Title: "Tasks"}, storage.Prefetch{Item: it.ID}); err != nil {
 				return err
 			}
 			got, err := tx.Items().Get(e.ctx, l.ID, it.ID)
@@ -93,12 +93,52 @@ var siteTests = []test{
 			return nil
 		})
 	}},
+	{"Locate's login hint: the next lookup by login answers the user as stored, a missing one is made by Ensure, and a change to the user is seen", func(t *testing.T, e *env) {
+		var bob *storage.User
+		e.do(func(tx storage.Tx) (err error) {
+			bob, err = tx.Users().Ensure(e.ctx, e.site.ID, "i:0#.f|membership|bob@example.com", "Bob", "bob@example.com")
+			return err
+		})
+		e.do(func(tx storage.Tx) error {
+			if _, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{}, storage.Prefetch{Login: "i:0#.f|membership|BOB@example.com"}); err != nil {
+				return err
+			}
+			u, err := tx.Users().Ensure(e.ctx, e.site.ID, "i:0#.f|membership|bob@example.com", "Bob", "bob@example.com")
+			if err != nil || !reflect.DeepEqual(utcUser(u), utcUser(bob)) {
+				t.Errorf("hinted Ensure: %+v %v, want %+v", u, err, bob)
+			}
+			if _, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{}, storage.Prefetch{Login: "i:0#.f|membership|carol@example.com"}); err != nil {
+				return err
+			}
+			if _, err := tx.Users().GetByLogin(e.ctx, e.site.ID, "i:0#.f|membership|carol@example.com"); !errorsIs(err, storage.ErrNotFound) {
+				t.Errorf("hinted lookup of a missing user: %v", err)
+			}
+			if _, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{}, storage.Prefetch{Login: "i:0#.f|membership|carol@example.com"}); err != nil {
+				return err
+			}
+			carol, err := tx.Users().Ensure(e.ctx, e.site.ID, "i:0#.f|membership|carol@example.com", "Carol", "carol@example.com")
+			if err != nil || carol.ID == bob.ID || carol.Title != "Carol" {
+				t.Errorf("hinted Ensure of a missing user: %+v %v", carol, err)
+			}
+			if _, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{}, storage.Prefetch{Login: "i:0#.f|membership|bob@example.com"}); err != nil {
+				return err
+			}
+			if _, err := tx.Users().Update(e.ctx, e.site.ID, bob.ID, storage.UserUpdate{Title: ptr("Robert")}); err != nil {
+				return err
+			}
+			u, err = tx.Users().GetByLogin(e.ctx, e.site.ID, "i:0#.f|membership|bob@example.com")
+			if err != nil || u.Title != "Robert" {
+				t.Errorf("lookup after a change: %+v %v", u, err)
+			}
+			return nil
+		})
+	}},
 	{"Locate gives a list's current fields after each change, and none of a change rolled back", func(t *testing.T, e *env) {
 		l := e.list("Tasks")
 		names := func() []string {
 			var out []string
 			e.read(func(tx storage.Tx) error {
-				loc, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{Title: "Tasks"})
+				loc, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{Title: "Tasks"}, storage.Prefetch{})
 				if err != nil {
 					return err
 				}
@@ -136,7 +176,7 @@ var siteTests = []test{
 			if _, err := tx.Fields().Update(e.ctx, l.ID, f.ID, storage.FieldUpdate{Title: ptr("Never")}); err != nil {
 				return err
 			}
-			if _, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{Title: "Tasks"}); err != nil {
+			if _, err := tx.Webs().Locate(e.ctx, e.web.ServerRelativeURL, storage.ListRef{Title: "Tasks"}, storage.Prefetch{}); err != nil {
 				return err
 			}
 			return errRolledBack
@@ -349,3 +389,10 @@ func utcItem(it *storage.Item) storage.Item {
 
 // errRolledBack ends a transaction that must leave nothing behind.
 var errRolledBack = errors.New("storagetest: rolled back on purpose")
+
+// utcUser is u with its time in UTC, for comparison.
+func utcUser(u *storage.User) storage.User {
+	c := *u
+	c.Created = c.Created.UTC()
+	return c
+}
