@@ -276,6 +276,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			filesweep.Options{UploadTimeout: s.settings.Storage.Files.UploadTimeout,
 				Swept: func(r filesweep.Result) { s.api.Metrics.Abandoned(r.AbandonedUploads) }}, s.log)
 	}
+	if s.backends.Storage != nil {
+		go s.api.PruneRequestsEvery(sweepCtx, time.Hour)
+	}
 	if s.backends.Storage != nil && s.backends.State != nil {
 		// List webhooks: every server scans for news and delivers.
 		retries := s.settings.Webhooks.RetryCount

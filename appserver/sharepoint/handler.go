@@ -142,6 +142,10 @@ func (h *Handler) run(c *call) (*response, error) {
 		}
 		return resp, err
 	}
+	key, err := c.idempotencyKey()
+	if err != nil {
+		return nil, err
+	}
 	if err := h.loadRights(c); err != nil {
 		return nil, err
 	}
@@ -150,6 +154,15 @@ func (h *Handler) run(c *call) (*response, error) {
 		fn := func(tx storage.Tx) error {
 			c.tx, c.siteUser, c.acc, c.stale, c.failed = tx, nil, nil, nil, nil
 			c.fileKind, c.fileChecked = 0, false
+			if key != "" {
+				// First: a replay must not depend on what the first
+				// request changed (a deleted item is gone).
+				replay, err := c.claim(key)
+				if err != nil || replay != nil {
+					resp = replay
+					return err
+				}
+			}
 			if err := c.resolveWeb(); err != nil {
 				return err
 			}
@@ -162,6 +175,9 @@ func (h *Handler) run(c *call) (*response, error) {
 			}
 			if err == nil {
 				err = c.finishFileChecks()
+			}
+			if err == nil && key != "" {
+				err = c.keep(key, resp)
 			}
 			return err
 		}

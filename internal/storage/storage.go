@@ -92,6 +92,7 @@ type Tx interface {
 	Security() Security
 	Subscriptions() Subscriptions
 	Changes() Changes
+	Requests() Requests
 }
 
 // Sites are site collections.

@@ -35,6 +35,8 @@ type db struct {
 	binSeq int64
 	// security is each site's levels, groups and assignments (security.go).
 	security map[string]*siteSecurity
+	// requests are the remembered writes by owner and key (requests.go).
+	requests map[string]*storage.RequestRecord
 }
 
 // list is a list with everything that belongs to it.

@@ -49,6 +49,7 @@ func Exercise(t *testing.T, newStore NewStore) {
 		{"Permissions", securityTests},
 		{"Subscriptions", subscriptionTests},
 		{"Changes", changeTests},
+		{"Idempotent requests", requestTests},
 	}
 	for _, a := range areas {
 		t.Run(a.name, func(t *testing.T) {
