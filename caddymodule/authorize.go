@@ -27,6 +27,12 @@ func (h *SessionGate) authorize(w http.ResponseWriter, r *http.Request, v *visit
 			return err
 		}
 	}
+	if v.storeErr != nil && strings.HasPrefix(r.URL.Path, SessionPathPrefix) {
+		// The session endpoints answer about the client's session: sent
+		// on without it, they would tell a signed-in user "no session"
+		// because Redis blinked. Other anonymous paths (/health) go on.
+		return storeUnavailable(v.storeErr)
+	}
 	if v.anonymous || v.signedIn() {
 		return nil
 	}

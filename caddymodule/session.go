@@ -27,6 +27,10 @@ const (
 	// CreateSessionPath (the seed's check) gives a client without a
 	// session an anonymous one, then goes on to the app server.
 	CreateSessionPath = "/api/session/create"
+	// SessionPathPrefix starts the seed's session endpoints
+	// (/api/session/create, /api/session/get): anonymous paths whose
+	// whole answer is the client's session.
+	SessionPathPrefix = "/api/session/"
 )
 
 // DefaultAnonymous are the paths served without a signed-in user when the

@@ -464,6 +464,12 @@ func TestRedisDownAnswers503AndKeepsTheCookie(t *testing.T) {
 			if a.Header.Get("Retry-After") == "" || a.Error.Code != "SessionStoreUnavailable" {
 				t.Fatalf("503 without Retry-After or code: %v %s", a.Header, a.Body)
 			}
+			// The session endpoints are anonymous paths, but their answer
+			// is the session: not "no session", a 503 that keeps the cookie.
+			g := get(t, c, e.URL+"/api/session/get")
+			if g.Status != 503 || g.Error.Code != "SessionStoreUnavailable" || g.Header.Get("Retry-After") == "" || sessionCookie(t, g.Header) != nil {
+				t.Fatalf("/api/session/get with Redis down: %d %v %s; want 503 SessionStoreUnavailable, the cookie kept", g.Status, g.Header, g.Body)
+			}
 			break
 		}
 		if time.Now().After(deadline) {

@@ -387,6 +387,9 @@ func (f *Farm) StopServer(i int) error { return f.servers[i].stop(15 * time.Seco
 // KillServer kills server i with SIGKILL, as a crash would.
 func (f *Farm) KillServer(i int) error { return f.servers[i].Kill() }
 
+// KillEdge kills edge i with SIGKILL, as a crash would.
+func (f *Farm) KillEdge(i int) error { return f.edges[i].Kill() }
+
 // RestartServer starts server i again on its port.
 func (f *Farm) RestartServer(ctx context.Context, i int) error {
 	port, err := portOf(f.Servers[i])
