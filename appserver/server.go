@@ -286,7 +286,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			retries = -1 // none (hookdelivery's 0 is its default)
 		}
 		d := hookdelivery.New(s.backends.Storage, s.backends.State.Queue, s.hooks, hookdelivery.Options{
-			RetryCount: retries, RetryDelay: s.settings.Webhooks.RetryDelay,
+			RetryCount: retries, RetryDelay: s.settings.Webhooks.RetryDelay, Lease: s.settings.Webhooks.DeliveryLease,
 			Registerer: s.registry, Log: s.log})
 		go func() {
 			if err := d.Run(sweepCtx); err != nil && sweepCtx.Err() == nil {

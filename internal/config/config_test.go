@@ -403,18 +403,23 @@ func TestWebhookSettings(t *testing.T) {
 	}
 	w := s.Webhooks
 	if len(w.AllowedHosts) != 0 || w.AllowPrivateNetworks || w.ValidationTimeout != 5*time.Second ||
-		w.DeliveryTimeout != 10*time.Second || w.RetryCount != 5 || w.RetryDelay != 5*time.Minute {
+		w.DeliveryTimeout != 10*time.Second || w.RetryCount != 5 || w.RetryDelay != 5*time.Minute || w.DeliveryLease != 30*time.Second {
 		t.Errorf("defaults: %+v", w)
 	}
 	s, err = Load(t.TempDir(), []string{"Cesivi__Webhooks__AllowedHosts=localhost:7071, 10.0.0.0/8",
-		"Cesivi__Webhooks__AllowPrivateNetworks=true", "Cesivi__Webhooks__RetryCount=2", "Cesivi__Webhooks__RetryDelay=1s"})
+		"Cesivi__Webhooks__AllowPrivateNetworks=true", "Cesivi__Webhooks__RetryCount=2", "Cesivi__Webhooks__RetryDelay=1s",
+		"Cesivi__Webhooks__DeliveryLease=3s"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := s.Webhooks; strings.Join(w.AllowedHosts, "|") != "localhost:7071|10.0.0.0/8" || !w.AllowPrivateNetworks || w.RetryCount != 2 || w.RetryDelay != time.Second {
+	if w := s.Webhooks; strings.Join(w.AllowedHosts, "|") != "localhost:7071|10.0.0.0/8" || !w.AllowPrivateNetworks || w.RetryCount != 2 || w.RetryDelay != time.Second ||
+		w.DeliveryLease != 3*time.Second {
 		t.Errorf("set: %+v", w)
 	}
 	if _, err := Load(t.TempDir(), []string{"Cesivi__Webhooks__RetryCount=many"}); err == nil || !strings.Contains(err.Error(), "Cesivi:Webhooks:RetryCount") {
 		t.Errorf("a bad retry count: %v", err)
+	}
+	if _, err := Load(t.TempDir(), []string{"Cesivi__Webhooks__DeliveryLease=100ms"}); err == nil || !strings.Contains(err.Error(), "Cesivi:Webhooks:DeliveryLease") {
+		t.Errorf("a lease too short to renew: %v", err)
 	}
 }

@@ -52,6 +52,10 @@ type WebhooksSettings struct {
 	// (default 5, 5 minutes apart, as SharePoint's).
 	RetryCount int
 	RetryDelay time.Duration
+	// DeliveryLease is how long a delivering server may go silent (it
+	// died, or hangs) before another server takes the notification over
+	// (default 30s, at least 1s); a live one renews it every third of it.
+	DeliveryLease time.Duration
 }
 
 // SitesSettings is Cesivi:Sites.
@@ -413,6 +417,10 @@ func bind(t *Tree) (*Settings, error) {
 	s.Webhooks.DeliveryTimeout = b.duration("Cesivi:Webhooks:DeliveryTimeout", 10*time.Second)
 	s.Webhooks.RetryCount = b.integer("Cesivi:Webhooks:RetryCount", 5)
 	s.Webhooks.RetryDelay = b.duration("Cesivi:Webhooks:RetryDelay", 5*time.Minute)
+	s.Webhooks.DeliveryLease = b.duration("Cesivi:Webhooks:DeliveryLease", 30*time.Second)
+	if s.Webhooks.DeliveryLease < time.Second && b.err == nil {
+		b.err = &Error{Key: "Cesivi:Webhooks:DeliveryLease", Problem: fmt.Sprintf("%v is too short: a live server renews its lease every third of it; use at least 1s", s.Webhooks.DeliveryLease)}
+	}
 
 	s.Logging.LogLevel = map[string]string{"Default": "Information"}
 	// The seed writes both Logging:LogLevel:* (appsettings) and

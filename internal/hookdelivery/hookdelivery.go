@@ -57,6 +57,11 @@ type Options struct {
 	// Concurrency is how many deliveries one server runs at once
 	// (default 8).
 	Concurrency int
+	// Lease is how long a delivering server may go silent before another
+	// server takes its job over (default 30 s): the time a notification
+	// whose worker died waits. A live worker renews it every Lease/3, so a
+	// slow receiver keeps its one delivery.
+	Lease time.Duration
 	// ChangeRetention is how long the change log keeps a change
 	// (default 60 days, as SharePoint's); a change token older than what
 	// is kept is refused by GetChanges. Every PruneInterval (default 1 h)
@@ -81,6 +86,7 @@ type Deliverer struct {
 
 type metrics struct {
 	enqueued, delivered, failed prometheus.Counter
+	inFlight                    prometheus.Gauge
 	latency                     prometheus.Histogram
 }
 
@@ -100,6 +106,9 @@ func New(store storage.Store, queue state.Queue, client *webhook.Client, opt Opt
 	if opt.Concurrency <= 0 {
 		opt.Concurrency = 8
 	}
+	if opt.Lease <= 0 {
+		opt.Lease = 30 * time.Second
+	}
 	if opt.ChangeRetention <= 0 {
 		opt.ChangeRetention = DefaultChangeRetention
 	}
@@ -117,11 +126,12 @@ func New(store storage.Store, queue state.Queue, client *webhook.Client, opt Opt
 		enqueued:  prometheus.NewCounter(prometheus.CounterOpts{Name: "webhook_notifications_enqueued_total", Help: "Webhook notification jobs queued."}),
 		delivered: prometheus.NewCounter(prometheus.CounterOpts{Name: "webhook_notifications_delivered_total", Help: "Webhook notifications a receiver accepted."}),
 		failed:    prometheus.NewCounter(prometheus.CounterOpts{Name: "webhook_notifications_failed_total", Help: "Webhook delivery attempts that failed (each retry counts)."}),
+		inFlight:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "webhook_deliveries_in_flight", Help: "Webhook notifications this server is sending now (waiting for the receiver's answer)."}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "webhook_delivery_seconds",
 			Help: "Time from a notification's queueing to its receiver accepting it.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}),
 	}
 	if opt.Registerer != nil {
-		for _, c := range []prometheus.Collector{d.m.enqueued, d.m.delivered, d.m.failed, d.m.latency} {
+		for _, c := range []prometheus.Collector{d.m.enqueued, d.m.delivered, d.m.failed, d.m.inFlight, d.m.latency} {
 			if err := opt.Registerer.Register(c); err != nil {
 				opt.Log.Warn("webhook metric not registered", "error", err)
 			}
@@ -146,6 +156,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			Concurrency: d.opt.Concurrency,
 			MaxAttempts: d.opt.RetryCount + 1,
 			Backoff:     func(int) time.Duration { return d.opt.RetryDelay },
+			Visibility:  d.opt.Lease,
 		})
 	}()
 	t := time.NewTicker(d.opt.PollInterval)
@@ -236,7 +247,10 @@ func (d *Deliverer) deliver(ctx context.Context, j state.Job) error {
 	if err != nil {
 		return err
 	}
-	if _, err := d.client.Deliver(ctx, sub.NotificationURL, body); err != nil {
+	d.m.inFlight.Inc()
+	_, err = d.client.Deliver(ctx, sub.NotificationURL, body)
+	d.m.inFlight.Dec()
+	if err != nil {
 		d.m.failed.Inc()
 		d.opt.Log.Info("webhook delivery failed", "subscription", sub.ID, "attempt", j.Attempt, "retryable", webhook.Retryable(err), "error", err)
 		return err

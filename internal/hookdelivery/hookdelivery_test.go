@@ -30,9 +30,9 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // backends are the storage and queue pairs delivery runs on.
 var backends = []struct {
 	name string
-	open func(t *testing.T) (storage.Store, state.Queue)
+	open func(t testing.TB) (storage.Store, state.Queue)
 }{
-	{"InMemory", func(t *testing.T) (storage.Store, state.Queue) {
+	{"InMemory", func(t testing.TB) (storage.Store, state.Queue) {
 		p, err := memstate.New(state.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -40,7 +40,7 @@ var backends = []struct {
 		t.Cleanup(func() { p.Close() })
 		return memstorage.New(memstorage.Options{}), p.Queue
 	}},
-	{"PostgreSQL+Redis", func(t *testing.T) (storage.Store, state.Queue) {
+	{"PostgreSQL+Redis", func(t testing.TB) (storage.Store, state.Queue) {
 		pool, err := pgxpool.New(context.Background(), testenv.Postgres(t))
 		if err != nil {
 			t.Fatal(err)
@@ -269,8 +269,4 @@ func TestPruneKeepsTheRetentionWindow(t *testing.T) {
 	if n, err := later.Prune(ctx); err != nil || n != 3 {
 		t.Fatalf("61 days on: pruned %d, %v; want 3", n, err)
 	}
-}
-
-func hookdeliveryFor(b *testing.B, store storage.Store, queue state.Queue) *hookdelivery.Deliverer {
-	return start(b, store, queue, 0)
 }
