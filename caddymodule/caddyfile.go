@@ -14,11 +14,15 @@ func init() {
 	caddy.RegisterModule(App{})
 	caddy.RegisterModule(StripIdentity{})
 	caddy.RegisterModule(SessionGate{})
+	caddy.RegisterModule(CORS{})
 	httpcaddyfile.RegisterGlobalOption("cesivi", parseApp)
-	// Both directly before basic_auth, strip_identity first: each
-	// registration lands right before basic_auth, so cesivi_session comes
-	// after cesivi_strip_identity and before anything that could answer
-	// for the user, and nothing downstream sees a spoofed header.
+	// All directly before basic_auth, in this order (each registration
+	// lands right before basic_auth): cesivi_cors first, since a preflight
+	// carries no identity to strip or session to check; then
+	// cesivi_strip_identity, so nothing downstream sees a spoofed header;
+	// then cesivi_session, before anything that could answer for the user.
+	httpcaddyfile.RegisterHandlerDirective("cesivi_cors", parseHandler[CORS])
+	httpcaddyfile.RegisterDirectiveOrder("cesivi_cors", httpcaddyfile.Before, "basic_auth")
 	httpcaddyfile.RegisterHandlerDirective("cesivi_strip_identity", parseHandler[StripIdentity])
 	httpcaddyfile.RegisterDirectiveOrder("cesivi_strip_identity", httpcaddyfile.Before, "basic_auth")
 	httpcaddyfile.RegisterHandlerDirective("cesivi_session", parseHandler[SessionGate])

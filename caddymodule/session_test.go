@@ -58,6 +58,8 @@ type edgeOptions struct {
 	oidcLines string
 	// anyHost serves the site for every Host header, not only 127.0.0.1.
 	anyHost bool
+	// site lines are added to the site block.
+	site string
 }
 
 func startEdge(t *testing.T, o edgeOptions) *edgeEnv {
@@ -151,12 +153,13 @@ func startEdge(t *testing.T, o edgeOptions) *edgeEnv {
 	}
 }
 %s:%d {
+	%s
 	cesivi_session
 	reverse_proxy %s
 }
 http://127.0.0.1:%d {
 	metrics
-}`, t.TempDir(), cacheTTL, o.global, oidcBlock, siteHost, port, target, metricsPort)
+}`, t.TempDir(), cacheTTL, o.global, oidcBlock, siteHost, port, o.site, target, metricsPort)
 	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfileText), nil)
 	if err != nil {
 		t.Fatal(err)
