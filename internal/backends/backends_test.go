@@ -265,9 +265,9 @@ func TestTheTLSFilesTravelFromTheSettingsToTheClient(t *testing.T) {
 	s := settings(t,
 		"Cesivi__DistributedState__Provider=Redis",
 		"Cesivi__DistributedState__ConnectionString="+r.Addr+",ssl=true",
-		"Cesivi__DistributedState__TlsCaFile="+r.Files.CAFile,
-		"Cesivi__DistributedState__TlsCertFile="+r.Files.ClientCertFile,
-		"Cesivi__DistributedState__TlsKeyFile="+r.Files.ClientKeyFile,
+		"Cesivi__DistributedState__TlsCaFile="+r.TLS.CAFile,
+		"Cesivi__DistributedState__TlsCertFile="+r.TLS.ClientCertFile,
+		"Cesivi__DistributedState__TlsKeyFile="+r.TLS.ClientKeyFile,
 		"Cesivi__DataProtection__Provider=Redis",
 		"Cesivi__DataProtection__MasterKey="+masterKey)
 	b := open(t, s, backends.Options{Role: backends.Server})
