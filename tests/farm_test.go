@@ -25,6 +25,13 @@ import (
 func startFarm(t *testing.T, opt farm.Options) *farm.Farm {
 	t.Helper()
 	opt.FreePorts = true
+	if !opt.HardenedRedis {
+		h, err := farm.HardenedRedisFromEnv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt.HardenedRedis = h
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	start := time.Now()
