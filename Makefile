@@ -89,8 +89,11 @@ bench: build
 # The seed's topology as local processes: Redis and PostgreSQL in a
 # temporary directory, 3 servers on 5001-5003, 2 edges on 8080/8081 and a
 # local OpenID provider. Writes .farm/farm.json; `make farm-down` stops it.
+# `make farm FARM_REDIS=hardened` runs Redis as the seed's "Redis Security"
+# section configures it (password, renamed commands, TLS only, an ACL user).
+FARM_REDIS ?= plain
 farm: build bin/cesivi-devidp
-	$(GO) run ./tests/cmd/cesivi-farm up -bin $(BIN) -state .farm
+	$(GO) run ./tests/cmd/cesivi-farm up -bin $(BIN) -state .farm -redis $(FARM_REDIS)
 
 farm-down:
 	$(GO) run ./tests/cmd/cesivi-farm down -state .farm

@@ -22,6 +22,12 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 func newServer(t *testing.T, env ...string) *Server {
 	t.Helper()
+	return newServerLogging(t, io.Discard, env...)
+}
+
+// newServerLogging is newServer with its log written to w (JSON lines).
+func newServerLogging(t *testing.T, w io.Writer, env ...string) *Server {
+	t.Helper()
 	// Keys in the test's directory, never in the home directory.
 	env = append([]string{"Cesivi__DataProtection__KeysPath=" + t.TempDir()}, env...)
 	s, err := config.Load(t.TempDir(), env)
@@ -31,7 +37,11 @@ func newServer(t *testing.T, env ...string) *Server {
 	if err := s.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	logs, err := logging.New(io.Discard, "simple", s.Logging.LogLevel)
+	format := "simple"
+	if w != io.Discard {
+		format = "json"
+	}
+	logs, err := logging.New(w, format, s.Logging.LogLevel)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,13 @@ import (
 func startFarm(t *testing.T, opt farm.Options) *farm.Farm {
 	t.Helper()
 	opt.FreePorts = true
+	if !opt.HardenedRedis {
+		h, err := farm.HardenedRedisFromEnv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt.HardenedRedis = h
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	start := time.Now()
@@ -255,7 +262,11 @@ func TestDetachedFarmWritesItsManifestAndDownLeavesNothing(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "farm")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	f, err := farm.Start(ctx, farm.Options{StateDir: stateDir, Detached: true, FreePorts: true, Servers: 2, Edges: 1})
+	hardened, err := farm.HardenedRedisFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := farm.Start(ctx, farm.Options{StateDir: stateDir, Detached: true, FreePorts: true, Servers: 2, Edges: 1, HardenedRedis: hardened})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,11 +284,14 @@ func TestDetachedFarmWritesItsManifestAndDownLeavesNothing(t *testing.T) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	if got := strings.Join(keys, ","); got != "edges,idp,pids,postgres,redis,servers" {
+	if got := strings.Join(keys, ","); got != "edges,idp,pids,postgres,redis,redisCli,servers" {
 		t.Errorf("farm.json keys = %s", got)
 	}
 	var m farm.Manifest
 	_ = json.Unmarshal(data, &m)
+	if cli := strings.Join(m.RedisCLI, " "); !strings.Contains(cli, "-p "+m.Redis[strings.LastIndexByte(m.Redis, ':')+1:]) || strings.Contains(cli, "--tls") != hardened {
+		t.Errorf("farm.json redisCli = %q for Redis %s (hardened: %v)", cli, m.Redis, hardened)
+	}
 	if m.IdP.Issuer == "" || m.IdP.Username == "" || m.IdP.Password == "" || !strings.HasPrefix(m.Postgres, "postgres") {
 		t.Errorf("manifest %+v", m)
 	}

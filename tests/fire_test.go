@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/url"
 	"os/exec"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -507,16 +508,15 @@ func (l *fireLoad) verify(t *testing.T) {
 		len(l.items), len(l.files), l.retries.Load(), l.replays.Load())
 }
 
-// redisCLI runs the seed's redis-cli command against the farm's Redis
-// and returns its output.
+// redisCLI runs the seed's redis-cli command against the farm's Redis, as
+// its operator, and returns its output.
 func redisCLI(t *testing.T, f *farm.Farm, args ...string) string {
 	t.Helper()
 	bin, err := testenv.FindBinary("redis-cli")
 	if err != nil {
 		t.Fatal(err)
 	}
-	host, port, _ := strings.Cut(f.Redis, ":")
-	out, err := exec.Command(bin, append([]string{"-h", host, "-p", port}, args...)...).CombinedOutput()
+	out, err := exec.Command(bin, append(slices.Clip(f.RedisCLI), args...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("redis-cli %v: %v: %s", args, err, out)
 	}

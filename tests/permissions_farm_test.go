@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/cesivi/cesivi/internal/testenv"
 	"github.com/cesivi/cesivi/tests/bench"
 	"github.com/cesivi/cesivi/tests/farm"
@@ -123,7 +121,10 @@ func TestARightsChangeOnOneServerHoldsOnEveryServer(t *testing.T) {
 	// Kill every subscription, then change at once: a server whose
 	// subscription is down must not answer from its local layer, and one
 	// that reconnects flushes it.
-	rc := redis.NewClient(&redis.Options{Addr: f.RedisServer().Addr, Password: f.RedisServer().Password})
+	rc, err := f.RedisClient()
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer rc.Close()
 	killed, err := rc.Do(ctx, "CLIENT", "KILL", "TYPE", "pubsub").Int()
 	if err != nil {

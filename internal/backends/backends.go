@@ -148,8 +148,10 @@ func (b *Backends) open(ctx context.Context, o Options) (err error) {
 			return err
 		}
 		b.onClose(b.Redis.Close)
-		if o.Logs != nil {
-			go warnRedisSettings(b.Redis, s.Farm.Enabled, o.Logs.Logger(RedisLogCategory))
+		if o.Logs != nil && o.Role != Admin {
+			stop := make(chan struct{})
+			b.onClose(func() error { close(stop); return nil })
+			go reportRedisSettings(b.Redis, s.Farm.Enabled, o.Logs.Logger(RedisLogCategory), stop)
 		}
 		if o.Registerer != nil {
 			if err := o.Registerer.Register(newRedisCollector(b.Redis)); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cesivi/cesivi/internal/backends"
@@ -265,9 +266,9 @@ func TestTheTLSFilesTravelFromTheSettingsToTheClient(t *testing.T) {
 	s := settings(t,
 		"Cesivi__DistributedState__Provider=Redis",
 		"Cesivi__DistributedState__ConnectionString="+r.Addr+",ssl=true",
-		"Cesivi__DistributedState__TlsCaFile="+r.Files.CAFile,
-		"Cesivi__DistributedState__TlsCertFile="+r.Files.ClientCertFile,
-		"Cesivi__DistributedState__TlsKeyFile="+r.Files.ClientKeyFile,
+		"Cesivi__DistributedState__TlsCaFile="+r.TLS.CAFile,
+		"Cesivi__DistributedState__TlsCertFile="+r.TLS.ClientCertFile,
+		"Cesivi__DistributedState__TlsKeyFile="+r.TLS.ClientKeyFile,
 		"Cesivi__DataProtection__Provider=Redis",
 		"Cesivi__DataProtection__MasterKey="+masterKey)
 	b := open(t, s, backends.Options{Role: backends.Server})
@@ -312,11 +313,16 @@ func TestRedisSettingsThatCanLoseDataDegradeTheHealthEntry(t *testing.T) {
 	if !strings.Contains(logOut.String(), `"category":"`+backends.RedisLogCategory+`"`) {
 		t.Fatalf("the warning is not under %s: %s", backends.RedisLogCategory, logOut.String())
 	}
+	if !strings.Contains(logOut.String(), `"msg":"Redis server: maxmemory-policy allkeys-lru, maxmemory 256.0 MiB, `) ||
+		!strings.Contains(logOut.String(), `"maxmemory_policy":"allkeys-lru"`) || !strings.Contains(logOut.String(), `"aof_enabled":false`) {
+		t.Fatalf("no start-up report of the settings: %s", logOut.String())
+	}
 	e := b.Checks()[0].Run(context.Background())
 	if e.Status != health.Degraded || !strings.Contains(e.Description, "allkeys-lru") || !strings.Contains(e.Description, "appendonly") {
 		t.Fatalf("DistributedState: %s %q", e.Status, e.Description)
 	}
-	if e.Data["maxmemoryPolicy"] != "allkeys-lru" || e.Data["aofEnabled"] != false || e.Data["maxmemory"] != int64(256<<20) {
+	if e.Data["maxmemoryPolicy"] != "allkeys-lru" || e.Data["aofEnabled"] != false || e.Data["maxmemory"] != int64(256<<20) ||
+		e.Data["usedMemory"].(int64) <= 0 || e.Data["rdbLastSave"] == nil || len(e.Data["warnings"].([]string)) != 2 {
 		t.Fatalf("data %+v", e.Data)
 	}
 	mfs, err := reg.Gather()
@@ -350,4 +356,43 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// A server on a Redis configured as the seed's security section (TLS
+// only, signed in as an ACL user without the dangerous commands, CONFIG
+// renamed away) with appendonly yes and the default noeviction: every
+// backend works, the settings are read with INFO and reported at
+// start-up, nothing is warned about and every entry is Healthy.
+func TestAServerOnTheSeedsHardenedRedis(t *testing.T) {
+	r := testenv.RedisHardened(t, testenv.RedisOptions{AppendOnly: true})
+	s := settings(t, append(r.CesiviEnv(),
+		"Cesivi__Farm__Enabled=true",
+		"Cesivi__DistributedState__Provider=Redis",
+		"Cesivi__DataProtection__Provider=Redis",
+		"Cesivi__DataProtection__MasterKey="+masterKey)...)
+	reg := prometheus.NewRegistry()
+	logOut := &lockedBuffer{}
+	logs, err := logging.New(logOut, "json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := open(t, s, backends.Options{Role: backends.Server, Registerer: reg, Logs: logs})
+	use(t, b) // every check Healthy
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(logOut.String(), "Redis server: maxmemory-policy noeviction, no maxmemory, "); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no start-up report of the settings: %s", logOut.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if strings.Contains(logOut.String(), "can lose data") {
+		t.Fatalf("safe settings warned: %s", logOut.String())
+	}
+	e := b.Checks()[0].Run(context.Background())
+	if e.Data["maxmemoryPolicy"] != "noeviction" || e.Data["aofEnabled"] != true || e.Data["settingsReadable"] != nil {
+		t.Fatalf("DistributedState data %+v", e.Data)
+	}
+	n, err := testutil.GatherAndCount(reg, "cesivi_redis_used_memory_bytes", "cesivi_redis_connected_clients")
+	if err != nil || n != 2 {
+		t.Fatalf("%d Redis metrics, %v; want memory and clients", n, err)
+	}
 }

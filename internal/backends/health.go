@@ -2,6 +2,7 @@ package backends
 
 import (
 	"context"
+	"maps"
 	"strings"
 
 	"github.com/cesivi/cesivi/internal/config"
@@ -40,8 +41,7 @@ func (b *Backends) checkState(ctx context.Context) health.Entry {
 		data["settingsReadable"] = false
 		return health.Entry{Status: health.Healthy, Description: "Redis connection healthy (INFO not readable: " + err.Error() + ")", Data: data}
 	}
-	data["maxmemoryPolicy"], data["usedMemory"], data["maxmemory"] = r.MaxmemoryPolicy, r.UsedMemory, r.Maxmemory
-	data["aofEnabled"], data["connectedClients"] = r.AOFEnabled, r.ConnectedClients
+	maps.Copy(data, r.Data())
 	if w := r.Warnings(b.Settings.Farm.Enabled); len(w) > 0 {
 		data["warnings"] = w
 		return health.Entry{Status: health.Degraded, Description: "Redis reachable, but " + strings.Join(w, "; "), Data: data}

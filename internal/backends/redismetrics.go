@@ -2,6 +2,7 @@ package backends
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -54,17 +55,33 @@ func (c *redisCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.aof, prometheus.GaugeValue, aof)
 }
 
-// warnRedisSettings logs, once at start-up, what in the Redis server's
-// settings can lose data (the health entry keeps saying it). A Redis
-// that does not answer yet is the health checks' business.
-func warnRedisSettings(c redis.UniversalClient, farm bool, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	r, err := redisconn.Inspect(ctx, c)
-	if err != nil {
-		return
-	}
-	for _, w := range r.Warnings(farm) {
-		log.Warn("Redis settings can lose data: " + w)
+// reportRedisSettings logs, once at start-up, the Redis server's settings
+// that matter to Cesivi (Info) and what in them can lose data (Warn; the
+// health entry keeps saying it). A Redis that does not answer yet is
+// asked again, less and less often, until it does or stop is closed.
+func reportRedisSettings(c redis.UniversalClient, farm bool, log *slog.Logger, stop <-chan struct{}) {
+	wait := time.Second
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		r, err := redisconn.Inspect(ctx, c)
+		cancel()
+		if err == nil {
+			log.Info("Redis server: "+r.Summary(), "maxmemory_policy", r.MaxmemoryPolicy, "maxmemory", r.Maxmemory,
+				"used_memory", r.UsedMemory, "aof_enabled", r.AOFEnabled, "rdb_changes_since_last_save", r.RDBChangesSinceLastSave,
+				"connected_clients", r.ConnectedClients)
+			for _, w := range r.Warnings(farm) {
+				log.Warn("Redis settings can lose data: " + w)
+			}
+			return
+		}
+		if errors.Is(err, redis.ErrClosed) {
+			return
+		}
+		select {
+		case <-stop:
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Minute)
 	}
 }

@@ -30,7 +30,10 @@
 //   - RedisSentinel: a dedicated Sentinel set (1 master, 1 replica, 3
 //     sentinels) with Failover; RedisCluster: a dedicated three-master
 //     Redis Cluster; RedisTLS: a dedicated TLS-only Redis that requires a
-//     client certificate, with a throwaway CA (NewRedisTLSFiles).
+//     client certificate, with a throwaway CA (NewRedisTLSFiles);
+//     RedisHardened: a dedicated Redis configured as the seed's "Redis
+//     Security" section (requirepass, FLUSHDB/FLUSHALL/CONFIG/SHUTDOWN
+//     renamed away, TLS only, an ACL user for Cesivi), stopped by signal.
 //   - Postgres: a fresh database on the shared PostgreSQL, dropped after the
 //     test. The default choice.
 //   - PostgresPrivate: a dedicated PostgreSQL server.

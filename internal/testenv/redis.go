@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -42,18 +43,42 @@ type RedisOptions struct {
 	// Sentinel runs the process as a Redis Sentinel (redis-server
 	// --sentinel); ExtraConfig then holds its sentinel directives.
 	Sentinel bool
+	// TLS, when set, makes the server speak only TLS: "port 0" and
+	// "tls-port Port" with TLS's server certificate, and clients must
+	// present a certificate signed by its CA (tls-auth-clients yes, Redis'
+	// default). Start-up waits for a PING over TLS.
+	TLS *RedisTLSFiles
+	// DisabledCommands are renamed to "" (rename-command CONFIG ""), so
+	// no client can run them.
+	DisabledCommands []string
+	// Users are ACL users created beside the default one (whose password
+	// is Password).
+	Users []RedisUser
+}
+
+// RedisUser is an ACL user of the server: "user Name on >Password Rules...".
+type RedisUser struct {
+	Name     string
+	Password string
+	// Rules are ACL rules: key patterns (~*), channels (&*), commands
+	// (+@all -@dangerous +info).
+	Rules []string
 }
 
 // RedisServer is a redis-server process started by StartRedis. A command that
 // stops a detached server started by an earlier run can fill in Addr, Port
 // and PID itself and call Stop.
 type RedisServer struct {
-	Addr     string // 127.0.0.1:port
+	Addr     string // 127.0.0.1:port (the TLS port when TLS is set)
 	Port     int
 	PID      int
 	Dir      string
-	Password string
+	Password string // the default user's (requirepass)
 	LogFile  string
+	// TLS holds the certificates of a TLS-only server (RedisOptions.TLS).
+	TLS *RedisTLSFiles
+	// Users are the ACL users beside the default one.
+	Users []RedisUser
 
 	mu      sync.Mutex
 	opt     RedisOptions
@@ -70,7 +95,10 @@ func StartRedis(ctx context.Context, opt RedisOptions) (*RedisServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &RedisServer{opt: opt, bin: bin, Password: opt.Password}
+	if opt.TLS != nil && opt.Sentinel {
+		return nil, errors.New("testenv: a Sentinel over TLS is not supported")
+	}
+	r := &RedisServer{opt: opt, bin: bin, Password: opt.Password, TLS: opt.TLS, Users: opt.Users}
 	if opt.Dir == "" {
 		if r.Dir, err = os.MkdirTemp("", "cesivi-redis-"); err != nil {
 			return nil, err
@@ -113,15 +141,36 @@ func StartRedis(ctx context.Context, opt RedisOptions) (*RedisServer, error) {
 func (r *RedisServer) start(ctx context.Context, port int) error {
 	conf := []string{
 		"bind 127.0.0.1",
-		"port " + strconv.Itoa(port),
 		"dir " + quoteConf(r.Dir),
 		"daemonize no",
 		`logfile ""`, // stdout, which is the log file
 		`save ""`,    // no RDB snapshots: persistence is AppendOnly's job
 		"appendonly " + yesNo(r.opt.AppendOnly),
 	}
+	var tlsCfg *tls.Config
+	if f := r.opt.TLS; f != nil {
+		var err error
+		if tlsCfg, err = f.ClientConfig(); err != nil {
+			return err
+		}
+		conf = append(conf,
+			"port 0",
+			"tls-port "+strconv.Itoa(port),
+			"tls-cert-file "+quoteConf(f.ServerCertFile),
+			"tls-key-file "+quoteConf(f.ServerKeyFile),
+			"tls-ca-cert-file "+quoteConf(f.CAFile),
+		)
+	} else {
+		conf = append(conf, "port "+strconv.Itoa(port))
+	}
 	if r.opt.Password != "" {
 		conf = append(conf, "requirepass "+quoteConf(r.opt.Password))
+	}
+	for _, c := range r.opt.DisabledCommands {
+		conf = append(conf, "rename-command "+c+` ""`)
+	}
+	for _, u := range r.opt.Users {
+		conf = append(conf, strings.Join(append([]string{"user", u.Name, "on", quoteConf(">" + u.Password)}, u.Rules...), " "))
 	}
 	conf = append(conf, r.opt.ExtraConfig...)
 	confPath := filepath.Join(r.Dir, "redis.conf")
@@ -147,7 +196,7 @@ func (r *RedisServer) start(ctx context.Context, port int) error {
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	err = waitReady(ctx, "redis-server", p, r.LogFile, from, func(ctx context.Context) error {
-		return redisDo(ctx, addr, r.opt.Password, []string{"PING"})
+		return redisDo(ctx, addr, tlsCfg, r.opt.Password, []string{"PING"})
 	})
 	if err != nil {
 		p.Kill()
@@ -168,7 +217,8 @@ func (r *RedisServer) process() *Process {
 
 // Stop shuts the server down with SIGTERM (Redis then flushes its
 // append-only file), escalating to SIGKILL after 10 s, and removes the
-// directory if StartRedis created it. Stopping twice is harmless.
+// directory if StartRedis created it. Stopping twice is harmless. It sends
+// no command, so it works on a server whose SHUTDOWN is renamed away.
 func (r *RedisServer) Stop() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -211,20 +261,38 @@ func (r *RedisServer) Restart(ctx context.Context) error {
 	return r.start(ctx, r.Port)
 }
 
-// redisDo sends commands that answer with simple replies (+OK, +PONG) over a
-// fresh connection. The package speaks this much RESP itself so that it
-// needs no Redis client library.
-func redisDo(ctx context.Context, addr, password string, cmds ...[]string) error {
-	d := net.Dialer{Timeout: time.Second}
-	c, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return err
+// ClientTLSConfig is the TLS configuration a client of a TLS-only server
+// needs (the CA and the client certificate); nil for a plain server.
+func (r *RedisServer) ClientTLSConfig() (*tls.Config, error) {
+	if r.TLS == nil {
+		return nil, nil
 	}
-	defer c.Close()
+	return r.TLS.ClientConfig()
+}
+
+// redisDo sends commands that answer with simple replies (+OK, +PONG) over a
+// fresh connection, over TLS when tlsCfg is set. The package speaks this
+// much RESP itself so that it needs no Redis client library.
+func redisDo(ctx context.Context, addr string, tlsCfg *tls.Config, password string, cmds ...[]string) error {
 	deadline := time.Now().Add(5 * time.Second)
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
 		deadline = dl
 	}
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	var c net.Conn
+	var err error
+	if tlsCfg != nil {
+		d := tls.Dialer{NetDialer: &net.Dialer{Timeout: time.Second}, Config: tlsCfg}
+		c, err = d.DialContext(ctx, "tcp", addr)
+	} else {
+		d := net.Dialer{Timeout: time.Second}
+		c, err = d.DialContext(ctx, "tcp", addr)
+	}
+	if err != nil {
+		return err
+	}
+	defer c.Close()
 	c.SetDeadline(deadline)
 	if password != "" {
 		cmds = append([][]string{{"AUTH", password}}, cmds...)

@@ -11,7 +11,7 @@ import (
 func TestRedisTLSRequiresTLSAndAClientCertificate(t *testing.T) {
 	ctx := t.Context()
 	r := testenv.RedisTLS(t)
-	cfg, err := r.Files.ClientConfig()
+	cfg, err := r.TLS.ClientConfig()
 	if err != nil {
 		t.Fatal(err)
 	}

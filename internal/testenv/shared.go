@@ -102,7 +102,7 @@ func RedisDB(t testing.TB) (addr string, db int) {
 	flush := func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		return redisDo(ctx, r.Addr, r.Password, []string{"SELECT", strconv.Itoa(db)}, []string{"FLUSHDB"})
+		return redisDo(ctx, r.Addr, nil, r.Password, []string{"SELECT", strconv.Itoa(db)}, []string{"FLUSHDB"})
 	}
 	t.Cleanup(func() {
 		if err := flush(); err != nil {

@@ -151,3 +151,22 @@ func TestNoticesSurviveRedisRestart(t *testing.T) {
 		}
 	}
 }
+
+// The key ring works on a Redis configured as the seed's security
+// section (TLS only, an ACL user without the dangerous commands, CONFIG
+// and the FLUSH commands renamed away): its scripts, hashes and pub/sub
+// need none of them. Each store keeps to a prefix of its own.
+func TestExerciseOnTheSeedsHardenedRedis(t *testing.T) {
+	r := testenv.RedisHardened(t, testenv.RedisOptions{})
+	cfg, err := r.ClientTLSConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := r.Users[0]
+	var n atomic.Int64
+	keyringtest.Exercise(t, func(t *testing.T) keyring.Store {
+		c := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{r.Addr}, Username: u.Name, Password: u.Password, TLSConfig: cfg})
+		t.Cleanup(func() { c.Close() })
+		return redisstore.New(c, redisstore.Options{Prefix: fmt.Sprintf("hardened%d:", n.Add(1))})
+	})
+}

@@ -23,6 +23,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/cesivi/cesivi/internal/testenv"
 )
 
@@ -53,6 +55,28 @@ type Options struct {
 	// server's process, so it needs Servers: 1; the farm then starts no
 	// PostgreSQL and keeps the key ring in Redis.
 	Storage string
+	// HardenedRedis runs Redis as the seed's "Redis Security" section
+	// configures it (testenv.HardenedRedisOptions): a password,
+	// FLUSHDB/FLUSHALL/CONFIG/SHUTDOWN renamed away, TLS only with client
+	// certificates, and an ACL user for Cesivi. Every process reaches it
+	// with the seed's connection string (user=, password=, ssl=true) and
+	// Cesivi:DistributedState's TLS files. The environment variable
+	// CESIVI_FARM_REDIS=hardened turns it on for every farm the end-to-end
+	// tests start.
+	HardenedRedis bool
+}
+
+// HardenedRedisFromEnv reports whether CESIVI_FARM_REDIS asks for the
+// hardened Redis (see Options.HardenedRedis).
+func HardenedRedisFromEnv() (bool, error) {
+	switch v := os.Getenv("CESIVI_FARM_REDIS"); v {
+	case "", "plain":
+		return false, nil
+	case "hardened":
+		return true, nil
+	default:
+		return false, fmt.Errorf("farm: CESIVI_FARM_REDIS=%q: want plain or hardened", v)
+	}
 }
 
 // Storage providers a farm can run on.
@@ -81,9 +105,12 @@ type IdPUser struct {
 
 // Manifest is farm.json, the farm's contract with tools and tests.
 type Manifest struct {
-	Edges    []string       `json:"edges"`
-	Servers  []string       `json:"servers"`
-	Redis    string         `json:"redis"`
+	Edges   []string `json:"edges"`
+	Servers []string `json:"servers"`
+	Redis   string   `json:"redis"`
+	// RedisCLI are redis-cli's arguments for the farm's Redis as its
+	// operator (TLS files and password included on a hardened Redis).
+	RedisCLI []string       `json:"redisCli"`
 	Postgres string         `json:"postgres"`
 	IdP      IdP            `json:"idp"`
 	PIDs     map[string]int `json:"pids"`
@@ -185,14 +212,23 @@ func (f *Farm) start(ctx context.Context) (err error) {
 }
 
 func (f *Farm) startStores(ctx context.Context) error {
-	r, err := testenv.StartRedis(ctx, testenv.RedisOptions{
+	ro := testenv.RedisOptions{
 		Dir: filepath.Join(f.dir, "redis"), AppendOnly: true, Detached: f.opt.Detached,
 		LogFile: filepath.Join(f.dir, "logs", "redis.log"),
-	})
+	}
+	var r *testenv.RedisServer
+	var err error
+	if f.opt.HardenedRedis {
+		// A detached farm may run for days: certificates for a month.
+		r, err = testenv.StartRedisHardened(ctx, ro, 30*24*time.Hour)
+	} else {
+		r, err = testenv.StartRedis(ctx, ro)
+	}
 	if err != nil {
 		return fmt.Errorf("starting Redis: %w", err)
 	}
 	f.redis, f.Redis, f.PIDs["redis"] = r, r.Addr, r.PID
+	f.RedisCLI = r.CLIArgs()
 	if f.opt.Storage == StorageInMemory {
 		return nil
 	}
@@ -294,8 +330,8 @@ func (f *Farm) startServer(ctx context.Context, i, port int) error {
 		// A development farm on one machine: webhook receivers run on it.
 		"Cesivi__Webhooks__AllowedHosts=127.0.0.0/8,localhost",
 		"Cesivi__DistributedState__Provider=Redis",
-		"Cesivi__DistributedState__ConnectionString=" + f.Redis + ",abortConnect=false",
-	}, f.storageEnv()...)
+	}, f.redis.CesiviEnv("abortConnect=false")...)
+	env = append(env, f.storageEnv()...)
 	env = append(env, f.opt.ServerEnv...)
 	if len(f.serverEnv) <= i {
 		f.serverEnv = append(f.serverEnv, env)
@@ -419,8 +455,20 @@ func (f *Farm) sharedEnv() []string {
 // ServerBinary is the cesivi-server program the farm runs.
 func (f *Farm) ServerBinary() string { return f.bins.server }
 
-// Redis returns the farm's Redis server, for tests that stop or restart it.
+// RedisServer returns the farm's Redis server, for tests that stop or
+// restart it.
 func (f *Farm) RedisServer() *testenv.RedisServer { return f.redis }
+
+// RedisClient opens a client of the farm's Redis as its operator (the
+// default user: the seed's `redis-cli -a …`), over TLS on a hardened
+// Redis; the caller closes it.
+func (f *Farm) RedisClient() (*redis.Client, error) {
+	cfg, err := f.redis.ClientTLSConfig()
+	if err != nil {
+		return nil, err
+	}
+	return redis.NewClient(&redis.Options{Addr: f.redis.Addr, Password: f.redis.Password, TLSConfig: cfg}), nil
+}
 
 // StopPostgres stops the farm's PostgreSQL (its data stays), as an outage
 // does; StartPostgres brings it back on the same port.

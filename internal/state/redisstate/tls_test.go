@@ -37,7 +37,7 @@ func openTLS(t *testing.T, ds config.DistributedStateSettings) *state.Provider {
 
 func TestTLSWithCAAndClientCertificate(t *testing.T) {
 	r := testenv.RedisTLS(t)
-	f := r.Files
+	f := r.TLS
 	p := openTLS(t, config.DistributedStateSettings{ConnectionString: r.Addr + ",ssl=true", TlsCaFile: f.CAFile, TlsCertFile: f.ClientCertFile, TlsKeyFile: f.ClientKeyFile})
 	ctx := context.Background()
 	if err := p.Ping(ctx); err != nil {
@@ -58,7 +58,7 @@ func TestTLSWithCAAndClientCertificate(t *testing.T) {
 
 func TestTLSRefusedWithoutClientCertificateOrWithTheWrongCA(t *testing.T) {
 	r := testenv.RedisTLS(t)
-	f := r.Files
+	f := r.TLS
 	for _, c := range []struct {
 		name  string
 		files config.DistributedStateSettings

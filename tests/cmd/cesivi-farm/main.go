@@ -1,7 +1,8 @@
 // Command cesivi-farm runs the seed's multi-server topology as local
 // processes (`make farm` / `make farm-down`):
 //
-//	cesivi-farm up   [-bin DIR] [-state DIR]   start detached, write DIR/farm.json
+//	cesivi-farm up   [-bin DIR] [-state DIR] [-redis plain|hardened]
+//	                                           start detached, write DIR/farm.json
 //	cesivi-farm down [-state DIR]              stop what farm.json lists, remove DIR
 package main
 
@@ -26,6 +27,7 @@ func main() {
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	bin := fs.String("bin", "bin", "directory with cesivi-server, cesivi-edge and cesivi-devidp (missing ones are built)")
 	state := fs.String("state", ".farm", "state directory: data, logs, farm.json")
+	redisMode := fs.String("redis", "plain", "plain, or hardened: Redis as the seed's \"Redis Security\" section configures it")
 	_ = fs.Parse(os.Args[2:])
 	dir, err := filepath.Abs(*state)
 	if err != nil {
@@ -33,7 +35,10 @@ func main() {
 	}
 	switch os.Args[1] {
 	case "up":
-		up(*bin, dir)
+		if *redisMode != "plain" && *redisMode != "hardened" {
+			fail(fmt.Errorf("-redis %q: want plain or hardened", *redisMode))
+		}
+		up(*bin, dir, *redisMode == "hardened")
 	case "down":
 		stopped, err := farm.Down(dir)
 		if err != nil {
@@ -49,7 +54,7 @@ func main() {
 	}
 }
 
-func up(bin, dir string) {
+func up(bin, dir string, hardenedRedis bool) {
 	if farm.Running(dir) {
 		fail(fmt.Errorf("a farm is already running from %s; run `make farm-down` first", dir))
 	}
@@ -68,7 +73,7 @@ func up(bin, dir string) {
 	if err != nil {
 		fail(err)
 	}
-	f, err := farm.Start(ctx, farm.Options{BinDir: bin, StateDir: stateDir, Detached: true})
+	f, err := farm.Start(ctx, farm.Options{BinDir: bin, StateDir: stateDir, Detached: true, HardenedRedis: hardenedRedis})
 	if err != nil {
 		_ = os.RemoveAll(stateDir)
 		fail(err)
@@ -87,6 +92,7 @@ func up(bin, dir string) {
 		fmt.Printf("  server %d    %s\n", i+1, s)
 	}
 	fmt.Printf("  redis       %s\n  postgres    %s\n  idp         %s (%s / %s)\n", f.Redis, f.Postgres, f.IdP.Issuer, f.IdP.Username, f.IdP.Password)
+	fmt.Printf("  redis-cli   redis-cli %s\n", strings.Join(f.RedisCLI, " "))
 	fmt.Printf("  logs        %s\n  manifest    %s\n", filepath.Join(stateDir, "logs"), path)
 	if len(f.Edges) > 0 {
 		fmt.Printf("Sign in at %s/oauth2/login?rd=/api/session/get as %s; the session works on every edge.\n", f.Edges[0], f.IdP.Username)
