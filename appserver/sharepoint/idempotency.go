@@ -54,11 +54,12 @@ func (c *call) fingerprint() string {
 // claim takes the key in the call's transaction; when an earlier
 // request holds it, the answer is that request's (a replay).
 func (c *call) claim(key string) (*response, error) {
-	rec, err := c.tx.Requests().Claim(c.ctx, c.login(), key, c.fingerprint())
+	fp := c.fingerprint()
+	rec, err := c.tx.Requests().Claim(c.ctx, c.login(), key, fp)
 	if err != nil || rec == nil {
 		return nil, err
 	}
-	if rec.Fingerprint != c.fingerprint() {
+	if rec.Fingerprint != fp {
 		return nil, odata.NewError(http.StatusUnprocessableEntity, odata.CodeInvalidQuery,
 			"This Idempotency-Key was used for another request; send a new key with each new request.")
 	}
@@ -77,9 +78,9 @@ func (c *call) keep(key string, resp *response) error {
 	if resp.after != nil || resp.stream != nil {
 		return c.tx.Requests().Release(c.ctx, c.login(), key)
 	}
-	h := http.Header{}
-	for k, v := range resp.header {
-		h[k] = v
+	h := resp.header.Clone()
+	if h == nil {
+		h = http.Header{}
 	}
 	if len(resp.body) > 0 && h.Get("Content-Type") == "" {
 		h.Set("Content-Type", resp.format.ContentType())
