@@ -113,5 +113,19 @@ func (a users) Delete(ctx context.Context, siteID string, id int64) error {
 		return storage.NotFound("the site has no user %d", id)
 	}
 	del(a.t, su.byID, id)
+	// As in PostgreSQL (a foreign key there): the user leaves every group
+	// and every role assignment that names them.
+	if sec, ok := a.t.s.db.security[fold(siteID)]; ok {
+		for _, m := range sec.members {
+			if m[id] {
+				del(a.t, m, id)
+			}
+		}
+		for _, byPrincipal := range sec.assignments {
+			if _, ok := byPrincipal[id]; ok {
+				del(a.t, byPrincipal, id)
+			}
+		}
+	}
 	return nil
 }

@@ -14,6 +14,7 @@ var securityTests = []test{
 	{"a new site has SharePoint's levels, groups and root assignments", testSecuritySeed},
 	{"groups share the site's principal ids and names", testGroups},
 	{"group membership", testMembers},
+	{"a deleted user leaves their groups and role assignments", testDeletedUserLeavesEverything},
 	{"custom permission levels", testRoleDefinitions},
 	{"role assignments", testAssignments},
 	{"a list breaks and resets its inheritance", testListInheritance},
@@ -254,6 +255,35 @@ func testMembers(t *testing.T, e *env) {
 		ids, err := s.GroupsOf(e.ctx, e.site.ID, []int64{ann.ID})
 		if len(ids) != 0 {
 			t.Errorf("ann is still in %v", ids)
+		}
+		return err
+	})
+}
+
+func testDeletedUserLeavesEverything(t *testing.T, e *env) {
+	ann := e.user("i:0#.f|membership|ann@example.com")
+	members := e.group("Dev Members")
+	e.sec(func(s storage.Security) error {
+		if err := s.AddMember(e.ctx, e.site.ID, members.ID, ann.ID); err != nil {
+			return err
+		}
+		return s.AddAssignment(e.ctx, e.web.ScopeID, ann.ID, permissions.ContributeID)
+	})
+	e.do(func(tx storage.Tx) error { return tx.Users().Delete(e.ctx, e.site.ID, ann.ID) })
+	e.secRead(func(s storage.Security) error {
+		ids, err := s.GroupsOf(e.ctx, e.site.ID, []int64{ann.ID})
+		if len(ids) != 0 {
+			t.Errorf("the deleted user is still in groups %v", ids)
+		}
+		return err
+	})
+	if got, ok := e.assignments(e.web.ScopeID)[ann.ID]; ok {
+		t.Errorf("the deleted user still holds %v on the web", got)
+	}
+	e.secRead(func(s storage.Security) error {
+		m, err := s.EffectiveMask(e.ctx, e.web.ScopeID, []int64{ann.ID})
+		if m != 0 {
+			t.Errorf("the deleted user's id still grants %x", m)
 		}
 		return err
 	})
