@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cesivi/cesivi/appserver/sharepoint"
+	"github.com/cesivi/cesivi/appserver/webui"
 	"github.com/cesivi/cesivi/internal/backends"
 	"github.com/cesivi/cesivi/internal/config"
 	"github.com/cesivi/cesivi/internal/filesweep"
@@ -45,6 +46,7 @@ type Server struct {
 	handler  http.Handler
 	backends *backends.Backends
 	api      *sharepoint.Handler
+	ui       *webui.UI
 	// hooks calls list webhook receivers, under Cesivi:Webhooks' policy.
 	hooks *webhook.Client
 
@@ -114,9 +116,20 @@ func (s *Server) routes() http.Handler {
 	// "anything, then /_api", so the fallback routes it.
 	api := s.sharePoint()
 	s.api = api
+	// The web pages for people sit under {web}/_layouts/cesivi/ of every
+	// web; their data comes from /_api like any other client's.
+	ui, err := webui.New()
+	if err != nil {
+		panic(fmt.Sprintf("webui: embedded assets: %v", err)) // a build error, not a runtime one
+	}
+	s.ui = ui
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if sharepoint.IsAPIPath(r) {
 			api.ServeHTTP(w, r)
+			return
+		}
+		if webui.IsPagePath(r.URL.Path) {
+			ui.ServeHTTP(w, r)
 			return
 		}
 		s.serveNotFound(w, r)
@@ -238,7 +251,12 @@ func (s *Server) serveLive(w http.ResponseWriter, _ *http.Request) {
 	health.Write(w, health.Report{Status: health.Healthy, TotalDuration: health.FormatTimeSpan(0)})
 }
 
-func (s *Server) serveRoot(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
+	// A browser gets the site home page; API clients keep the JSON name.
+	if webui.WantsPage(r) {
+		s.ui.ServeHTTP(w, r)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"name":     "Cesivi Server",
 		"serverId": s.settings.Farm.ServerID,

@@ -1,0 +1,118 @@
+// Package webui serves Cesivi's web pages for people: one HTML shell and
+// its scripts and styles, embedded in the server binary. Every piece of
+// data the pages show comes from the public /_api REST, with the caller's
+// own rights; this package only hands out static bytes.
+package webui
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"strings"
+)
+
+//go:embed static
+var static embed.FS
+
+// Prefix is where the pages live under every web ({web}/_layouts/cesivi/).
+const Prefix = "/_layouts/cesivi/"
+
+// CSP allows only this origin's own scripts, styles and API: no inline
+// code, no eval, no third-party requests, and Trusted Types so that no
+// string can become HTML behind the scripts' back.
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; " +
+	"require-trusted-types-for 'script'; trusted-types 'none'"
+
+type asset struct {
+	body  []byte
+	ctype string
+}
+
+// UI is the embedded pages with their content-hashed asset names,
+// computed once from the embedded bytes.
+type UI struct {
+	assets map[string]asset // hashed name -> bytes
+	index  []byte
+}
+
+// New hashes the embedded assets and writes their names into the shell.
+func New() (*UI, error) {
+	u := &UI{assets: map[string]asset{}}
+	names := map[string]string{}
+	err := fs.WalkDir(static, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || path.Base(p) == "index.html" {
+			return err
+		}
+		b, err := static.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		base := path.Base(p)
+		ext := path.Ext(base)
+		hashed := strings.TrimSuffix(base, ext) + "." + hex.EncodeToString(sum[:6]) + ext
+		u.assets[hashed] = asset{body: b, ctype: mime.TypeByExtension(ext)}
+		names[base] = hashed
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	idx, err := static.ReadFile("static/index.html")
+	if err != nil {
+		return nil, err
+	}
+	for base, hashed := range names {
+		idx = bytes.ReplaceAll(idx, []byte("{{"+base+"}}"), []byte(hashed))
+	}
+	u.index = idx
+	return u, nil
+}
+
+// IsPagePath reports whether p is under some web's /_layouts/cesivi/.
+func IsPagePath(p string) bool {
+	return strings.Contains(p+"/", Prefix)
+}
+
+// WantsPage reports whether a request for "/" comes from a browser that
+// asks for HTML; API clients asking for JSON keep the server's name.
+func WantsPage(r *http.Request) bool {
+	a := r.Header.Get("Accept")
+	return strings.Contains(a, "text/html") && !strings.HasPrefix(a, "application/json")
+}
+
+// ServeHTTP answers the shell (no-cache, so a new release is seen at
+// once) and the hashed assets (cached for a year: their names change with
+// their bytes).
+func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	p := r.URL.Path
+	if i := strings.Index(p, Prefix+"assets/"); i >= 0 {
+		a, ok := u.assets[p[i+len(Prefix+"assets/"):]]
+		if !ok {
+			http.Error(w, "no such asset", http.StatusNotFound)
+			return
+		}
+		h.Set("Content-Type", a.ctype)
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+		_, _ = w.Write(a.body)
+		return
+	}
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Content-Security-Policy", CSP)
+	_, _ = w.Write(u.index)
+}

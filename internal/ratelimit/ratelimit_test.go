@@ -1,0 +1,107 @@
+package ratelimit
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/cesivi/cesivi/internal/fakeclock"
+)
+
+func TestLimitAndRetryAfter(t *testing.T) {
+	clk := fakeclock.New(time.Unix(600, 0))
+	l := New(Config{Events: 3, Window: time.Minute, Now: clk.Now})
+	for i := 0; i < 3; i++ {
+		if ok, _ := l.Allow("u"); !ok {
+			t.Fatalf("event %d refused", i)
+		}
+	}
+	clk.Advance(20 * time.Second)
+	ok, ra := l.Allow("u")
+	if ok || ra != 40*time.Second {
+		t.Fatalf("4th: ok=%v retryAfter=%v, want refused with 40s", ok, ra)
+	}
+	if ok, _ := l.Allow("other"); !ok {
+		t.Fatal("another key refused")
+	}
+	clk.Advance(40 * time.Second)
+	if ok, _ := l.Allow("u"); !ok {
+		t.Fatal("new window refused")
+	}
+}
+
+// Two limiters stand for two edges; a map stands for the shared store.
+func TestSharedAcrossEdges(t *testing.T) {
+	clk := fakeclock.New(time.Unix(600, 0))
+	store := map[string]int64{}
+	sync := func(l *Limiter) {
+		for _, d := range l.Pending() {
+			k := fmt.Sprintf("%s/%d", d.Key, d.Window)
+			store[k] += d.Count
+			l.Merge(d.Key, d.Window, store[k])
+		}
+	}
+	a := New(Config{Events: 100, Window: time.Minute, Now: clk.Now})
+	b := New(Config{Events: 100, Window: time.Minute, Now: clk.Now})
+	allowed := 0
+	// Each edge takes 5 requests between syncs: slack at most 2 × 5.
+	for round := 0; round < 100; round++ {
+		for i := 0; i < 5; i++ {
+			if ok, _ := a.Allow("u"); ok {
+				allowed++
+			}
+			if ok, _ := b.Allow("u"); ok {
+				allowed++
+			}
+		}
+		sync(a)
+		sync(b)
+	}
+	if allowed < 100 || allowed > 110 {
+		t.Fatalf("two edges allowed %d, want 100..110", allowed)
+	}
+}
+
+func TestRestoreKeepsCounts(t *testing.T) {
+	clk := fakeclock.New(time.Unix(600, 0))
+	l := New(Config{Events: 2, Window: time.Minute, Now: clk.Now})
+	l.Allow("u")
+	ds := l.Pending()
+	l.Restore(ds) // store down
+	if got := l.Pending(); len(got) != 1 || got[0].Count != 1 {
+		t.Fatalf("pending after restore: %+v", got)
+	}
+	l.Allow("u")
+	if ok, _ := l.Allow("u"); ok {
+		t.Fatal("local limit not kept while the store is down")
+	}
+}
+
+func TestBoundedTable(t *testing.T) {
+	clk := fakeclock.New(time.Unix(600, 0))
+	l := New(Config{Events: 1, Window: time.Minute, MaxKeys: 10000, Now: clk.Now})
+	l.Allow("first")
+	for i := 0; i < 200000; i++ {
+		l.Allow(fmt.Sprintf("10.%d.%d.%d", i>>16, (i>>8)&255, i&255))
+	}
+	if n := l.Len(); n != 10000 {
+		t.Fatalf("table holds %d keys, want the cap 10000", n)
+	}
+	if ok, _ := l.Allow("first"); !ok {
+		t.Fatal("oldest key was not evicted")
+	}
+}
+
+func TestClientKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.7":               "192.0.2.7",
+		"::ffff:192.0.2.7":        "192.0.2.7",
+		"2001:db8:1:2:aaaa::1":    "2001:db8:1:2::/64",
+		"2001:db8:1:2:bbbb::9999": "2001:db8:1:2::/64",
+	} {
+		if got := ClientKey(netip.MustParseAddr(in)); got != want {
+			t.Errorf("ClientKey(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
