@@ -6,11 +6,13 @@
 package docker
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func read(t *testing.T, path string) string {
@@ -102,4 +104,37 @@ func TestComposeIsTheSeedsTopology(t *testing.T) {
 			t.Errorf("compose file lacks the seed's name %s", name)
 		}
 	}
+}
+
+// Every long-running service gets time to drain after SIGTERM: the
+// server's ShutdownDelay plus ShutdownTimeout (30s by default). Compose's
+// default of 10s would kill it mid-request.
+func TestComposeGracePeriodCoversTheShutdown(t *testing.T) {
+	if err := checkGracePeriods(read(t, "docker-compose.multiserver.yml")); err != nil {
+		t.Error(err)
+	}
+	// The check fails on the mistakes it is there for.
+	for name, bad := range map[string]string{
+		"missing":   "x-server: &server\n  image: a\nservices:\n  spm-edge:\n    image: b\n",
+		"too short": "x-server: &server\n  stop_grace_period: 10s\n  image: a\nservices:\n  spm-edge:\n    stop_grace_period: 10s\n",
+	} {
+		if checkGracePeriods(bad) == nil {
+			t.Errorf("%s grace period passed the check", name)
+		}
+	}
+}
+
+func checkGracePeriods(c string) error {
+	const need = 35 * time.Second // ShutdownDelay 5s + ShutdownTimeout 30s
+	m := regexp.MustCompile(`(?m)^  (?:  )?stop_grace_period: (\S+)$`).FindAllStringSubmatch(c, -1)
+	if len(m) < 2 {
+		return fmt.Errorf("%d stop_grace_period entries, want one for the servers and one for the edge", len(m))
+	}
+	for _, g := range m {
+		d, err := time.ParseDuration(g[1])
+		if err != nil || d < need {
+			return fmt.Errorf("stop_grace_period %s, want at least %s", g[1], need)
+		}
+	}
+	return nil
 }

@@ -136,11 +136,15 @@ func serve(args []string, stderr io.Writer) int {
 	return 0
 }
 
-// healthcheck is for container HEALTHCHECKs on images without curl.
+// healthcheck is for container HEALTHCHECKs on images without curl. It asks
+// /health/live by default, not /health: /health fails on every server at
+// once while Redis or PostgreSQL is down, and an orchestrator that restarts
+// unhealthy containers would then restart the whole farm for an outage a
+// restart cannot fix. Readiness (/health/ready) is for load balancers.
 func healthcheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	url := fs.String("url", "", "health URL (default http://127.0.0.1:<port of Cesivi:Server:Address>/health)")
+	url := fs.String("url", "", "health URL (default http://127.0.0.1:<port of Cesivi:Server:Address>/health/live)")
 	settings, err := loadSettings(fs, args)
 	if err != nil {
 		fmt.Fprintf(stderr, "cesivi-server: configuration: %v\n", err)
@@ -170,8 +174,8 @@ func healthcheck(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// localHealthURL turns a listen address into a URL on this host: a wildcard
-// or empty host is reached through the loopback address.
+// localHealthURL turns a listen address into the liveness URL on this host:
+// a wildcard or empty host is reached through the loopback address.
 func localHealthURL(addr string) (string, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -180,7 +184,7 @@ func localHealthURL(addr string) (string, error) {
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "127.0.0.1"
 	}
-	return "http://" + net.JoinHostPort(host, port) + "/health", nil
+	return "http://" + net.JoinHostPort(host, port) + "/health/live", nil
 }
 
 func version() string {

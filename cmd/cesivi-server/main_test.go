@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -151,5 +154,32 @@ func TestUnknownCommandIsAnError(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run([]string{"frobnicate"}, &out, &errb); code == 0 || !strings.Contains(errb.String(), "frobnicate") {
 		t.Fatalf("code %d stderr %q", code, errb.String())
+	}
+}
+
+// The container health check asks liveness, so a dependency outage (which
+// fails /health and /health/ready on every server at once) does not make
+// the orchestrator restart the whole farm.
+func TestHealthcheckAsksLivenessByDefault(t *testing.T) {
+	var asked []string
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked = append(asked, r.URL.Path)
+		if r.URL.Path != "/health/live" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, `{"status":"Healthy"}`)
+	}))
+	defer ts.Close()
+	t.Setenv("Cesivi__Server__Address", strings.TrimPrefix(ts.URL, "http://"))
+	var out, errb bytes.Buffer
+	if code := healthcheck(nil, &out, &errb); code != 0 {
+		t.Fatalf("healthcheck = %d with /health/live answering 200 (asked %v): %s", code, asked, errb.String())
+	}
+	if len(asked) != 1 || asked[0] != "/health/live" {
+		t.Errorf("healthcheck asked %v, want [/health/live]", asked)
+	}
+	if got, _ := localHealthURL("0.0.0.0:5000"); got != "http://127.0.0.1:5000/health/live" {
+		t.Errorf("localHealthURL(0.0.0.0:5000) = %q", got)
 	}
 }
