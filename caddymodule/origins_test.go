@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -117,5 +118,94 @@ func TestSecondDevelopmentUserSignsIn(t *testing.T) {
 	me := get(t, c, e.URL+"/api/session/get")
 	if !me.Session.Authenticated || me.Session.UserID != bob.Subject || me.Session.Email != bob.Email || bob.Subject == e.IdP.Subject {
 		t.Fatalf("signed in as bob: %d %s", me.Status, me.Body)
+	}
+}
+
+// withHost sends method on rawURL with the Host header given (and a
+// browser's Accept), and returns the status and Location.
+func withHost(t *testing.T, c *http.Client, method, rawURL, host string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, rawURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = host
+	req.Header.Set("Accept", "text/html")
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Location")
+}
+
+// A foreign Host header must not choose where the edge sends a browser:
+// neither a protected page's sign-in redirect nor the provider's
+// post-logout return may name it.
+func TestLogoutAndProtectedPagesIgnoreForeignHosts(t *testing.T) {
+	for _, tc := range []struct {
+		name, lines, wantPost string
+	}{
+		{"default: loopback only", "", ""},
+		{"public_origins", "public_origins https://sp.example.com", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := startEdge(t, edgeOptions{oidc: true, anyHost: true, oidcLines: tc.lines})
+			c := client(t)
+			// A protected page: either refused or a relative redirect to
+			// the edge's own sign-in, never an absolute URL on that host.
+			code, loc := withHost(t, c, http.MethodGet, e.URL+"/sites/team/page.aspx", "evil.example")
+			if strings.Contains(strings.ToLower(loc), "evil.example") {
+				t.Fatalf("protected page with Host evil.example: %d Location %q", code, loc)
+			}
+			if code == http.StatusFound {
+				if !strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "//") {
+					t.Fatalf("protected page redirect is not on this edge: %q", loc)
+				}
+				// Following it under the same Host must not mint a
+				// redirect_uri for that host either.
+				if code2, loc2 := withHost(t, c, http.MethodGet, e.URL+loc, "evil.example"); code2 != http.StatusBadRequest || loc2 != "" {
+					t.Fatalf("sign-in followed with Host evil.example: %d Location %q, want 400", code2, loc2)
+				}
+			}
+
+			// Sign in at a loopback address (where this edge offers it),
+			// then sign out as evil.example.
+			if tc.lines != "" {
+				code, loc = withHost(t, c, http.MethodPost, e.URL+LogoutPath, "evil.example")
+				if code != http.StatusFound || loc != "/" {
+					t.Fatalf("logout with Host evil.example: %d Location %q", code, loc)
+				}
+				return
+			}
+			resp, err := e.IdP.LoginAs(context.Background(), c, e.URL+LoginPath+"?rd=/api/session/get", e.IdP.Users[0].Username, e.IdP.Users[0].Password)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if done := get(t, c, resp.Header.Get("Location")); done.Status != http.StatusFound {
+				t.Fatalf("callback: %d %s", done.Status, done.Body)
+			}
+			if me := get(t, c, e.URL+"/api/session/get"); !me.Session.Authenticated {
+				t.Fatalf("not signed in: %d %s", me.Status, me.Body)
+			}
+			code, loc = withHost(t, c, http.MethodPost, e.URL+LogoutPath, "evil.example")
+			if code != http.StatusFound || (loc != "/" && !strings.HasPrefix(loc, e.IdP.Issuer)) {
+				t.Fatalf("logout with Host evil.example: %d Location %q", code, loc)
+			}
+			end, err := url.Parse(loc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := end.Query().Get("post_logout_redirect_uri"); got != tc.wantPost {
+				t.Fatalf("post_logout_redirect_uri %q, want %q (Location %q)", got, tc.wantPost, loc)
+			}
+			if strings.Contains(strings.ToLower(loc), "evil.example") {
+				t.Fatalf("logout Location names the foreign host: %q", loc)
+			}
+		})
 	}
 }
