@@ -64,6 +64,9 @@ type Refresher struct {
 	pruneAt  int                  // prune attempts when it holds this many
 
 	ok, refused, failed atomic.Uint64
+	// background counts the refreshes Maybe started that have not
+	// returned yet (InFlight).
+	background atomic.Int64
 }
 
 // NewRefresher returns a Refresher over the resolver's sessions; locks
@@ -80,6 +83,11 @@ func (rf *Refresher) Stats() RefreshStats {
 	return RefreshStats{OK: rf.ok.Load(), Refused: rf.refused.Load(), Failed: rf.failed.Load()}
 }
 
+// InFlight is the number of background refreshes under way. It counts a
+// refresh from before Maybe returns, so a caller that sees 0 after its
+// calls to Maybe knows none of them left work running.
+func (rf *Refresher) InFlight() int64 { return rf.background.Load() }
+
 // due reports whether s holds a refresh token whose access token expires
 // within RefreshEarly.
 func (rf *Refresher) due(s *state.Session) bool {
@@ -94,7 +102,9 @@ func (rf *Refresher) Maybe(s *state.Session, src TokenSource) {
 	if !rf.due(s) || !rf.begin(s.ID) {
 		return
 	}
+	rf.background.Add(1)
 	go func() {
+		defer rf.background.Add(-1)
 		ctx, cancel := context.WithTimeout(context.Background(), refreshLease)
 		defer cancel()
 		rf.Refresh(ctx, s.ID, src)

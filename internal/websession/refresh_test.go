@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -96,7 +97,11 @@ func TestARefreshedSessionIsServedFreshFromTheCacheOfEveryEdge(t *testing.T) {
 		ra.Maybe(resolve(t, a, cookie), idp)
 		rb.Maybe(resolve(t, b, cookie), idp)
 	}
-	time.Sleep(50 * time.Millisecond)
+	// Wait for any refresh those calls started, rather than for a while:
+	// a wrongly started one must have asked the provider before the check.
+	for ra.InFlight() != 0 || rb.InFlight() != 0 {
+		runtime.Gosched()
+	}
 	if n := idp.calls.Load(); n != 1 {
 		t.Fatalf("the provider was asked %d times; want once", n)
 	}
