@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/cesivi/cesivi/internal/ratelimit"
 )
 
 // What a client address may do that writes to the shared Redis without a
@@ -100,10 +102,5 @@ func clientKey(r *http.Request) string {
 	if err != nil {
 		return ip
 	}
-	addr = addr.Unmap()
-	if addr.Is6() {
-		p, _ := addr.Prefix(64)
-		return p.String()
-	}
-	return addr.String()
+	return ratelimit.ClientKey(addr)
 }

@@ -26,7 +26,7 @@ type entry struct {
 	local   int64 // counted here in this window
 	pending int64 // counted here, not yet pushed
 	remote  int64 // last farm total pulled for this window (includes our pushed counts)
-	pushed  int64 // of local, how much is already inside remote
+	pushed  int64 // of local, how much the store confirmed (inside remote)
 	elem    *list.Element
 }
 
@@ -109,8 +109,10 @@ type Delta struct {
 	Count  int64
 }
 
-// Pending takes the counts not yet pushed (the caller INCRBYs them) and
-// marks them pushed; after the push the caller passes the totals to Merge.
+// Pending takes the counts not yet pushed (the caller INCRBYs them); after
+// the push the caller passes each delta with the store's total to Merge,
+// or the deltas that failed to Restore. Until then a taken count is in
+// local only, neither pending nor pushed, so the farm total stays exact.
 func (l *Limiter) Pending() []Delta {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -118,7 +120,6 @@ func (l *Limiter) Pending() []Delta {
 	for _, e := range l.table {
 		if e.pending > 0 {
 			out = append(out, Delta{Key: e.key, Window: e.window, Count: e.pending})
-			e.pushed += e.pending
 			e.pending = 0
 		}
 	}
@@ -132,18 +133,22 @@ func (l *Limiter) Restore(ds []Delta) {
 	defer l.mu.Unlock()
 	for _, d := range ds {
 		if e, ok := l.table[d.Key]; ok && e.window == d.Window {
-			e.pushed -= d.Count
 			e.pending += d.Count
 		}
 	}
 }
 
-// Merge records the farm total for key in window, as the store answered
-// after our push (INCRBY's result includes our pushed counts).
-func (l *Limiter) Merge(key string, window, total int64) {
+// Merge records that d was pushed and that the store's total for its key
+// and window is now total (INCRBY's result, which includes d).
+func (l *Limiter) Merge(d Delta, total int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if e, ok := l.table[key]; ok && e.window == window && total > e.remote {
+	e, ok := l.table[d.Key]
+	if !ok || e.window != d.Window {
+		return // evicted, or its window is over
+	}
+	e.pushed += d.Count
+	if total > e.remote {
 		e.remote = total
 	}
 }

@@ -39,7 +39,7 @@ func TestSharedAcrossEdges(t *testing.T) {
 		for _, d := range l.Pending() {
 			k := fmt.Sprintf("%s/%d", d.Key, d.Window)
 			store[k] += d.Count
-			l.Merge(d.Key, d.Window, store[k])
+			l.Merge(d, store[k])
 		}
 	}
 	a := New(Config{Events: 100, Window: time.Minute, Now: clk.Now})
