@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -13,6 +12,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
+
+	"github.com/cesivi/cesivi/internal/testenv"
 )
 
 func TestStripIdentityHeadersRemovesEveryIdentityHeader(t *testing.T) {
@@ -127,12 +128,16 @@ http://127.0.0.1:%d {
 	}
 }
 
+// freePort is testenv.FreePort: a port the kernel just handed out and
+// closed is readily handed out again, so two ports picked one after the
+// other by listening on :0 may be the same (an edge's site and metrics
+// blocks then collide: "ambiguous site definition"). testenv never hands
+// out one port twice in a process.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := testenv.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return port
 }

@@ -2,8 +2,8 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cesivi/cesivi/internal/testenv"
 )
 
 // serverBinary is the cesivi-server under test: $CESIVI_BIN/cesivi-server
@@ -83,13 +85,15 @@ func TestStartupGatesExitAtOnceWithOneLine(t *testing.T) {
 	}
 }
 
+// freeAddr is a loopback address on a port testenv.FreePort hands out:
+// never the same twice in this process, as a port closed a moment ago
+// could be.
 func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := testenv.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return fmt.Sprintf("127.0.0.1:%d", port)
 }
 
 func TestServeHealthcheckAndSIGTERM(t *testing.T) {
