@@ -257,6 +257,7 @@ async function eventually(what, check) {
 const [edge1, edge2] = config.edges;
 const run = randomUUID().slice(0, 8);
 const listTitle = `Browser test ${run}`;
+const libraryTitle = `Browser library ${run}`;
 let ctx; // alice's browser context: one cookie jar for both edges
 let page; // alice on edge 1
 let page2; // alice on edge 2
@@ -327,6 +328,50 @@ step("home page with the new list: no serious or critical accessibility violatio
   });
 });
 
+step("create a library by keyboard only, with visible focus", async () => {
+  // Tab from the top of the page to the button, as a keyboard user would;
+  // bounded, so a button out of the tab order fails instead of looping.
+  await page.reload();
+  await home(page);
+  const focused = () => page.evaluate(() => {
+    const e = document.activeElement;
+    const st = e ? getComputedStyle(e) : null;
+    return e && { id: e.id, text: e.textContent?.trim(), outline: st.outlineStyle, width: parseFloat(st.outlineWidth) };
+  });
+  let f = null;
+  for (let i = 0; i < 15 && f?.text !== "New list or library"; i++) {
+    await page.keyboard.press("Tab");
+    f = await focused();
+  }
+  assert.equal(f?.text, "New list or library", "Tab never reached the New list or library button");
+  assert.ok(f.outline !== "none" && f.width > 0, `the focused button shows no focus outline: ${JSON.stringify(f)}`);
+  await shot(page, "keyboard-focus");
+
+  // Escape closes the dialog; Enter opens it again.
+  await page.keyboard.press("Enter");
+  const dialog = page.getByRole("dialog", { name: "New list or library" });
+  await dialog.waitFor();
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "detached" });
+  // Closing the dialog gives the focus back to the button that opened it.
+  await page.waitForFunction(() => document.activeElement?.textContent?.trim() === "New list or library");
+  await page.keyboard.press("Enter");
+  await dialog.waitFor();
+  await page.waitForFunction(() => document.activeElement?.id === "nl-title");
+  await page.keyboard.type(libraryTitle);
+  await page.keyboard.press("Tab"); // Kind
+  await page.keyboard.press("ArrowDown"); // Document library
+  assert.equal(await dialog.getByLabel("Kind").inputValue(), "101", "ArrowDown on Kind did not choose Document library");
+  await page.keyboard.press("Tab"); // Create
+  f = await focused();
+  assert.equal(f?.text, "Create");
+  assert.ok(f.outline !== "none" && f.width > 0, `the focused Create button shows no focus outline: ${JSON.stringify(f)}`);
+  await page.keyboard.press("Enter");
+  await dialog.waitFor({ state: "detached" });
+  await page.getByRole("table", { name: "Libraries" }).getByText(libraryTitle, { exact: true }).waitFor();
+  await shot(page, "library-created");
+});
+
 step("edge 2 shows the same session and the same list", async (t) => {
   if (!edge2) return t.skip("CESIVI_EDGES names one edge");
   // Cookies belong to a host, not a port: both edges on the same host get
@@ -336,6 +381,7 @@ step("edge 2 shows the same session and the same list", async (t) => {
   await home(page2);
   assert.equal(new URL(page2.url()).origin, new URL(edge2).origin, "edge 2 sent the browser elsewhere");
   await listsTable(page2).getByText(listTitle, { exact: true }).waitFor();
+  await page2.getByRole("table", { name: "Libraries" }).getByText(libraryTitle, { exact: true }).waitFor();
   await shot(page2, "edge2-home");
 });
 
