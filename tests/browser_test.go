@@ -108,7 +108,10 @@ func ensureChromium(t *testing.T) string {
 		t.Skipf("%s is missing and there is no apt-get to install it; set CESIVI_CHROMIUM to a Chromium", defaultChromium)
 	}
 	start := time.Now()
-	if err := aptInstall("chromium"); err != nil {
+	// Without recommends (a printer dialog, a notification daemon, udev),
+	// but with the fonts that stand in for Arial and Times, so screenshots
+	// show text as a person's browser would.
+	if err := aptInstall("chromium", "fonts-liberation"); err != nil {
 		t.Fatalf("installing Debian's chromium: %v", err)
 	}
 	if _, err := os.Stat(defaultChromium); err != nil {
