@@ -220,6 +220,9 @@ async function audit(ctx, url, prepare) {
     assert.deepEqual(bad.map(describe), [], `axe found serious or critical violations on ${url}`);
     return result;
   } finally {
+    // Should the edge ever renew the cookie during the audit, the main
+    // flow keeps the renewed one, as two tabs of one browser would.
+    await ctx.addCookies(await auditCtx.cookies());
     await auditCtx.close();
   }
 }
