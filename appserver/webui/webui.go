@@ -25,8 +25,16 @@ const Prefix = "/_layouts/cesivi/"
 // CSP allows only this origin's own scripts, styles and API: no inline
 // code, no eval, no third-party requests, and Trusted Types so that no
 // string can become HTML behind the scripts' back.
+//
+// It has no form-action: browsers apply form-action to every redirect
+// after a form is sent, and the sign-out form's POST /oauth2/logout is
+// redirected to the identity provider's end_session endpoint, an origin
+// the edge is configured with and the server does not know. With
+// form-action 'self' Chromium blocks the sign-out (the browser test
+// found it). Forms come only from the page's own scripts, which no
+// string can inject (script-src 'self', Trusted Types).
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; " +
+	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; " +
 	"require-trusted-types-for 'script'; trusted-types 'none'"
 
 type asset struct {
