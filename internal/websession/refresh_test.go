@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cesivi/cesivi/internal/fakeclock"
 	"github.com/cesivi/cesivi/internal/oidclogin"
 	"github.com/cesivi/cesivi/internal/state"
 	"github.com/cesivi/cesivi/internal/state/memstate"
@@ -37,6 +38,14 @@ func (p *rotatingProvider) Refresh(_ context.Context, refreshToken string) (*oid
 // in-memory farm store.
 func twoEdges(t *testing.T) (a, b *websession.Resolver, ra, rb *websession.Refresher) {
 	t.Helper()
+	a, b, ra, rb, _ = twoEdgesAt(t, time.Now)
+	return a, b, ra, rb
+}
+
+// twoEdgesAt is twoEdges with the farm's clock (store, leases and
+// resolvers) and its key ring.
+func twoEdgesAt(t *testing.T, now func() time.Time) (a, b *websession.Resolver, ra, rb *websession.Refresher, ring *keyring.Ring) {
+	t.Helper()
 	ring, err := keyring.New(context.Background(), keyring.Options{Store: keyring.NewMemoryStore(), NoBackground: true})
 	if err != nil {
 		t.Fatal(err)
@@ -44,12 +53,12 @@ func twoEdges(t *testing.T) (a, b *websession.Resolver, ra, rb *websession.Refre
 	t.Cleanup(func() { ring.Close() })
 	store := memstate.NewStore()
 	edge := func() (*websession.Resolver, *websession.Refresher) {
-		p, err := store.Provider(state.Options{})
+		p, err := store.Provider(state.Options{Now: now})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { p.Close() })
-		r, err := websession.New(context.Background(), websession.Options{Ring: ring, Sessions: p.Sessions, PubSub: p.PubSub, CacheTTL: time.Hour})
+		r, err := websession.New(context.Background(), websession.Options{Ring: ring, Sessions: p.Sessions, PubSub: p.PubSub, CacheTTL: time.Hour, Now: now})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,7 +67,7 @@ func twoEdges(t *testing.T) (a, b *websession.Resolver, ra, rb *websession.Refre
 	}
 	a, ra = edge()
 	b, rb = edge()
-	return a, b, ra, rb
+	return a, b, ra, rb, ring
 }
 
 func resolve(t *testing.T, r *websession.Resolver, cookie string) *state.Session {
@@ -237,6 +246,80 @@ func TestALateRefreshNeverUndoesAnotherEdgesRenewal(t *testing.T) {
 			}
 			if st := ra.Stats(); st.Refused != 0 || st.OK != 0 {
 				t.Fatalf("stats %+v: a lost race counted as a refusal or a refresh", st)
+			}
+		})
+	}
+}
+
+// providerFunc is a TokenSource made of a function.
+type providerFunc func(refreshToken string) (*oidclogin.Tokens, error)
+
+func (f providerFunc) Refresh(_ context.Context, refreshToken string) (*oidclogin.Tokens, error) {
+	return f(refreshToken)
+}
+
+// Edge A's lease expires while it is at the provider (a failover, a
+// paused process); edge B takes the next lease and redeems the refresh
+// token, and A's answer arrives while B's is still on its way to the
+// store: the window the tokens condition alone left open (A read the
+// same tokens as B and nothing was saved yet). B's fence, claimed before
+// it redeemed, refuses A's write: A's invalid_grant does not end the
+// session, A's late tokens are not written, and the session keeps B's.
+func TestAnEdgeThatLostItsLeaseCannotUndoTheNextHoldersRefresh(t *testing.T) {
+	for _, refused := range []bool{true, false} {
+		t.Run(fmt.Sprint("refused=", refused), func(t *testing.T) {
+			clock := fakeclock.New(time.Now())
+			a, b, ra, rb, ring := twoEdgesAt(t, clock.Now)
+			ctx := context.Background()
+			s, cookie, err := a.SignIn(ctx, websession.SignIn{UserID: "u",
+				Tokens: websession.Tokens{AccessToken: "a1", RefreshToken: "r1", Expiry: clock.Now().Add(-time.Minute)}}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			bRedeemed, bMaySave, bDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
+			srcB := providerFunc(func(rt string) (*oidclogin.Tokens, error) {
+				if rt != "r1" {
+					return nil, fmt.Errorf("%w: edge B redeemed %q", oidclogin.ErrRefreshRefused, rt)
+				}
+				close(bRedeemed)
+				<-bMaySave
+				return &oidclogin.Tokens{AccessToken: "a-from-b", RefreshToken: "r-from-b", Expiry: clock.Now().Add(time.Hour)}, nil
+			})
+			srcA := providerFunc(func(rt string) (*oidclogin.Tokens, error) {
+				clock.Advance(time.Minute) // A's lease (30 s) expires
+				go func() { defer close(bDone); rb.Refresh(ctx, s.ID, srcB) }()
+				select {
+				case <-bRedeemed:
+				case <-bDone:
+					t.Error("edge B did not take the expired lease and redeem")
+				}
+				if refused {
+					return nil, fmt.Errorf("%w: invalid_grant (r1 already redeemed)", oidclogin.ErrRefreshRefused)
+				}
+				return &oidclogin.Tokens{AccessToken: "a-from-a", RefreshToken: "r-from-a", Expiry: clock.Now().Add(time.Hour)}, nil
+			})
+			ra.Refresh(ctx, s.ID, srcA)
+			if _, err := a.Resolve(ctx, cookie); err != nil {
+				t.Errorf("edge A's stale answer ended the session: %v", err)
+			}
+			close(bMaySave)
+			<-bDone
+			got, err := b.Resolve(ctx, cookie)
+			if err != nil {
+				t.Fatalf("the session ended: %v", err)
+			}
+			tok, err := websession.OpenTokens(ring, got.Tokens)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tok.RefreshToken != "r-from-b" || tok.AccessToken != "a-from-b" {
+				t.Fatalf("the session holds %q/%q; want edge B's tokens", tok.AccessToken, tok.RefreshToken)
+			}
+			if st := ra.Stats(); st != (websession.RefreshStats{}) {
+				t.Fatalf("edge A's stats %+v: a stale answer counted", st)
+			}
+			if st := rb.Stats(); st.OK != 1 {
+				t.Fatalf("edge B's stats %+v; want one refresh", st)
 			}
 		})
 	}
