@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -322,5 +323,77 @@ func TestAnEdgeThatLostItsLeaseCannotUndoTheNextHoldersRefresh(t *testing.T) {
 				t.Fatalf("edge B's stats %+v; want one refresh", st)
 			}
 		})
+	}
+}
+
+// pausedAfterAcquire is a Locker that runs meanwhile right after each
+// lease is taken: the holder paused before it could claim the session.
+type pausedAfterAcquire struct {
+	state.Locker
+	meanwhile func()
+}
+
+func (l pausedAfterAcquire) Acquire(ctx context.Context, name string, ttl time.Duration) (*state.Lease, error) {
+	lease, err := l.Locker.Acquire(ctx, name, ttl)
+	if err == nil {
+		l.meanwhile()
+	}
+	return lease, err
+}
+
+// An edge that took its lease, paused until the lease expired, and finds
+// the session claimed by the next holder stops there: it never redeems the
+// refresh token the next holder has already redeemed.
+func TestAnEdgeWhoseClaimIsRefusedDoesNotAskTheProvider(t *testing.T) {
+	clock := fakeclock.New(time.Now())
+	store := memstate.NewStore()
+	ring, err := keyring.New(context.Background(), keyring.Options{Store: keyring.NewMemoryStore(), NoBackground: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ring.Close() })
+	edge := func() (*websession.Resolver, state.Locker) {
+		p, err := store.Provider(state.Options{Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		r, err := websession.New(context.Background(), websession.Options{Ring: ring, Sessions: p.Sessions, PubSub: p.PubSub, Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		return r, p.Locks
+	}
+	a, locksA := edge()
+	b, locksB := edge()
+	ctx := context.Background()
+	s, cookie, err := a.SignIn(ctx, websession.SignIn{UserID: "u",
+		Tokens: websession.Tokens{AccessToken: "a1", RefreshToken: "r1", Expiry: clock.Now().Add(-time.Minute)}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idp := &rotatingProvider{current: "r1"}
+	rb := websession.NewRefresher(b, locksB, nil)
+	ra := websession.NewRefresher(a, pausedAfterAcquire{Locker: locksA, meanwhile: func() {
+		clock.Advance(time.Minute) // A's lease expires while it is paused
+		// B's refresh, with its own fresh lease, completes meanwhile; its
+		// expiry is made due again so that only the fence can stop A.
+		rb.Refresh(ctx, s.ID, idp)
+		due := strconv.FormatInt(clock.Now().Add(-time.Minute).Unix(), 10)
+		if err := b.Update(ctx, s.ID, state.SessionUpdate{Set: map[string]string{websession.DataTokenExpiry: due}}); err != nil {
+			t.Error(err)
+		}
+	}}, nil)
+	ra.Refresh(ctx, s.ID, idp)
+	if n := idp.calls.Load(); n != 1 {
+		t.Fatalf("the provider was asked %d times; want once (by edge B only)", n)
+	}
+	got, err := b.Resolve(ctx, cookie)
+	if err != nil {
+		t.Fatalf("the session ended: %v", err)
+	}
+	if tok, err := websession.OpenTokens(ring, got.Tokens); err != nil || tok.RefreshToken != idp.current {
+		t.Fatalf("the session holds refresh token %q (err %v); want edge B's %q", tok.RefreshToken, err, idp.current)
 	}
 }
