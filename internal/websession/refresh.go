@@ -153,13 +153,14 @@ func (rf *Refresher) forget(id string) {
 // Refresh renews the session's tokens now if they are still due once the
 // farm-wide lease is held. It is what Maybe runs in the background.
 func (rf *Refresher) Refresh(ctx context.Context, id string, src TokenSource) {
-	// Only a provider that could not answer holds further attempts back
-	// (refreshRetry); whatever else ends this attempt (done here, done by
-	// another edge, refused) lets the session's next expiry be handled at
-	// once. The record goes last, after the cache has the outcome.
-	providerFailed := false
+	// Only a provider that could not answer, or a refused claim, holds
+	// further attempts back (refreshRetry); whatever else ends this attempt
+	// (done here, done by another edge, refused) lets the session's next
+	// expiry be handled at once. The record goes last, after the cache has
+	// the outcome.
+	holdBack := false
 	defer func() {
-		if !providerFailed {
+		if !holdBack {
 			rf.forget(id)
 		}
 	}()
@@ -175,8 +176,18 @@ func (rf *Refresher) Refresh(ctx context.Context, id string, src TokenSource) {
 	// the refresh token this edge is about to redeem. A refused claim means
 	// a newer holder has the session: this attempt is over.
 	fence := lease.Fence()
-	if err := rf.sessions.Update(ctx, id, state.SessionUpdate{Fence: &fence}); err != nil {
-		return // ended, claimed by a newer lease, or the store is down
+	switch err := rf.sessions.Update(ctx, id, state.SessionUpdate{Fence: &fence}); {
+	case errors.Is(err, state.ErrFenced):
+		// Normally this edge's lease was lost before it could claim, and
+		// the next holder is at work. But a claim refused to the lease's
+		// holder means the lease's fence counter went back (evicted under
+		// volatile-lru): then no claim succeeds until the session ends,
+		// and retrying on every request would only cost round trips.
+		holdBack = true
+		rf.logger.Warn("token refresh not started: the session is claimed by a newer lease (or the lease's fence counter was lost)")
+		return
+	case err != nil:
+		return // ended, or the store is down: a later request retries
 	}
 	s, err := rf.sessions.load(ctx, id)
 	if err != nil || !rf.due(s) {
@@ -211,7 +222,7 @@ func (rf *Refresher) Refresh(ctx context.Context, id string, src TokenSource) {
 		_ = rf.sessions.Delete(ctx, id)
 		return
 	case err != nil:
-		providerFailed = true
+		holdBack = true
 		rf.failed.Add(1)
 		rf.logger.Warn("token refresh failed; the session continues", "error", err)
 		return

@@ -397,3 +397,59 @@ func TestAnEdgeWhoseClaimIsRefusedDoesNotAskTheProvider(t *testing.T) {
 		t.Fatalf("the session holds refresh token %q (err %v); want edge B's %q", tok.RefreshToken, err, idp.current)
 	}
 }
+
+// A claim refused to the lease's holder (the session bears a fence the
+// lease's counter has not reached: the counter was evicted and started
+// over) neither asks the provider nor is retried on every request.
+func TestARefusedClaimIsNotRetriedOnEveryRequest(t *testing.T) {
+	clock := fakeclock.New(time.Now())
+	store := memstate.NewStore()
+	ring, err := keyring.New(context.Background(), keyring.Options{Store: keyring.NewMemoryStore(), NoBackground: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ring.Close() })
+	p, err := store.Provider(state.Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	r, err := websession.New(context.Background(), websession.Options{Ring: ring, Sessions: p.Sessions, PubSub: p.PubSub, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	ctx := context.Background()
+	s, _, err := r.SignIn(ctx, websession.SignIn{UserID: "u",
+		Tokens: websession.Tokens{AccessToken: "a1", RefreshToken: "r1", Expiry: clock.Now().Add(-time.Minute)}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Update(ctx, s.ID, state.SessionUpdate{Fence: &state.Fence{Token: 1000, Holder: "before-the-counter-was-lost"}}); err != nil {
+		t.Fatal(err)
+	}
+	var acquired atomic.Int32
+	idp := &rotatingProvider{current: "r1"}
+	rf := websession.NewRefresher(r, pausedAfterAcquire{Locker: p.Locks, meanwhile: func() { acquired.Add(1) }}, nil)
+	for range 5 {
+		rf.Maybe(s, idp)
+		for rf.InFlight() != 0 {
+			runtime.Gosched()
+		}
+	}
+	if n := idp.calls.Load(); n != 0 {
+		t.Fatalf("the provider was asked %d times under a refused claim", n)
+	}
+	if n := acquired.Load(); n != 1 {
+		t.Fatalf("%d attempts in a row took the lease; want 1, the others held back", n)
+	}
+	// After refreshRetry the next request tries again.
+	clock.Advance(31 * time.Second)
+	rf.Maybe(s, idp)
+	for rf.InFlight() != 0 {
+		runtime.Gosched()
+	}
+	if n := acquired.Load(); n != 2 {
+		t.Fatalf("%d attempts took the lease; want a second one after the hold-back", n)
+	}
+}
