@@ -122,14 +122,19 @@ func TestSecondDevelopmentUserSignsIn(t *testing.T) {
 }
 
 // withHost sends method on rawURL with the Host header given (and a
-// browser's Accept), and returns the status and Location.
-func withHost(t *testing.T, c *http.Client, method, rawURL, host string) (int, string) {
+// browser's Accept), and returns the status and Location. Like a browser,
+// the client's jar sends the cookies of the Host given, not of rawURL's
+// host; cookies are sent as well, whatever the Host.
+func withHost(t *testing.T, c *http.Client, method, rawURL, host string, cookies ...*http.Cookie) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, rawURL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Host = host
+	for _, ck := range cookies {
+		req.AddCookie(ck)
+	}
 	req.Header.Set("Accept", "text/html")
 	if method == http.MethodPost {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -192,8 +197,27 @@ func TestLogoutAndProtectedPagesIgnoreForeignHosts(t *testing.T) {
 			if me := get(t, c, e.URL+"/api/session/get"); !me.Session.Authenticated {
 				t.Fatalf("not signed in: %d %s", me.Status, me.Body)
 			}
-			code, loc = withHost(t, c, http.MethodPost, e.URL+LogoutPath, "evil.example")
-			if code != http.StatusFound || (loc != "/" && !strings.HasPrefix(loc, e.IdP.Issuer)) {
+			// The session cookie is sent along, as by a browser that
+			// reaches this edge under another name: the client's jar
+			// alone would not (it sends evil.example's cookies, none), and
+			// the logout then had nothing to end.
+			base, err := url.Parse(e.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var session *http.Cookie
+			for _, ck := range c.Jar.Cookies(base) {
+				if ck.Name == "cesivi_session" {
+					session = ck
+				}
+			}
+			if session == nil {
+				t.Fatalf("no session cookie after the sign-in: %v", c.Jar.Cookies(base))
+			}
+			code, loc = withHost(t, c, http.MethodPost, e.URL+LogoutPath, "evil.example", session)
+			// The session held an ID token: the browser goes on to the
+			// provider's end-session endpoint.
+			if code != http.StatusFound || !strings.HasPrefix(loc, e.IdP.Issuer) {
 				t.Fatalf("logout with Host evil.example: %d Location %q", code, loc)
 			}
 			end, err := url.Parse(loc)
@@ -205,6 +229,11 @@ func TestLogoutAndProtectedPagesIgnoreForeignHosts(t *testing.T) {
 			}
 			if strings.Contains(strings.ToLower(loc), "evil.example") {
 				t.Fatalf("logout Location names the foreign host: %q", loc)
+			}
+			// Ended in the store, not only forgotten by one cookie jar.
+			me := get(t, c, e.URL+"/api/session/get", "Cookie", session.Name+"="+session.Value)
+			if me.Session.Authenticated {
+				t.Fatalf("the session outlived the logout with Host evil.example: %d %s", me.Status, me.Body)
 			}
 		})
 	}

@@ -1,6 +1,9 @@
 package state
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors. Providers wrap them with %w and callers test with
 // errors.Is.
@@ -14,3 +17,7 @@ var (
 	// in time. It never means "not found".
 	ErrStoreUnavailable = errors.New("state: store unavailable")
 )
+
+// ErrFenced: a fenced write was refused because a newer lease holder has
+// written (or claimed) the resource. It is an ErrConflict.
+var ErrFenced = fmt.Errorf("state: a newer lease holder has written it: %w", ErrConflict)

@@ -28,7 +28,32 @@ type Lease struct {
 	Token uint64
 
 	keeper LeaseKeeper
+	holder string // Fence's Holder: this lease and no other
 }
+
+// Fence is what a write protected by a lease carries (a store that keeps
+// fences, such as SessionUpdate.Fence, records the newest it accepted).
+// A write is refused when the recorded fence is newer: a greater Token,
+// or the same Token with another Holder. The Holder is there because a
+// Redis failover can hand the same token to two holders (the new primary
+// may have missed the last increments of the fence counter, see
+// redisstate's Acquire); whichever of them records its fence first keeps
+// the resource, and the other is refused as if it were older. Tokens
+// start at 1, so the zero Fence is older than every lease's.
+type Fence struct {
+	Token  uint64
+	Holder string
+}
+
+// Newer reports whether f must refuse a write carrying w: f is a later
+// lease's fence, or the same token held by another holder.
+func (f Fence) Newer(w Fence) bool {
+	return f.Token > w.Token || f.Token == w.Token && f.Holder != w.Holder
+}
+
+// Fence is the lease's fence: its Token and a holder id of its own, drawn
+// when the lease was taken.
+func (l *Lease) Fence() Fence { return Fence{Token: l.Token, Holder: l.holder} }
 
 // LeaseKeeper keeps a Lease held: a provider's renewal loop and its
 // compare-and-delete. It is an interface so that the loop lives with the
@@ -43,7 +68,7 @@ type LeaseKeeper interface {
 // NewLease is for providers: it wraps the keeper that holds the lease.
 // Callers get leases from Locker.Acquire.
 func NewLease(name string, token uint64, k LeaseKeeper) *Lease {
-	return &Lease{Name: name, Token: token, keeper: k}
+	return &Lease{Name: name, Token: token, keeper: k, holder: NewID()}
 }
 
 // Lost is closed when the lease is known to be lost: a renewal found it

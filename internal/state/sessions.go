@@ -31,6 +31,17 @@ type SessionUpdate struct {
 	// other's result, and one whose refresh was refused cannot end a
 	// session another edge has renewed meanwhile.
 	IfTokens *[]byte
+	// Fence, when not nil, makes the update a lease holder's: it is
+	// applied only if no newer fence has written the session (see
+	// Fence.Newer), else nothing is written and Update returns ErrFenced;
+	// when applied, Fence becomes the session's. An update with a Fence
+	// and nothing else claims the session for the lease: from then on,
+	// every earlier holder's fenced write is refused. The token refresher
+	// claims right after taking its lease, so an edge that lost the lease
+	// (a Redis failover) can neither end the session on a refusal nor
+	// overwrite it with tokens it redeemed late. Unfenced updates neither
+	// check nor change the session's fence.
+	Fence *Fence
 }
 
 // SessionStore keeps sessions with a sliding idle timeout and an absolute
@@ -43,8 +54,9 @@ type SessionStore interface {
 	// Load returns the session and slides its expiry, in one round trip.
 	// The expiry is refreshed at most every IdleTimeout/4.
 	Load(ctx context.Context, id string) (*Session, error)
-	// Update writes only what upd names; a missing session is
-	// ErrNotFound, a failed upd.IfTokens condition ErrConflict.
+	// Update writes only what upd names, all or nothing; a missing
+	// session is ErrNotFound, a newer fence ErrFenced (checked first), a
+	// failed upd.IfTokens condition ErrConflict.
 	Update(ctx context.Context, id string, upd SessionUpdate) error
 	// Delete removes a session; a missing one is not an error.
 	Delete(ctx context.Context, id string) error

@@ -43,9 +43,12 @@ type RefreshStats struct {
 
 // Refresher keeps each session's provider tokens fresh, once per session
 // across the farm: the edge that notices an expiring access token takes a
-// lease on the session, reloads it from the store (another edge may just
-// have refreshed it) and only then redeems the refresh token, so a provider
-// that rotates refresh tokens never sees one twice. Requests do not wait:
+// lease on the session, claims the session with the lease's fence,
+// reloads it from the store (another edge may just have refreshed it) and
+// only then redeems the refresh token, so a provider that rotates refresh
+// tokens never sees one twice. Its writes carry the fence: an edge whose
+// lease was lost meanwhile (a Redis failover) can neither end the session
+// nor overwrite it once the next holder has claimed it. Requests do not wait:
 // the session stays valid while its tokens are renewed. When the provider
 // refuses the refresh token (the user was disabled or signed out there),
 // the session ends on every edge.
@@ -150,13 +153,14 @@ func (rf *Refresher) forget(id string) {
 // Refresh renews the session's tokens now if they are still due once the
 // farm-wide lease is held. It is what Maybe runs in the background.
 func (rf *Refresher) Refresh(ctx context.Context, id string, src TokenSource) {
-	// Only a provider that could not answer holds further attempts back
-	// (refreshRetry); whatever else ends this attempt (done here, done by
-	// another edge, refused) lets the session's next expiry be handled at
-	// once. The record goes last, after the cache has the outcome.
-	providerFailed := false
+	// Only a provider that could not answer, or a refused claim, holds
+	// further attempts back (refreshRetry); whatever else ends this attempt
+	// (done here, done by another edge, refused) lets the session's next
+	// expiry be handled at once. The record goes last, after the cache has
+	// the outcome.
+	holdBack := false
 	defer func() {
-		if !providerFailed {
+		if !holdBack {
 			rf.forget(id)
 		}
 	}()
@@ -165,6 +169,26 @@ func (rf *Refresher) Refresh(ctx context.Context, id string, src TokenSource) {
 		return // another edge is at it, or the store is down: a later request retries
 	}
 	defer lease.Release(context.WithoutCancel(ctx))
+	// Claim the session for this lease before reading it: from here on an
+	// edge that held an earlier lease (lost to a Redis failover, or while
+	// it was paused) and is still at the provider cannot write its answer,
+	// neither the tokens it got nor the end of the session on a refusal of
+	// the refresh token this edge is about to redeem. A refused claim means
+	// a newer holder has the session: this attempt is over.
+	fence := lease.Fence()
+	switch err := rf.sessions.Update(ctx, id, state.SessionUpdate{Fence: &fence}); {
+	case errors.Is(err, state.ErrFenced):
+		// Normally this edge's lease was lost before it could claim, and
+		// the next holder is at work. But a claim refused to the lease's
+		// holder means the lease's fence counter went back (evicted under
+		// volatile-lru): then no claim succeeds until the session ends,
+		// and retrying on every request would only cost round trips.
+		holdBack = true
+		rf.logger.Warn("token refresh not started: the session is claimed by a newer lease (or the lease's fence counter was lost)")
+		return
+	case err != nil:
+		return // ended, or the store is down: a later request retries
+	}
 	s, err := rf.sessions.load(ctx, id)
 	if err != nil || !rf.due(s) {
 		return // ended, unreachable, or refreshed meanwhile by another edge (now cached here)
@@ -177,14 +201,19 @@ func (rf *Refresher) Refresh(ctx context.Context, id string, src TokenSource) {
 	fresh, err := src.Refresh(ctx, tokens.RefreshToken)
 	switch {
 	case errors.Is(err, oidclogin.ErrRefreshRefused):
-		// Another edge may have redeemed the same refresh token (a lease
-		// lost to a failover) and saved what it got: then the refusal is
-		// about a token this session no longer holds. Empty the tokens
-		// only if they are still the ones read, so such an edge's save
-		// is never lost and never followed by this delete.
+		// Another edge may have redeemed the same refresh token: one that
+		// took the lease after this edge lost it (the fence refuses this
+		// write even before that edge has saved what it got), or one that
+		// held it before and saved late (the tokens are no longer the ones
+		// read). Either way the refusal is about a token the session no
+		// longer needs; the session ends only when neither is the case.
 		none := []byte{}
-		cerr := rf.sessions.Update(ctx, id, state.SessionUpdate{Tokens: &none, IfTokens: &s.Tokens})
-		if errors.Is(cerr, state.ErrConflict) {
+		cerr := rf.sessions.Update(ctx, id, state.SessionUpdate{Tokens: &none, IfTokens: &s.Tokens, Fence: &fence})
+		switch {
+		case errors.Is(cerr, state.ErrFenced):
+			rf.logger.Info("the provider refused a refresh token after this edge's lease passed to another: session kept")
+			return
+		case errors.Is(cerr, state.ErrConflict):
 			rf.logger.Info("the provider refused a refresh token another edge had already renewed: session kept")
 			return
 		}
@@ -193,12 +222,18 @@ func (rf *Refresher) Refresh(ctx context.Context, id string, src TokenSource) {
 		_ = rf.sessions.Delete(ctx, id)
 		return
 	case err != nil:
-		providerFailed = true
+		holdBack = true
 		rf.failed.Add(1)
 		rf.logger.Warn("token refresh failed; the session continues", "error", err)
 		return
 	}
-	if err := rf.save(ctx, id, s, tokens, fresh); err != nil {
+	if err := rf.save(ctx, id, s, tokens, fresh, fence); err != nil {
+		if errors.Is(err, state.ErrFenced) {
+			// This edge's lease passed to another edge, which decides the
+			// session now (see docs/edge.md, "Token refresh").
+			rf.logger.Info("refreshed tokens discarded: the lease passed to another edge meanwhile")
+			return
+		}
 		// The new refresh token is lost with this update; with a rotating
 		// provider the next refresh will be refused and the user signs in
 		// again. Nothing better is possible once the provider has answered.
@@ -209,7 +244,7 @@ func (rf *Refresher) Refresh(ctx context.Context, id string, src TokenSource) {
 }
 
 // save writes the refreshed tokens and their expiry through the resolver.
-func (rf *Refresher) save(ctx context.Context, id string, read *state.Session, tokens Tokens, fresh *oidclogin.Tokens) error {
+func (rf *Refresher) save(ctx context.Context, id string, read *state.Session, tokens Tokens, fresh *oidclogin.Tokens, fence state.Fence) error {
 	userID := read.UserID
 	tokens.AccessToken, tokens.RefreshToken, tokens.Expiry = fresh.AccessToken, fresh.RefreshToken, fresh.Expiry
 	if fresh.IDToken != "" {
@@ -219,10 +254,12 @@ func (rf *Refresher) save(ctx context.Context, id string, read *state.Session, t
 	if err != nil {
 		return err
 	}
-	// Written only over the tokens this refresh started from: an edge
-	// that lost its lease and redeemed the same refresh token late must
-	// not overwrite what the lease's next holder saved.
-	upd := state.SessionUpdate{Tokens: &sealed, IfTokens: &read.Tokens,
+	// Written only under this edge's fence and over the tokens this
+	// refresh started from: an edge that lost its lease and redeemed the
+	// same refresh token late must not overwrite what the lease's next
+	// holder saved, nor write at all once that holder has claimed the
+	// session (it decides the session's fate from then on).
+	upd := state.SessionUpdate{Tokens: &sealed, IfTokens: &read.Tokens, Fence: &fence,
 		Set: map[string]string{DataTokenExpiry: strconv.FormatInt(fresh.Expiry.Unix(), 10)}}
 	if id := fresh.Identity; id != nil {
 		// The provider's word on who the user is now: a group removed there

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/cesivi/cesivi/internal/fakeclock"
 	"github.com/cesivi/cesivi/internal/oidclogin"
 	"github.com/cesivi/cesivi/internal/state"
 	"github.com/cesivi/cesivi/internal/state/memstate"
@@ -37,6 +39,14 @@ func (p *rotatingProvider) Refresh(_ context.Context, refreshToken string) (*oid
 // in-memory farm store.
 func twoEdges(t *testing.T) (a, b *websession.Resolver, ra, rb *websession.Refresher) {
 	t.Helper()
+	a, b, ra, rb, _ = twoEdgesAt(t, time.Now)
+	return a, b, ra, rb
+}
+
+// twoEdgesAt is twoEdges with the farm's clock (store, leases and
+// resolvers) and its key ring.
+func twoEdgesAt(t *testing.T, now func() time.Time) (a, b *websession.Resolver, ra, rb *websession.Refresher, ring *keyring.Ring) {
+	t.Helper()
 	ring, err := keyring.New(context.Background(), keyring.Options{Store: keyring.NewMemoryStore(), NoBackground: true})
 	if err != nil {
 		t.Fatal(err)
@@ -44,12 +54,12 @@ func twoEdges(t *testing.T) (a, b *websession.Resolver, ra, rb *websession.Refre
 	t.Cleanup(func() { ring.Close() })
 	store := memstate.NewStore()
 	edge := func() (*websession.Resolver, *websession.Refresher) {
-		p, err := store.Provider(state.Options{})
+		p, err := store.Provider(state.Options{Now: now})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { p.Close() })
-		r, err := websession.New(context.Background(), websession.Options{Ring: ring, Sessions: p.Sessions, PubSub: p.PubSub, CacheTTL: time.Hour})
+		r, err := websession.New(context.Background(), websession.Options{Ring: ring, Sessions: p.Sessions, PubSub: p.PubSub, CacheTTL: time.Hour, Now: now})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,7 +68,7 @@ func twoEdges(t *testing.T) (a, b *websession.Resolver, ra, rb *websession.Refre
 	}
 	a, ra = edge()
 	b, rb = edge()
-	return a, b, ra, rb
+	return a, b, ra, rb, ring
 }
 
 func resolve(t *testing.T, r *websession.Resolver, cookie string) *state.Session {
@@ -239,5 +249,207 @@ func TestALateRefreshNeverUndoesAnotherEdgesRenewal(t *testing.T) {
 				t.Fatalf("stats %+v: a lost race counted as a refusal or a refresh", st)
 			}
 		})
+	}
+}
+
+// providerFunc is a TokenSource made of a function.
+type providerFunc func(refreshToken string) (*oidclogin.Tokens, error)
+
+func (f providerFunc) Refresh(_ context.Context, refreshToken string) (*oidclogin.Tokens, error) {
+	return f(refreshToken)
+}
+
+// Edge A's lease expires while it is at the provider (a failover, a
+// paused process); edge B takes the next lease and redeems the refresh
+// token, and A's answer arrives while B's is still on its way to the
+// store: the window the tokens condition alone left open (A read the
+// same tokens as B and nothing was saved yet). B's fence, claimed before
+// it redeemed, refuses A's write: A's invalid_grant does not end the
+// session, A's late tokens are not written, and the session keeps B's.
+func TestAnEdgeThatLostItsLeaseCannotUndoTheNextHoldersRefresh(t *testing.T) {
+	for _, refused := range []bool{true, false} {
+		t.Run(fmt.Sprint("refused=", refused), func(t *testing.T) {
+			clock := fakeclock.New(time.Now())
+			a, b, ra, rb, ring := twoEdgesAt(t, clock.Now)
+			ctx := context.Background()
+			s, cookie, err := a.SignIn(ctx, websession.SignIn{UserID: "u",
+				Tokens: websession.Tokens{AccessToken: "a1", RefreshToken: "r1", Expiry: clock.Now().Add(-time.Minute)}}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			bRedeemed, bMaySave, bDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
+			srcB := providerFunc(func(rt string) (*oidclogin.Tokens, error) {
+				if rt != "r1" {
+					return nil, fmt.Errorf("%w: edge B redeemed %q", oidclogin.ErrRefreshRefused, rt)
+				}
+				close(bRedeemed)
+				<-bMaySave
+				return &oidclogin.Tokens{AccessToken: "a-from-b", RefreshToken: "r-from-b", Expiry: clock.Now().Add(time.Hour)}, nil
+			})
+			srcA := providerFunc(func(rt string) (*oidclogin.Tokens, error) {
+				clock.Advance(time.Minute) // A's lease (30 s) expires
+				go func() { defer close(bDone); rb.Refresh(ctx, s.ID, srcB) }()
+				select {
+				case <-bRedeemed:
+				case <-bDone:
+					t.Error("edge B did not take the expired lease and redeem")
+				}
+				if refused {
+					return nil, fmt.Errorf("%w: invalid_grant (r1 already redeemed)", oidclogin.ErrRefreshRefused)
+				}
+				return &oidclogin.Tokens{AccessToken: "a-from-a", RefreshToken: "r-from-a", Expiry: clock.Now().Add(time.Hour)}, nil
+			})
+			ra.Refresh(ctx, s.ID, srcA)
+			if _, err := a.Resolve(ctx, cookie); err != nil {
+				t.Errorf("edge A's stale answer ended the session: %v", err)
+			}
+			close(bMaySave)
+			<-bDone
+			got, err := b.Resolve(ctx, cookie)
+			if err != nil {
+				t.Fatalf("the session ended: %v", err)
+			}
+			tok, err := websession.OpenTokens(ring, got.Tokens)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tok.RefreshToken != "r-from-b" || tok.AccessToken != "a-from-b" {
+				t.Fatalf("the session holds %q/%q; want edge B's tokens", tok.AccessToken, tok.RefreshToken)
+			}
+			if st := ra.Stats(); st != (websession.RefreshStats{}) {
+				t.Fatalf("edge A's stats %+v: a stale answer counted", st)
+			}
+			if st := rb.Stats(); st.OK != 1 {
+				t.Fatalf("edge B's stats %+v; want one refresh", st)
+			}
+		})
+	}
+}
+
+// pausedAfterAcquire is a Locker that runs meanwhile right after each
+// lease is taken: the holder paused before it could claim the session.
+type pausedAfterAcquire struct {
+	state.Locker
+	meanwhile func()
+}
+
+func (l pausedAfterAcquire) Acquire(ctx context.Context, name string, ttl time.Duration) (*state.Lease, error) {
+	lease, err := l.Locker.Acquire(ctx, name, ttl)
+	if err == nil {
+		l.meanwhile()
+	}
+	return lease, err
+}
+
+// An edge that took its lease, paused until the lease expired, and finds
+// the session claimed by the next holder stops there: it never redeems the
+// refresh token the next holder has already redeemed.
+func TestAnEdgeWhoseClaimIsRefusedDoesNotAskTheProvider(t *testing.T) {
+	clock := fakeclock.New(time.Now())
+	store := memstate.NewStore()
+	ring, err := keyring.New(context.Background(), keyring.Options{Store: keyring.NewMemoryStore(), NoBackground: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ring.Close() })
+	edge := func() (*websession.Resolver, state.Locker) {
+		p, err := store.Provider(state.Options{Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		r, err := websession.New(context.Background(), websession.Options{Ring: ring, Sessions: p.Sessions, PubSub: p.PubSub, Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		return r, p.Locks
+	}
+	a, locksA := edge()
+	b, locksB := edge()
+	ctx := context.Background()
+	s, cookie, err := a.SignIn(ctx, websession.SignIn{UserID: "u",
+		Tokens: websession.Tokens{AccessToken: "a1", RefreshToken: "r1", Expiry: clock.Now().Add(-time.Minute)}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idp := &rotatingProvider{current: "r1"}
+	rb := websession.NewRefresher(b, locksB, nil)
+	ra := websession.NewRefresher(a, pausedAfterAcquire{Locker: locksA, meanwhile: func() {
+		clock.Advance(time.Minute) // A's lease expires while it is paused
+		// B's refresh, with its own fresh lease, completes meanwhile; its
+		// expiry is made due again so that only the fence can stop A.
+		rb.Refresh(ctx, s.ID, idp)
+		due := strconv.FormatInt(clock.Now().Add(-time.Minute).Unix(), 10)
+		if err := b.Update(ctx, s.ID, state.SessionUpdate{Set: map[string]string{websession.DataTokenExpiry: due}}); err != nil {
+			t.Error(err)
+		}
+	}}, nil)
+	ra.Refresh(ctx, s.ID, idp)
+	if n := idp.calls.Load(); n != 1 {
+		t.Fatalf("the provider was asked %d times; want once (by edge B only)", n)
+	}
+	got, err := b.Resolve(ctx, cookie)
+	if err != nil {
+		t.Fatalf("the session ended: %v", err)
+	}
+	if tok, err := websession.OpenTokens(ring, got.Tokens); err != nil || tok.RefreshToken != idp.current {
+		t.Fatalf("the session holds refresh token %q (err %v); want edge B's %q", tok.RefreshToken, err, idp.current)
+	}
+}
+
+// A claim refused to the lease's holder (the session bears a fence the
+// lease's counter has not reached: the counter was evicted and started
+// over) neither asks the provider nor is retried on every request.
+func TestARefusedClaimIsNotRetriedOnEveryRequest(t *testing.T) {
+	clock := fakeclock.New(time.Now())
+	store := memstate.NewStore()
+	ring, err := keyring.New(context.Background(), keyring.Options{Store: keyring.NewMemoryStore(), NoBackground: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ring.Close() })
+	p, err := store.Provider(state.Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	r, err := websession.New(context.Background(), websession.Options{Ring: ring, Sessions: p.Sessions, PubSub: p.PubSub, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	ctx := context.Background()
+	s, _, err := r.SignIn(ctx, websession.SignIn{UserID: "u",
+		Tokens: websession.Tokens{AccessToken: "a1", RefreshToken: "r1", Expiry: clock.Now().Add(-time.Minute)}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Update(ctx, s.ID, state.SessionUpdate{Fence: &state.Fence{Token: 1000, Holder: "before-the-counter-was-lost"}}); err != nil {
+		t.Fatal(err)
+	}
+	var acquired atomic.Int32
+	idp := &rotatingProvider{current: "r1"}
+	rf := websession.NewRefresher(r, pausedAfterAcquire{Locker: p.Locks, meanwhile: func() { acquired.Add(1) }}, nil)
+	for range 5 {
+		rf.Maybe(s, idp)
+		for rf.InFlight() != 0 {
+			runtime.Gosched()
+		}
+	}
+	if n := idp.calls.Load(); n != 0 {
+		t.Fatalf("the provider was asked %d times under a refused claim", n)
+	}
+	if n := acquired.Load(); n != 1 {
+		t.Fatalf("%d attempts in a row took the lease; want 1, the others held back", n)
+	}
+	// After refreshRetry the next request tries again.
+	clock.Advance(31 * time.Second)
+	rf.Maybe(s, idp)
+	for rf.InFlight() != 0 {
+		runtime.Gosched()
+	}
+	if n := acquired.Load(); n != 2 {
+		t.Fatalf("%d attempts took the lease; want a second one after the hold-back", n)
 	}
 }

@@ -21,20 +21,23 @@ import (
 type Store struct {
 	mu       sync.Mutex
 	sessions map[string]*state.Session
-	locks    map[string]memLock
-	fences   map[string]uint64
-	uc       map[string]ucEntry // namespace + "\x00" + id
-	ucVer    map[string]uint64  // the same keys
-	ucEpoch  map[string]uint64  // by namespace
-	subs     map[string]map[*memSub]struct{}
-	queues   map[string]*memQueue
-	tickets  map[string]memTicket
+	// sessionFences: the fence of the last fenced update of each session
+	// (SessionUpdate.Fence), dropped with the session.
+	sessionFences map[string]state.Fence
+	locks         map[string]memLock
+	fences        map[string]uint64
+	uc            map[string]ucEntry // namespace + "\x00" + id
+	ucVer         map[string]uint64  // the same keys
+	ucEpoch       map[string]uint64  // by namespace
+	subs          map[string]map[*memSub]struct{}
+	queues        map[string]*memQueue
+	tickets       map[string]memTicket
 }
 
 // NewStore returns an empty store.
 func NewStore() *Store {
 	return &Store{
-		sessions: map[string]*state.Session{}, locks: map[string]memLock{},
+		sessions: map[string]*state.Session{}, sessionFences: map[string]state.Fence{}, locks: map[string]memLock{},
 		fences: map[string]uint64{}, uc: map[string]ucEntry{}, ucVer: map[string]uint64{}, ucEpoch: map[string]uint64{},
 		subs: map[string]map[*memSub]struct{}{},
 	}

@@ -28,10 +28,16 @@ func (m *sessions) live(id string, now time.Time) *state.Session {
 		return nil
 	}
 	if !now.Before(m.expires(se)) {
-		delete(m.s.sessions, id)
+		m.drop(id)
 		return nil
 	}
 	return se
+}
+
+// drop removes a session and its fence. Callers hold s.mu.
+func (m *sessions) drop(id string) {
+	delete(m.s.sessions, id)
+	delete(m.s.sessionFences, id)
 }
 
 func (m *sessions) count() int {
@@ -100,8 +106,14 @@ func (m *sessions) Update(ctx context.Context, id string, upd state.SessionUpdat
 	if se == nil {
 		return fmt.Errorf("memstate: update session: %w", state.ErrNotFound)
 	}
+	if upd.Fence != nil && m.s.sessionFences[id].Newer(*upd.Fence) {
+		return fmt.Errorf("memstate: update session: %w", state.ErrFenced)
+	}
 	if upd.IfTokens != nil && !bytes.Equal(se.Tokens, *upd.IfTokens) {
 		return fmt.Errorf("memstate: update session: the tokens changed meanwhile: %w", state.ErrConflict)
+	}
+	if upd.Fence != nil {
+		m.s.sessionFences[id] = *upd.Fence
 	}
 	if upd.Tokens != nil {
 		se.Tokens = append([]byte(nil), (*upd.Tokens)...)
@@ -119,7 +131,7 @@ func (m *sessions) Update(ctx context.Context, id string, upd state.SessionUpdat
 func (m *sessions) Delete(ctx context.Context, id string) error {
 	m.s.mu.Lock()
 	defer m.s.mu.Unlock()
-	delete(m.s.sessions, id)
+	m.drop(id)
 	return nil
 }
 
@@ -152,7 +164,7 @@ func (m *sessions) revoke(pred func(*state.Session) bool) int {
 	defer m.s.mu.Unlock()
 	found := m.match(pred)
 	for _, se := range found {
-		delete(m.s.sessions, se.ID)
+		m.drop(se.ID)
 	}
 	return len(found)
 }

@@ -18,7 +18,8 @@ import (
 )
 
 // Session hash fields: n creation nonce, u user, s sid, t tokens, c created
-// (ms), l last refresh (ms), d:<name> data.
+// (ms), l last refresh (ms), f and fh the fence of the last fenced update
+// (token, holder), d:<name> data.
 
 // createScript stores a new session unless the key exists; a retry of a
 // creation that already succeeded finds its own nonce and succeeds too.
@@ -68,15 +69,25 @@ return h
 `)
 
 // updateScript writes only the named fields. ARGV: hasTokens, tokens,
-// hasIfTokens, ifTokens, number of set pairs, pairs..., names to
-// delete... It returns 0 for a missing session, -1 when the stored tokens
-// are not ifTokens (nothing written), 1 when written.
+// hasIfTokens, ifTokens, hasFence, fence token, fence holder, number of
+// set pairs, pairs..., names to delete... It returns 0 for a missing
+// session, -2 when a newer fence has written it (state.Fence.Newer), -1
+// when the stored tokens are not ifTokens (nothing written in either
+// case), 1 when written. A fenced write records its fence in fields f
+// (token) and fh (holder). Tokens are INCR counters, far below 2^53, so
+// Lua's numbers compare them exactly.
 var updateScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[5] == '1' then
+  local f = redis.call('HMGET', KEYS[1], 'f', 'fh')
+  local tok, mine = tonumber(f[1] or '0'), tonumber(ARGV[6])
+  if tok > mine or (tok == mine and (f[2] or '') ~= ARGV[7]) then return -2 end
+end
 if ARGV[3] == '1' and (redis.call('HGET', KEYS[1], 't') or '') ~= ARGV[4] then return -1 end
+if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 'f', ARGV[6], 'fh', ARGV[7]) end
 if ARGV[1] == '1' then redis.call('HSET', KEYS[1], 't', ARGV[2]) end
-local i = 6
-for j = 1, tonumber(ARGV[5]) do
+local i = 9
+for j = 1, tonumber(ARGV[8]) do
   redis.call('HSET', KEYS[1], 'd:' .. ARGV[i], ARGV[i+1])
   i = i + 2
 end
@@ -282,6 +293,11 @@ func (s *sessions) Update(ctx context.Context, id string, upd state.SessionUpdat
 	} else {
 		args = append(args, "0", "")
 	}
+	if f := upd.Fence; f != nil {
+		args = append(args, "1", strconv.FormatUint(f.Token, 10), f.Holder)
+	} else {
+		args = append(args, "0", "0", "")
+	}
 	args = append(args, len(upd.Set))
 	for k, v := range upd.Set {
 		args = append(args, k, v)
@@ -296,6 +312,8 @@ func (s *sessions) Update(ctx context.Context, id string, upd state.SessionUpdat
 	switch ok {
 	case 0:
 		return fmt.Errorf("redisstate: update session: %w", state.ErrNotFound)
+	case -2:
+		return fmt.Errorf("redisstate: update session: %w", state.ErrFenced)
 	case -1:
 		return fmt.Errorf("redisstate: update session: the tokens changed meanwhile: %w", state.ErrConflict)
 	}

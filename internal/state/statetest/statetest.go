@@ -252,6 +252,66 @@ var sessionCases = []testCase{
 		}
 		wantErr(t, a.Sessions.Update(ctx(t), "nope", state.SessionUpdate{IfTokens: &read}), state.ErrNotFound, "conditional Update of a missing session")
 	}},
+	{"a fenced update is refused once a newer lease holder has written the session", func(t *testing.T, e *env) {
+		a, b := e.server(state.Options{}), e.server(state.Options{})
+		s := mustCreate(t, a, &state.Session{UserID: "u", Tokens: []byte("t0")})
+		// Edge A holds the lease (fence 1) and claims the session; its
+		// lease is lost, edge B takes the next (fence 2) and claims it.
+		older, newer := state.Fence{Token: 1, Holder: "a"}, state.Fence{Token: 2, Holder: "b"}
+		if err := a.Sessions.Update(ctx(t), s.ID, state.SessionUpdate{Fence: &older}); err != nil {
+			t.Fatalf("A's claim: %v", err)
+		}
+		if err := b.Sessions.Update(ctx(t), s.ID, state.SessionUpdate{Fence: &newer}); err != nil {
+			t.Fatalf("B's claim: %v", err)
+		}
+		// A's late writes are refused whatever they are, even while the
+		// tokens are still the ones it read.
+		read, late, none := []byte("t0"), []byte("late-a"), []byte{}
+		err := a.Sessions.Update(ctx(t), s.ID, state.SessionUpdate{Fence: &older, Tokens: &late, IfTokens: &read, Set: map[string]string{"by": "a"}})
+		wantErr(t, err, state.ErrFenced, "Update with an older fence")
+		wantErr(t, err, state.ErrConflict, "Update with an older fence")
+		wantErr(t, a.Sessions.Update(ctx(t), s.ID, state.SessionUpdate{Fence: &older, Tokens: &none, IfTokens: &read}), state.ErrFenced, "emptying with an older fence")
+		// The same token held by someone else (a failover that handed the
+		// token out twice) is refused as well.
+		twin := state.Fence{Token: 2, Holder: "twin"}
+		wantErr(t, a.Sessions.Update(ctx(t), s.ID, state.SessionUpdate{Fence: &twin, Tokens: &late}), state.ErrFenced, "Update with the same token and another holder")
+		if got := mustLoad(t, b, s.ID); string(got.Tokens) != "t0" || got.Data["by"] != "" {
+			t.Fatalf("a refused fenced update wrote: tokens %q data %v", got.Tokens, got.Data)
+		}
+		// The current holder's write is accepted, and so is a later one's.
+		fresh := []byte("fresh-b")
+		if err := b.Sessions.Update(ctx(t), s.ID, state.SessionUpdate{Fence: &newer, Tokens: &fresh, IfTokens: &read, Set: map[string]string{"by": "b"}}); err != nil {
+			t.Fatalf("Update with the current fence: %v", err)
+		}
+		if got := mustLoad(t, a, s.ID); string(got.Tokens) != "fresh-b" || got.Data["by"] != "b" {
+			t.Fatalf("after the current holder's write: tokens %q data %v", got.Tokens, got.Data)
+		}
+		// A newer fence whose IfTokens fails writes nothing, not even
+		// its fence: the current holder can still write.
+		third := state.Fence{Token: 3, Holder: "c"}
+		wantErr(t, a.Sessions.Update(ctx(t), s.ID, state.SessionUpdate{Fence: &third, Tokens: &late, IfTokens: &read}), state.ErrConflict, "Update with a newer fence and stale IfTokens")
+		if err := b.Sessions.Update(ctx(t), s.ID, state.SessionUpdate{Fence: &newer, Set: map[string]string{"again": "b"}}); err != nil {
+			t.Fatalf("the current holder was fenced out by a write that failed: %v", err)
+		}
+		if err := a.Sessions.Update(ctx(t), s.ID, state.SessionUpdate{Fence: &third, Set: map[string]string{"by": "c"}}); err != nil {
+			t.Fatalf("Update with a later fence: %v", err)
+		}
+		// Unfenced updates neither check nor move the fence.
+		if err := a.Sessions.Update(ctx(t), s.ID, state.SessionUpdate{Set: map[string]string{"plain": "1"}}); err != nil {
+			t.Fatal(err)
+		}
+		wantErr(t, b.Sessions.Update(ctx(t), s.ID, state.SessionUpdate{Fence: &newer}), state.ErrFenced, "claim with an older fence")
+		wantErr(t, a.Sessions.Update(ctx(t), "nope", state.SessionUpdate{Fence: &third}), state.ErrNotFound, "fenced Update of a missing session")
+		// A session's fence ends with it: a session created again under
+		// the same id starts unfenced.
+		if err := a.Sessions.Delete(ctx(t), s.ID); err != nil {
+			t.Fatal(err)
+		}
+		n := mustCreate(t, a, &state.Session{ID: s.ID, UserID: "u"})
+		if err := b.Sessions.Update(ctx(t), n.ID, state.SessionUpdate{Fence: &older}); err != nil {
+			t.Fatalf("first fenced Update of a new session: %v", err)
+		}
+	}},
 	{"a deleted session is gone everywhere", func(t *testing.T, e *env) {
 		a, b := e.server(state.Options{}), e.server(state.Options{})
 		s := mustCreate(t, a, &state.Session{UserID: "u", SID: "x"})
