@@ -46,7 +46,7 @@ func ParseCommandStats(info string) (CommandStats, error) {
 // Background are the commands the guard does not charge to requests:
 // connection set-up (a pool may open a connection during the window),
 // keep-alives, the revocation subscription, the session store's clock
-// check every 30 s, and the guard's own INFO. No request path issues
+// check every 30 s, and the guard's own INFO and CLIENT PAUSE. No request path issues
 // them; everything else a request may do (HGETALL, EVALSHA, GET, SET…)
 // is counted.
 var Background = map[string]bool{
@@ -56,7 +56,7 @@ var Background = map[string]bool{
 	"subscribe": true, "unsubscribe": true, "psubscribe": true, "punsubscribe": true,
 	"ssubscribe": true, "sunsubscribe": true,
 	"time": true,
-	"info": true,
+	"info": true, "client|pause": true,
 }
 
 // Delta is what ran between two snapshots, without the Background
