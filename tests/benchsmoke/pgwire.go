@@ -297,9 +297,19 @@ type unit struct {
 	statements []Statement
 }
 
+// OpenTransactions is how many connections are inside a transaction at
+// the end of statements. The store sends a read-only transaction's
+// COMMIT after its caller has the answer, so a request can be answered
+// before its last statement is recorded: a window is read once none is
+// open.
+func OpenTransactions(statements []Statement) int {
+	_, open := units(statements)
+	return open
+}
+
 // units groups statements into units, in the order of their first
-// statement.
-func units(statements []Statement) []unit {
+// statement, and counts the transactions still open at the end.
+func units(statements []Statement) ([]unit, int) {
 	var out []unit
 	open := map[int]int{} // connection -> index in out of its open transaction
 	for idx, s := range statements {
@@ -319,7 +329,7 @@ func units(statements []Statement) []unit {
 			out = append(out, unit{idx, []Statement{s}})
 		}
 	}
-	return out
+	return out, len(open)
 }
 
 // BackgroundTexts returns the texts of the statements that do work
@@ -347,7 +357,8 @@ const pingText = "-- ping"
 // control). A background transaction that began before from is left out
 // whole.
 func Attribute(statements []Statement, from int, background map[string]bool) (requests []Statement, left int) {
-	for _, u := range units(statements) {
+	all, _ := units(statements)
+	for _, u := range all {
 		if u.first < from {
 			continue
 		}

@@ -107,6 +107,12 @@ func TestBackgroundTransactionsAreLeftOutWhole(t *testing.T) {
 	if !slices.Equal(texts, want) || left != 5 {
 		t.Fatalf("requests' statements %q, %d left out; want %q, 5", texts, left, want)
 	}
+	if n := OpenTransactions(all); n != 0 {
+		t.Fatalf("%d open transactions; want 0", n)
+	}
+	if n := OpenTransactions(append(all, stmts(4, "BEGIN", "SELECT item")...)); n != 1 {
+		t.Fatalf("%d open transactions; want 1, the one without its COMMIT", n)
+	}
 }
 
 func stmts(conn int, texts ...string) []Statement {
