@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -84,7 +85,10 @@ func startRig(t *testing.T) *rig {
 	r.redis = testenv.RedisPrivate(t, testenv.RedisOptions{})
 	r.rc = redis.NewClient(&redis.Options{Addr: r.redis.Addr})
 	t.Cleanup(func() { r.rc.Close() })
-	r.idp = testenv.IdentityProviderT(t, testenv.IdPOptions{})
+	// The provider logs every request through the process-wide slog;
+	// this binary runs one test, so silencing it keeps the counts
+	// readable in CI logs.
+	r.idp = testenv.IdentityProviderT(t, testenv.IdPOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 
 	pgURL, err := url.Parse(testenv.Postgres(t))
 	if err != nil {
