@@ -3,6 +3,7 @@ package appserver
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -154,7 +155,12 @@ func pageRESTCalls(t *testing.T, p *pageClient) {
 		p.must(201, "POST", lp+"/fields", f, nil)
 	}
 
-	// The site home.
+	// The site home: the web with the person's rights (the "New list"
+	// button needs ManageLists), and its lists.
+	webInfo := p.must(200, "GET", "/_api/web?$select=Title,EffectiveBasePermissions", nil, nil).obj(t)
+	if !hasLow(webInfo, 0x800) {
+		t.Fatalf("an administrator lacks ManageLists: %v", webInfo)
+	}
 	lists := p.must(200, "GET", "/_api/web/lists?$select=Id,Title,BaseTemplate,ItemCount,Hidden", nil, nil).obj(t)
 	if n := len(lists["value"].([]any)); n < 2 {
 		t.Fatalf("home sees %d lists", n)
@@ -182,9 +188,8 @@ func pageRESTCalls(t *testing.T, p *pageClient) {
 	if items, _ := vf["Items"].([]any); len(items) == 0 || items[0] != "LinkTitle" || view["RowLimit"] == nil {
 		t.Fatalf("default view %v", view)
 	}
-	ebp, _ := list["EffectiveBasePermissions"].(map[string]any)
-	if low, _ := strconv.ParseUint(ebp["Low"].(string), 10, 64); low&0xe != 0xe {
-		t.Fatalf("an administrator lacks add/edit/delete: %v", ebp)
+	if !hasLow(list, 0xe) {
+		t.Fatalf("an administrator lacks add/edit/delete: %v", list["EffectiveBasePermissions"])
 	}
 
 	// The item form's people picker and lookup: search, add a person.
@@ -314,6 +319,34 @@ func pageRESTCalls(t *testing.T, p *pageClient) {
 	if bin := p.must(200, "GET", "/_api/web/recycleBin?$select=Id", nil, nil).obj(t); len(bin["value"].([]any)) != 0 {
 		t.Fatalf("bin not empty: %s", jsonOf(bin))
 	}
+
+	// A reader: the same first view, without the rights the edit buttons
+	// need; a write is 403 with a message naming the missing permission.
+	read := p.must(200, "GET", "/_api/web/roleDefinitions/getByName('Read')", nil, nil).obj(t)
+	p.must(200, "POST", "/_api/web/roleAssignments/addRoleAssignment(principalid="+num(bob["Id"])+",roledefid="+num(read["Id"])+")", nil, nil)
+	r := &pageClient{t: t, srv: p.srv, base: p.base, subject: "u-bob", email: "bob@example.com"}
+	r.digest = r.must(200, "POST", "/_api/contextinfo", nil, nil).obj(t)["FormDigestValue"].(string)
+	if w := r.must(200, "GET", "/_api/web?$select=Title,EffectiveBasePermissions", nil, nil).obj(t); hasLow(w, 0x800) {
+		t.Errorf("a reader may manage lists: %v", w)
+	}
+	rl := r.must(200, "GET", lp+"?$select=Id,Title,BaseTemplate,ItemCount,ListItemEntityTypeFullName,EffectiveBasePermissions,Fields,DefaultView"+
+		"&$expand=Fields,DefaultView/ViewFields", nil, nil).obj(t)
+	if !hasLow(rl, 0x1) || hasLow(rl, 0x2) || hasLow(rl, 0x4) || hasLow(rl, 0x8) {
+		t.Errorf("a reader's rights on the list: %v", rl["EffectiveBasePermissions"])
+	}
+	r.must(200, "GET", lp+"/items?"+sel+"&$top=30"+exp, nil, nil)
+	denied := r.must(403, "POST", lp+"/items", map[string]any{"Title": "by a reader"}, nil)
+	if !strings.Contains(string(denied.body), "AddListItems") {
+		t.Errorf("the 403 does not name the permission: %s", denied.body)
+	}
+}
+
+// hasLow reports whether an entity's EffectiveBasePermissions has the
+// bits of SP.BasePermissions.Low.
+func hasLow(ent map[string]any, bits uint64) bool {
+	ebp, _ := ent["EffectiveBasePermissions"].(map[string]any)
+	low, _ := strconv.ParseUint(fmt.Sprint(ebp["Low"]), 10, 64)
+	return low&bits == bits
 }
 
 func num(v any) string { return strconv.FormatFloat(v.(float64), 'f', -1, 64) }

@@ -112,7 +112,7 @@ export async function call(method, path, body, opts = {}) {
 }
 
 // Permission bits of SP.BasePermissions.Low the pages look at.
-export const perm = { addItems: 0x2, editItems: 0x4, deleteItems: 0x8 };
+export const perm = { addItems: 0x2, editItems: 0x4, deleteItems: 0x8, manageLists: 0x800 };
 
 // can reports whether an EffectiveBasePermissions value has a bit of Low.
 export function can(ebp, bit) {

@@ -2,7 +2,7 @@
 // recycle bin. Every read and write goes through the public /_api REST
 // (api.js) with the signed-in person's own rights.
 
-import { $, el, say, call, setTitle } from "./api.js";
+import { $, el, say, call, setTitle, can, perm } from "./api.js";
 import { listPage } from "./list.js";
 import { recycleBinPage } from "./recycle.js";
 
@@ -63,13 +63,15 @@ function listTable(caption, lists) {
 // home: the site's lists and libraries in one round trip.
 async function home() {
   const [webInfo, lists] = await Promise.all([
-    call("GET", "/_api/web?$select=Title"),
+    call("GET", "/_api/web?$select=Title,EffectiveBasePermissions"),
     call("GET", "/_api/web/lists?$select=Id,Title,BaseTemplate,ItemCount,Hidden"),
   ]);
   setTitle(webInfo.Title || "Site");
   const visible = (lists.value || []).filter((l) => !l.Hidden);
   $("content").replaceChildren(
-    el("button", { type: "button", id: "new-list", onclick: newListDialog }, "New list or library"),
+    // Only who may manage lists sees the button (the server decides anyway).
+    can(webInfo.EffectiveBasePermissions, perm.manageLists)
+      ? el("button", { type: "button", id: "new-list", onclick: newListDialog }, "New list or library") : null,
     el("h2", {}, "Lists"),
     listTable("Lists", visible.filter((l) => l.BaseTemplate !== 101)),
     el("h2", {}, "Libraries"),

@@ -279,16 +279,17 @@ export async function itemFormDialog(ctx, itemId, onSaved) {
 }
 
 // confirmDialog asks a yes/no question in a modal; true when confirmed.
-export function confirmDialog(question, detail, yes) {
+// For what cannot be undone (final) the focus starts on Cancel.
+export function confirmDialog(question, detail, yes, final = false) {
   const hid = nextId("cf-h");
   const dlg = el("dialog", { "aria-labelledby": hid, role: "alertdialog" });
   let ok = false;
   const yesButton = el("button", { type: "button", onclick: () => { ok = true; dlg.close(); } }, yes);
+  const cancel = el("button", { type: "button", onclick: () => dlg.close() }, "Cancel");
   dlg.append(el("h2", { id: hid }, question), el("p", {}, detail),
-    el("div", { class: "actions" }, yesButton,
-      el("button", { type: "button", onclick: () => dlg.close() }, "Cancel")));
+    el("div", { class: "actions" }, yesButton, cancel));
   document.body.append(dlg);
   dlg.showModal();
-  yesButton.focus();
+  (final ? cancel : yesButton).focus();
   return new Promise((res) => dlg.addEventListener("close", () => { dlg.remove(); res(ok); }));
 }

@@ -62,10 +62,12 @@ export async function listPage(id) {
   const { select, expand } = selectAndExpand(cols);
   const pageSize = Math.min(maxPage, view.RowLimit || 30);
   const ebp = list.EffectiveBasePermissions;
-  const mayAdd = can(ebp, perm.addItems);
-  const mayEdit = can(ebp, perm.editItems);
-  const mayDelete = can(ebp, perm.deleteItems);
+  // A library's items are files: they are added, changed and deleted on
+  // the library page, so here a library is shown read-only.
   const isLibrary = list.BaseTemplate === 101;
+  const mayAdd = can(ebp, perm.addItems) && !isLibrary;
+  const mayEdit = can(ebp, perm.editItems) && !isLibrary;
+  const mayDelete = can(ebp, perm.deleteItems) && !isLibrary;
   const ctx = { path, fields };
 
   const state = { sort: null, filters: [], next: null, shown: 0 };
@@ -92,7 +94,7 @@ export async function listPage(id) {
     if (mayEdit || mayDelete) {
       const name = titleOf(it);
       cells.push(el("td", { class: "row-actions" },
-        mayEdit && !isLibrary ? el("button", { type: "button", "aria-label": `Edit ${name}`, onclick: () => itemFormDialog(ctx, it.Id, reload) }, "Edit") : null,
+        mayEdit ? el("button", { type: "button", "aria-label": `Edit ${name}`, onclick: () => itemFormDialog(ctx, it.Id, reload) }, "Edit") : null,
         mayDelete ? el("button", { type: "button", "aria-label": `Delete ${name}`, onclick: () => remove(it, tr) }, "Delete") : null));
     }
     const tr = el("tr", { "data-id": String(it.Id) }, ...cells);
@@ -233,7 +235,7 @@ export async function listPage(id) {
   });
 
   const toolbar = el("div", { class: "toolbar" },
-    mayAdd && !isLibrary ? el("button", { type: "button", id: "new-item", onclick: () => itemFormDialog(ctx, null, reload) }, "New item") : null);
+    mayAdd ? el("button", { type: "button", id: "new-item", onclick: () => itemFormDialog(ctx, null, reload) }, "New item") : null);
 
   // The first page, before the page is shown, so it appears whole.
   showPage(await call("GET", itemsURL()), false);

@@ -13,11 +13,11 @@ export async function recycleBinPage() {
   const tbody = el("tbody");
   const count = el("p", { id: "bin-count", "aria-live": "polite" });
   const showCount = () => {
-    count.textContent = tbody.rows.length === 0 ? "The recycle bin is empty." : `${tbody.rows.length} deleted items.`;
+    count.textContent = tbody.rows.length === 0 ? "The recycle bin is empty." : tbody.rows.length === 1 ? "1 deleted item." : `${tbody.rows.length} deleted items.`;
   };
   const act = async (e, tr, how) => {
     const name = e.Title || e.LeafName;
-    if (how === "deleteObject" && !await confirmDialog(`Delete “${name}” for good?`, "This cannot be undone.", "Delete for good")) return;
+    if (how === "deleteObject" && !await confirmDialog(`Delete “${name}” for good?`, "This cannot be undone.", "Delete for good", true)) return;
     try {
       await call("POST", `/_api/web/recycleBin('${e.Id}')/${how}`);
       const next = tr.nextElementSibling || tr.previousElementSibling;
