@@ -38,7 +38,7 @@ export async function recycleBinPage() {
       el("td", {}, e.DeletedDate ? new Date(e.DeletedDate).toLocaleString() : ""),
       el("td", { class: "row-actions" },
         el("button", { type: "button", "aria-label": `Restore ${name}`, onclick: () => act(e, tr, "restore") }, "Restore"),
-        el("button", { type: "button", "aria-label": `Delete ${name} for good`, onclick: () => act(e, tr, "deleteObject") }, "Delete for good")));
+        el("button", { type: "button", "aria-label": `Delete for good ${name}`, onclick: () => act(e, tr, "deleteObject") }, "Delete for good")));
     tbody.append(tr);
   }
   const th = (t) => el("th", { scope: "col" }, t);
