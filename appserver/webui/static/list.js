@@ -12,6 +12,10 @@ const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // The page shows at most this many rows per request, whatever the view says.
 const maxPage = 100;
 
+// SharePoint's list view threshold: from this many items on, filter and
+// sort by indexed columns.
+const listViewThreshold = 5000;
+
 // listQuery is the list request of the first view (exported for the
 // documentation and kept in one place).
 export const listQuery = "$select=Id,Title,BaseTemplate,ItemCount,ListItemEntityTypeFullName,EffectiveBasePermissions,Fields,DefaultView" +
@@ -167,7 +171,11 @@ export async function listPage(id) {
 
   // The filter form: a column, a condition for its kind, a value.
   const fcols = cols.filter(filterable);
-  const fField = el("select", { id: "filter-field" }, ...fcols.map((f, i) => el("option", { value: String(i) }, f.Title)));
+  // On a large list only indexed columns filter and sort fast (others
+  // meet the server's list view threshold): the page says which they are.
+  const large = list.ItemCount >= listViewThreshold;
+  const fField = el("select", { id: "filter-field" },
+    ...fcols.map((f, i) => el("option", { value: String(i) }, large && f.Indexed ? `${f.Title} (indexed)` : f.Title)));
   const fOp = el("select", { id: "filter-op" });
   const fValueBox = el("span");
   let fValue = null;
@@ -234,6 +242,10 @@ export async function listPage(id) {
     } catch (e) { say(e.message, true); }
   });
 
+  const indexed = cols.filter((f) => f.Indexed).map((f) => f.Title);
+  const largeNote = large
+    ? el("p", { id: "large-list" }, `This list has ${list.ItemCount} items: filter and sort by an indexed column (${indexed.join(", ") || "none yet"}); others may be refused.`)
+    : null;
   const toolbar = el("div", { class: "toolbar" },
     mayAdd ? el("button", { type: "button", id: "new-item", onclick: () => itemFormDialog(ctx, null, reload) }, "New item") : null);
 
@@ -241,6 +253,7 @@ export async function listPage(id) {
   showPage(await call("GET", itemsURL()), false);
   document.getElementById("content").replaceChildren(
     toolbar,
+    largeNote,
     fcols.length ? filterForm : null,
     fcols.length ? active : null,
     el("h2", { id: "items-h" }, "Items"),
