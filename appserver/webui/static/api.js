@@ -51,6 +51,10 @@ async function failure(res) {
   } catch { /* not JSON: fall back to the status */ }
   if (msg && !/[.!?]$/.test(msg)) msg += ".";
   if (res.status === 403) {
+    // The server names the permission a refusal is for ("… (it needs the
+    // AddListItems permission)"): say that, not the generic text before it.
+    const needs = /needs the (\w+) permission/.exec(msg);
+    if (needs) return `You do not have permission for this: it needs the ${needs[1]} permission.`;
     return msg ? `You do not have permission for this: ${msg}` : "You do not have permission for this.";
   }
   if (res.status === 401) return "You are signed out. Reload the page to sign in again.";
