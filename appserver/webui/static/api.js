@@ -24,6 +24,12 @@ export function el(tag, attrs = {}, ...children) {
   return e;
 }
 
+// show makes nodes the page's content; null and false (a part the person
+// may not see) are left out, where replaceChildren would write "null".
+export function show(...nodes) {
+  $("content").replaceChildren(...nodes.filter((n) => n != null && n !== false));
+}
+
 // say puts a sentence in the page's status line (a live region).
 export function say(text, isError = false) {
   const s = $("status");

@@ -2,7 +2,7 @@
 // recycle bin. Every read and write goes through the public /_api REST
 // (api.js) with the signed-in person's own rights.
 
-import { $, el, say, call, setTitle, can, perm } from "./api.js";
+import { $, el, say, call, setTitle, can, perm, show } from "./api.js";
 import { listPage } from "./list.js";
 import { recycleBinPage } from "./recycle.js";
 
@@ -68,7 +68,7 @@ async function home() {
   ]);
   setTitle(webInfo.Title || "Site");
   const visible = (lists.value || []).filter((l) => !l.Hidden);
-  $("content").replaceChildren(
+  show(
     // Only who may manage lists sees the button (the server decides anyway).
     can(webInfo.EffectiveBasePermissions, perm.manageLists)
       ? el("button", { type: "button", id: "new-list", onclick: newListDialog }, "New list or library") : null,

@@ -3,7 +3,7 @@
 // odata.nextLink. The first view costs two REST round trips: the list
 // with its fields and default view expanded, then the first page.
 
-import { el, call, say, setTitle, odataString, localPath, can, perm } from "./api.js";
+import { el, call, say, setTitle, odataString, localPath, can, perm, show } from "./api.js";
 import { columns, selectAndExpand, display, queryName, isRef, kind, refShows, filterOps, filterable } from "./fields.js";
 import { itemFormDialog, confirmDialog } from "./form.js";
 
@@ -251,7 +251,7 @@ export async function listPage(id) {
 
   // The first page, before the page is shown, so it appears whole.
   showPage(await call("GET", itemsURL()), false);
-  document.getElementById("content").replaceChildren(
+  show(
     toolbar,
     largeNote,
     fcols.length ? filterForm : null,

@@ -1,7 +1,7 @@
 // The recycle bin of the web: what was deleted, by whom and when;
 // restore an entry, or delete it for good.
 
-import { el, call, say, setTitle } from "./api.js";
+import { el, call, say, setTitle, show } from "./api.js";
 import { confirmDialog } from "./form.js";
 
 const kinds = { 1: "File", 3: "Item", 4: "List", 5: "Folder", 6: "Folder", 7: "Attachment" };
@@ -42,7 +42,7 @@ export async function recycleBinPage() {
     tbody.append(tr);
   }
   const th = (t) => el("th", { scope: "col" }, t);
-  document.getElementById("content").replaceChildren(
+  show(
     el("table", { id: "bin", class: "items" },
       el("caption", {}, "Deleted items"),
       el("thead", {}, el("tr", {}, th("Name"), th("Type"), th("Was in"), th("Deleted by"), th("Deleted"), th("Actions"))),
