@@ -99,18 +99,15 @@ async function route() {
   if (!document.querySelector("dialog[open]")) $("main").focus();
 }
 
+// start asks who is signed in alongside the first page's own requests,
+// so the user costs no round trip of its own (a list's first view stays
+// at two).
 async function start() {
-  try {
-    showUser(await call("GET", "/_api/web/currentUser"));
-  } catch (e) {
-    setTitle("Something went wrong");
-    say(e.message, true);
-    return;
-  }
   // Only "#/…" names a page; other fragments (the skip link's #main)
   // move within the page as usual.
   window.addEventListener("hashchange", () => { if (location.hash.startsWith("#/") || !location.hash) route(); });
-  await route();
+  const user = call("GET", "/_api/web/currentUser").then(showUser, () => { /* the page says what failed */ });
+  await Promise.all([user, route()]);
 }
 
 start();
