@@ -212,16 +212,67 @@ func (c *call) listResource(w *storage.Web, l *storage.List, rest []odata.Segmen
 	return nil, notFound(seg)
 }
 
-// listEntityResponse answers GET list, with RootFolder expanded when
-// $expand asks for it.
+// listEntityResponse answers GET list, with the navigation properties
+// $expand names: RootFolder, Fields, Views and DefaultView (with
+// DefaultView/ViewFields, its columns), as SharePoint expands them. A
+// page needs the list, its fields and its default view before it can ask
+// for items; expanded, that is one round trip instead of three.
 func (c *call) listEntityResponse(l *storage.List) (*response, error) {
 	ent := c.listEntity(l)
+	viewFields := false
 	for _, e := range c.query.Expand {
-		if strings.EqualFold(e, "RootFolder") {
+		if head, tail, _ := strings.Cut(e, "/"); strings.EqualFold(head, "DefaultView") && strings.EqualFold(tail, "ViewFields") {
+			viewFields = true
+		}
+	}
+	for _, e := range c.query.Expand {
+		switch {
+		case strings.EqualFold(e, "RootFolder"):
 			ent.Props = append(ent.Props, odata.Prop{Name: "RootFolder", Value: c.folderEntity(l.RootFolderURL, l.ID, lastSegment(l.URLName))})
+		case strings.EqualFold(e, "Fields"):
+			fields, err := c.tx.Fields().List(c.ctx, l.ID)
+			if err != nil {
+				return nil, err
+			}
+			ents := make([]*odata.Entity, len(fields))
+			for i, f := range fields {
+				ents[i] = c.fieldEntity(l, f)
+			}
+			ent.Props = append(ent.Props, odata.Prop{Name: "Fields", Value: ents})
+		case strings.EqualFold(e, "Views"):
+			vs, err := c.tx.Views().List(c.ctx, l.ID)
+			if err != nil {
+				return nil, err
+			}
+			ents := make([]*odata.Entity, len(vs))
+			for i, v := range vs {
+				ents[i] = c.viewEntity(l, v)
+			}
+			ent.Props = append(ent.Props, odata.Prop{Name: "Views", Value: ents})
+		case strings.EqualFold(e, "DefaultView"), strings.EqualFold(e, "DefaultView/ViewFields") && !c.expandsExactly("DefaultView"):
+			v, err := c.defaultView(l)
+			if err != nil {
+				return nil, err
+			}
+			ve := c.viewEntity(l, v)
+			if viewFields {
+				ve.Props = append(ve.Props, odata.Prop{Name: "ViewFields", Value: c.viewFieldsEntity(l, v)})
+			}
+			ent.Props = append(ent.Props, odata.Prop{Name: "DefaultView", Value: ve})
 		}
 	}
 	return c.entity(ent, "SP.ApiData.Lists/@Element"), nil
+}
+
+// expandsExactly reports whether $expand names name itself (not only a
+// path under it).
+func (c *call) expandsExactly(name string) bool {
+	for _, e := range c.query.Expand {
+		if strings.EqualFold(e, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // listEntity is SP.List.

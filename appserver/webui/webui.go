@@ -9,10 +9,12 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"fmt"
 	"io/fs"
 	"mime"
 	"net/http"
 	"path"
+	"regexp"
 	"strings"
 )
 
@@ -49,30 +51,84 @@ type UI struct {
 	index  []byte
 }
 
+// importRef is a relative module import in a script: `from "./x.js"`,
+// `import "./x.js"` or `import("./x.js")`. The scripts name each other
+// by their plain names; the server rewrites the names to the hashed ones.
+var importRef = regexp.MustCompile(`((?:from|import)\s*\(?\s*)"\./([A-Za-z0-9_-]+\.js)"`)
+
 // New hashes the embedded assets and writes their names into the shell.
+// A module's hash covers its imports' hashed names, so changing one
+// module renames every module that imports it, and a browser never pairs
+// a cached module with a stale import.
 func New() (*UI, error) {
+	sub, err := fs.Sub(static, "static")
+	if err != nil {
+		return nil, err
+	}
+	return newFrom(sub)
+}
+
+// newFrom builds the UI from a directory holding index.html and assets.
+func newFrom(fsys fs.FS) (*UI, error) {
 	u := &UI{assets: map[string]asset{}}
-	names := map[string]string{}
-	err := fs.WalkDir(static, "static", func(p string, d fs.DirEntry, err error) error {
+	raw := map[string][]byte{}
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || path.Base(p) == "index.html" {
 			return err
 		}
-		b, err := static.ReadFile(p)
+		b, err := fs.ReadFile(fsys, p)
 		if err != nil {
 			return err
 		}
-		sum := sha256.Sum256(b)
-		base := path.Base(p)
-		ext := path.Ext(base)
-		hashed := strings.TrimSuffix(base, ext) + "." + hex.EncodeToString(sum[:6]) + ext
-		u.assets[hashed] = asset{body: b, ctype: mime.TypeByExtension(ext)}
-		names[base] = hashed
+		raw[path.Base(p)] = b
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	idx, err := static.ReadFile("static/index.html")
+	names := map[string]string{}
+	resolving := map[string]bool{}
+	var resolve func(base string) (string, error)
+	resolve = func(base string) (string, error) {
+		if h, ok := names[base]; ok {
+			return h, nil
+		}
+		b, ok := raw[base]
+		if !ok {
+			return "", fmt.Errorf("webui: a script imports %s, which is not embedded", base)
+		}
+		if resolving[base] {
+			return "", fmt.Errorf("webui: %s imports itself through a cycle", base)
+		}
+		resolving[base] = true
+		ext := path.Ext(base)
+		if ext == ".js" {
+			var rerr error
+			b = importRef.ReplaceAllFunc(b, func(m []byte) []byte {
+				sub := importRef.FindSubmatch(m)
+				h, err := resolve(string(sub[2]))
+				if err != nil {
+					rerr = err
+					return m
+				}
+				return []byte(string(sub[1]) + `"./` + h + `"`)
+			})
+			if rerr != nil {
+				return "", rerr
+			}
+		}
+		sum := sha256.Sum256(b)
+		hashed := strings.TrimSuffix(base, ext) + "." + hex.EncodeToString(sum[:6]) + ext
+		u.assets[hashed] = asset{body: b, ctype: mime.TypeByExtension(ext)}
+		names[base] = hashed
+		return hashed, nil
+	}
+	for base := range raw {
+		if _, err := resolve(base); err != nil {
+			return nil, err
+		}
+	}
+	idx, err := fs.ReadFile(fsys, "index.html")
 	if err != nil {
 		return nil, err
 	}

@@ -1,91 +1,14 @@
-// Cesivi's pages: every read and write goes through the public /_api
-// REST with the signed-in person's own rights. No markup from strings: the
-// page's Trusted Types policy forbids turning strings into markup.
+// Cesivi's pages: a hash router over the site home, the list view and the
+// recycle bin. Every read and write goes through the public /_api REST
+// (api.js) with the signed-in person's own rights.
 
-const layouts = "/_layouts/cesivi";
-// The web the page belongs to: the path before /_layouts/cesivi, or the root web.
-const web = (() => {
-  const i = location.pathname.indexOf(layouts);
-  return i > 0 ? location.pathname.slice(0, i) : "";
-})();
-
-const $ = (id) => document.getElementById(id);
-
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
-    else if (v !== false && v != null) e.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children) e.append(c);
-  return e;
-}
-
-function say(text, isError = false) {
-  const s = $("status");
-  s.textContent = text;
-  s.className = isError ? "status error" : "status";
-}
-
-// A readable sentence from an API failure: the odata.error message, and
-// for a 403 the permission the server says is missing.
-async function failure(res) {
-  let msg = "";
-  try {
-    const body = await res.json();
-    const e = body["odata.error"] || body.error;
-    msg = (e && (e.message?.value ?? e.message)) || "";
-  } catch { /* not JSON: fall back to the status */ }
-  if (res.status === 403) return `You do not have permission for this. ${msg}`.trim();
-  if (res.status === 401) return "You are signed out. Reload the page to sign in again.";
-  return msg || `The server answered ${res.status} ${res.statusText}.`;
-}
-
-class APIError extends Error {
-  constructor(status, message) { super(message); this.status = status; }
-}
-
-let digest = null;
-async function formDigest() {
-  if (digest && digest.until > Date.now()) return digest.value;
-  const r = await call("POST", "/_api/contextinfo", undefined, { noDigest: true });
-  digest = { value: r.FormDigestValue, until: Date.now() + (r.FormDigestTimeoutSeconds - 60) * 1000 };
-  return digest.value;
-}
-
-// call sends one REST request; a 503 with Retry-After waits and retries
-// by itself (up to 5 times), saying so. Writes carry the form digest and
-// one Idempotency-Key for all their retries, so a retry is stored once.
-async function call(method, path, body, opts = {}) {
-  const headers = { Accept: "application/json;odata=nometadata", ...(opts.headers || {}) };
-  if (method !== "GET") {
-    if (!opts.noDigest) headers["X-RequestDigest"] = await formDigest();
-    headers["Idempotency-Key"] = crypto.randomUUID();
-  }
-  if (body !== undefined) headers["Content-Type"] = "application/json;odata=nometadata";
-  for (let attempt = 0; ; attempt++) {
-    const res = await fetch(web + path, {
-      method, headers, credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (res.status === 503 && attempt < 5) {
-      const wait = Math.min(30, Number(res.headers.get("Retry-After")) || 2);
-      say(`The server is busy; trying again in ${wait} s…`);
-      await new Promise((ok) => setTimeout(ok, wait * 1000));
-      continue;
-    }
-    if (!res.ok) throw new APIError(res.status, await failure(res));
-    say("");
-    if (res.status === 204) return null;
-    const t = await res.text();
-    return t ? JSON.parse(t) : null;
-  }
-}
+import { $, el, say, call, setTitle, can, perm, show } from "./api.js";
+import { listPage } from "./list.js";
+import { recycleBinPage } from "./recycle.js";
 
 function showUser(u) {
-  const box = $("user");
-  box.replaceChildren(
-    el("span", {}, u.Title || u.Email || u.LoginName),
+  $("user").replaceChildren(
+    el("span", { id: "user-name" }, u.Title || u.Email || u.LoginName),
     // The edge signs out on POST only, so another site cannot sign people out.
     el("form", { method: "post", action: "/oauth2/logout" },
       el("button", { type: "submit" }, "Sign out")),
@@ -100,18 +23,20 @@ function newListDialog() {
   const dlg = el("dialog", { "aria-labelledby": "nl-h" });
   const form = el("form", { method: "dialog" },
     el("h2", { id: "nl-h" }, "New list or library"),
-    el("label", { for: "nl-title" }, "Name", title),
-    el("label", { for: "nl-kind" }, "Kind", kind),
+    el("label", { for: "nl-title" }, "Name"), title,
+    el("label", { for: "nl-kind" }, "Kind"), kind,
     err,
-    el("button", { type: "submit" }, "Create"), " ",
-    el("button", { type: "button", onclick: () => dlg.close() }, "Cancel"));
+    el("div", { class: "actions" },
+      el("button", { type: "submit" }, "Create"),
+      el("button", { type: "button", onclick: () => dlg.close() }, "Cancel")));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {
-      await call("POST", "/_api/web/lists", { Title: title.value.trim(), BaseTemplate: Number(kind.value) });
+      const name = title.value.trim();
+      await call("POST", "/_api/web/lists", { Title: name, BaseTemplate: Number(kind.value) });
       dlg.close();
-      say(`Created “${title.value.trim()}”.`);
       await home();
+      say(`Created “${name}”.`);
     } catch (e) { err.textContent = e.message; }
   });
   dlg.append(form);
@@ -126,7 +51,7 @@ function listTable(caption, lists) {
   const body = el("tbody");
   for (const l of lists) {
     body.append(el("tr", {},
-      el("td", {}, l.Title),
+      el("td", {}, el("a", { href: `#/list/${l.Id}` }, l.Title)),
       el("td", {}, String(l.ItemCount ?? ""))));
   }
   return el("table", {},
@@ -135,17 +60,18 @@ function listTable(caption, lists) {
     body);
 }
 
-// home: the site's lists and libraries in one round trip (plus the user).
+// home: the site's lists and libraries in one round trip.
 async function home() {
   const [webInfo, lists] = await Promise.all([
-    call("GET", "/_api/web?$select=Title"),
+    call("GET", "/_api/web?$select=Title,EffectiveBasePermissions"),
     call("GET", "/_api/web/lists?$select=Id,Title,BaseTemplate,ItemCount,Hidden"),
   ]);
-  $("title").textContent = webInfo.Title || "Site";
-  document.title = `${webInfo.Title || "Site"} – Cesivi`;
+  setTitle(webInfo.Title || "Site");
   const visible = (lists.value || []).filter((l) => !l.Hidden);
-  $("content").replaceChildren(
-    el("button", { type: "button", id: "new-list", onclick: newListDialog }, "New list or library"),
+  show(
+    // Only who may manage lists sees the button (the server decides anyway).
+    can(webInfo.EffectiveBasePermissions, perm.manageLists)
+      ? el("button", { type: "button", id: "new-list", onclick: newListDialog }, "New list or library") : null,
     el("h2", {}, "Lists"),
     listTable("Lists", visible.filter((l) => l.BaseTemplate !== 101)),
     el("h2", {}, "Libraries"),
@@ -153,14 +79,35 @@ async function home() {
   );
 }
 
-async function start() {
+// route shows the page the location's hash names: #/ (home),
+// #/list/<id>, #/recyclebin.
+async function route() {
+  const hash = location.hash.replace(/^#/, "") || "/";
+  const parts = hash.split("/").filter(Boolean);
+  say("");
+  $("content").replaceChildren();
+  setTitle("Loading…");
   try {
-    showUser(await call("GET", "/_api/web/currentUser"));
-    await home();
+    if (parts[0] === "list" && parts[1]) await listPage(decodeURIComponent(parts[1]));
+    else if (parts[0] === "recyclebin") await recycleBinPage();
+    else await home();
   } catch (e) {
-    $("title").textContent = "Something went wrong";
+    setTitle("Something went wrong");
     say(e.message, true);
   }
+  // A new page: move focus to its start so a screen reader announces it.
+  if (!document.querySelector("dialog[open]")) $("main").focus();
+}
+
+// start asks who is signed in alongside the first page's own requests,
+// so the user costs no round trip of its own (a list's first view stays
+// at two).
+async function start() {
+  // Only "#/…" names a page; other fragments (the skip link's #main)
+  // move within the page as usual.
+  window.addEventListener("hashchange", () => { if (location.hash.startsWith("#/") || !location.hash) route(); });
+  const user = call("GET", "/_api/web/currentUser").then(showUser, () => { /* the page says what failed */ });
+  await Promise.all([user, route()]);
 }
 
 start();
