@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/cesivi/cesivi/internal/logging"
 )
 
 // Settings is the typed configuration of cesivi-server. Field names follow
@@ -160,7 +158,8 @@ type DataProtectionSettings struct {
 type LoggingSettings struct {
 	// LogLevel maps a category prefix ("Default", "Cesivi",
 	// "Cesivi.Server.Authorization.DistributedUserContextCache") to a level
-	// name (Trace, Debug, Information, Warning, Error, Critical, None).
+	// name (Trace, Debug, Information, Warning, Error, Critical, None): the
+	// merge of Logging:LogLevel and Serilog:MinimumLevel (serilog.go).
 	LogLevel map[string]string
 	// Format is "simple" (text, default) or "json"
 	// (Logging:Console:FormatterName).
@@ -422,19 +421,7 @@ func bind(t *Tree) (*Settings, error) {
 		b.err = &Error{Key: "Cesivi:Webhooks:DeliveryLease", Problem: fmt.Sprintf("%v is too short: a live server renews its lease every third of it; use at least 1s", s.Webhooks.DeliveryLease)}
 	}
 
-	s.Logging.LogLevel = map[string]string{"Default": "Information"}
-	// The seed writes both Logging:LogLevel:* (appsettings) and
-	// Cesivi__Logging__LogLevel__* (its troubleshooting section); honour both,
-	// the Cesivi-rooted one last so the more specific spelling wins.
-	for _, section := range []string{"Logging:LogLevel", "Cesivi:Logging:LogLevel"} {
-		for _, category := range t.Children(section) {
-			level := b.str(section+":"+category, "")
-			if _, err := logging.ParseLevel(level); err != nil && b.err == nil {
-				b.err = &Error{Key: section + ":" + category, Problem: err.Error()}
-			}
-			s.Logging.LogLevel[canonicalCategory(s.Logging.LogLevel, category)] = level
-		}
-	}
+	s.Logging.LogLevel = bindLogLevels(b, t)
 	s.Logging.Format = b.oneOf("Logging:Console:FormatterName", "simple", "simple", "json")
 
 	if b.err != nil {

@@ -22,10 +22,11 @@ const (
 )
 
 // ParseLevel reads an ASP.NET Core level name (Trace, Debug, Information,
-// Warning, Error, Critical, None), case-insensitive; slog's names work too.
+// Warning, Error, Critical, None) or a Serilog one (Verbose, Fatal),
+// case-insensitive; slog's names work too.
 func ParseLevel(name string) (slog.Level, error) {
 	switch strings.ToLower(strings.TrimSpace(name)) {
-	case "trace":
+	case "trace", "verbose":
 		return LevelTrace, nil
 	case "debug":
 		return slog.LevelDebug, nil
@@ -35,12 +36,12 @@ func ParseLevel(name string) (slog.Level, error) {
 		return slog.LevelWarn, nil
 	case "error":
 		return slog.LevelError, nil
-	case "critical":
+	case "critical", "fatal":
 		return LevelCritical, nil
 	case "none":
 		return LevelNone, nil
 	}
-	return 0, fmt.Errorf("%q is not a log level (Trace, Debug, Information, Warning, Error, Critical, None)", name)
+	return 0, fmt.Errorf("%q is not a log level (Trace, Debug, Information, Warning, Error, Critical, None; Serilog's Verbose and Fatal)", name)
 }
 
 // Factory makes category loggers that share one output.
