@@ -104,12 +104,16 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cesivi-server: configuration: %v\n", err)
 		return 1
 	}
-	logs, err := logging.New(stderr, settings.Logging.Format, settings.Logging.LogLevel)
+	logs, err := newLogs(settings, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "cesivi-server: configuration: %v\n", err)
 		return 1
 	}
+	defer logs.Close()
 	log := logs.Logger("Cesivi.Server")
+	for _, w := range settings.Logging.Warnings {
+		log.Warn(w)
+	}
 	// go-redis reports dial failures through a process-wide logger; send them
 	// to a category of ours so they share the format and can be silenced.
 	redis.SetLogger(logging.PrintfLogger{Logger: logs.Logger("Cesivi.Server.Redis"), Level: slog.LevelWarn})
@@ -134,6 +138,16 @@ func serve(args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// newLogs makes the log factory: Serilog:WriteTo's sinks when there are
+// any (the Console sink writes to stderr, like the default), else the
+// console in Logging:Console:FormatterName.
+func newLogs(s *config.Settings, stderr io.Writer) (*logging.Factory, error) {
+	if len(s.Logging.Sinks) > 0 {
+		return logging.NewSinks(s.Logging.Sinks, logging.Options{Console: stderr}, s.Logging.LogLevel)
+	}
+	return logging.New(stderr, s.Logging.Format, s.Logging.LogLevel)
 }
 
 // healthcheck is for container HEALTHCHECKs on images without curl. It asks

@@ -1,6 +1,9 @@
 package config
 
 import (
+	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/cesivi/cesivi/internal/logging"
@@ -85,3 +88,106 @@ func bindLogLevels(b *binder, t *Tree) map[string]string {
 
 func trim(s string) string  { return strings.TrimSpace(s) }
 func lower(s string) string { return strings.ToLower(s) }
+
+// RollingIntervals are Serilog's rollingInterval values.
+var rollingIntervals = []string{"Infinite", "Year", "Month", "Day", "Hour", "Minute"}
+
+// Arguments Serilog's Console and File sinks take that Cesivi accepts and
+// does not apply; each is named in a start-up warning rather than refused,
+// so that an operator's existing appsettings.json keeps starting.
+var ignoredSinkArgs = map[string]bool{
+	"theme": true, "applythemetoredirectedoutput": true, "standarderrorfromlevel": true,
+	"formatprovider": true, "levelswitch": true, "synclock": true,
+	"filesizelimitbytes": true, "rollonfilesizelimit": true, "shared": true, "buffered": true,
+	"flushtodiskinterval": true, "encoding": true, "hooks": true, "retainedfiletimelimit": true,
+}
+
+// bindSinks reads Serilog:WriteTo: the Console and File sinks Cesivi
+// writes. Other sinks and arguments are reported in warnings (logged at
+// start-up), not applied.
+func bindSinks(b *binder, t *Tree) (sinks []logging.Sink, warnings []string) {
+	entries := serilogChildren(t, "WriteTo")
+	slices.SortFunc(entries, func(x, y string) int {
+		nx, ex := strconv.Atoi(x)
+		ny, ey := strconv.Atoi(y)
+		if ex == nil && ey == nil {
+			return nx - ny
+		}
+		return strings.Compare(x, y)
+	})
+	fail := func(key, problem string) {
+		if b.err == nil {
+			b.err = &Error{Key: key, Problem: problem}
+		}
+	}
+	for _, entry := range entries {
+		base := "WriteTo:" + entry
+		name, nameKey, _ := serilogGet(t, base+":Name")
+		name = trim(name)
+		if nameKey == "" {
+			nameKey = "Serilog:" + base + ":Name"
+		}
+		sink := logging.Sink{Key: strings.TrimSuffix(nameKey, ":Name")}
+		switch {
+		case strings.EqualFold(name, logging.SinkConsole):
+			sink.Name = logging.SinkConsole
+		case strings.EqualFold(name, logging.SinkFile):
+			sink.Name = logging.SinkFile
+			sink.RollingInterval = "Infinite"
+			sink.RetainedFileCountLimit = 31 // Serilog's default
+		case name == "":
+			fail(nameKey, "a WriteTo entry needs a Name (Console or File)")
+			continue
+		default:
+			warnings = append(warnings, fmt.Sprintf("%s: the %q sink is not one Cesivi writes (Console, File); it is ignored", nameKey, name))
+			continue
+		}
+		for _, arg := range serilogChildren(t, base+":Args") {
+			v, key, ok := serilogGet(t, base+":Args:"+arg)
+			switch la := lower(arg); {
+			case la == "outputtemplate":
+				sink.OutputTemplate = v
+			case la == "formatter":
+				if !ok { // the object form: "formatter": {"type": "…"}
+					v, _, _ = serilogGet(t, base+":Args:"+arg+":type")
+				}
+				if !logging.JSONFormatter(v) {
+					fail(key, fmt.Sprintf("%q is not a formatter Cesivi writes: use Serilog.Formatting.Compact.CompactJsonFormatter (or RenderedCompactJsonFormatter, JsonFormatter, json) for JSON lines, or outputTemplate for text", trim(v)))
+				}
+				sink.JSON = true
+			case la == "restrictedtominimumlevel":
+				if _, err := logging.ParseLevel(v); err != nil {
+					fail(key, err.Error())
+				}
+				sink.RestrictedToMinimumLevel = trim(v)
+			case la == "path" && sink.Name == logging.SinkFile:
+				sink.Path = trim(v)
+			case la == "rollinginterval" && sink.Name == logging.SinkFile:
+				sink.RollingInterval = b.oneOf(key, "Infinite", rollingIntervals...)
+			case la == "retainedfilecountlimit" && sink.Name == logging.SinkFile:
+				// null (or empty) keeps every file, as in Serilog.
+				if v = trim(v); v == "" || strings.EqualFold(v, "null") {
+					sink.RetainedFileCountLimit = 0
+					break
+				}
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 1 {
+					fail(key, fmt.Sprintf("%q is not a number of files of at least 1 (null keeps them all)", v))
+				}
+				sink.RetainedFileCountLimit = n
+			case ignoredSinkArgs[la]:
+				warnings = append(warnings, fmt.Sprintf("%s is not applied by Cesivi; it is ignored", key))
+			default:
+				warnings = append(warnings, fmt.Sprintf("%s is not an argument Cesivi's %s sink knows; it is ignored", key, sink.Name))
+			}
+		}
+		if sink.Name == logging.SinkFile && sink.Path == "" {
+			fail(sink.Key+":Args:path", "the File sink needs a path")
+		}
+		sinks = append(sinks, sink)
+	}
+	if len(entries) > 0 && len(sinks) == 0 && b.err == nil {
+		warnings = append(warnings, "Serilog:WriteTo names no sink Cesivi writes; logging to the console")
+	}
+	return sinks, warnings
+}

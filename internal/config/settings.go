@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cesivi/cesivi/internal/logging"
 )
 
 // Settings is the typed configuration of cesivi-server. Field names follow
@@ -162,8 +164,14 @@ type LoggingSettings struct {
 	// merge of Logging:LogLevel and Serilog:MinimumLevel (serilog.go).
 	LogLevel map[string]string
 	// Format is "simple" (text, default) or "json"
-	// (Logging:Console:FormatterName).
+	// (Logging:Console:FormatterName), for when Sinks is empty.
 	Format string
+	// Sinks are Serilog:WriteTo's Console and File sinks; none means the
+	// console in Format.
+	Sinks []logging.Sink
+	// Warnings name the Serilog settings read but not applied (other
+	// sinks, arguments Cesivi ignores), for the start-up log.
+	Warnings []string
 }
 
 // Provider spellings. Configuration is case-insensitive; these are the
@@ -423,6 +431,7 @@ func bind(t *Tree) (*Settings, error) {
 
 	s.Logging.LogLevel = bindLogLevels(b, t)
 	s.Logging.Format = b.oneOf("Logging:Console:FormatterName", "simple", "simple", "json")
+	s.Logging.Sinks, s.Logging.Warnings = bindSinks(b, t)
 
 	if b.err != nil {
 		return nil, b.err
