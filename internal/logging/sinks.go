@@ -74,6 +74,13 @@ func NewSinks(sinks []Sink, opt Options, levels map[string]string) (*Factory, er
 		switch s.Name {
 		case SinkConsole:
 			w = opt.Console
+		case SinkFile:
+			f, err := openRollingFile(s.Path, s.RollingInterval, s.RetainedFileCountLimit, opt.Now)
+			if err != nil {
+				return fail(fmt.Errorf("%s: %w", s.Key, err))
+			}
+			closers = append(closers, f)
+			w, def = f, DefaultFileTemplate
 		default:
 			return fail(fmt.Errorf("%s: the %q sink is not one Cesivi writes (%s, %s)", s.Key, s.Name, SinkConsole, SinkFile))
 		}
