@@ -2,6 +2,7 @@ package logging
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -123,7 +124,7 @@ func TestCompactJSONForLogShippers(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Logger("Cesivi.Server.Storage").Warn("slow \"query\"", "ms", 1200, "@t", "clash", "error", errors.New("timeout"), "tags", []string{"a", "b"})
-	f.Logger("Cesivi").Log(nil, LevelTrace, "deep")
+	f.Logger("Cesivi").Log(context.Background(), LevelTrace, "deep")
 	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
 	if len(lines) != 2 {
 		t.Fatalf("want one JSON object a line:\n%s", buf.String())
