@@ -21,8 +21,9 @@ type rollingFile struct {
 	retain   int // 0: keep every file
 	now      func() time.Time
 
-	name string // the file open now
-	f    *os.File
+	name   string // the file open now
+	f      *os.File
+	closed bool // after Close, writes fail instead of reopening a file
 }
 
 func openRollingFile(path, interval string, retain int, now func() time.Time) (*rollingFile, error) {
@@ -47,6 +48,9 @@ func openRollingFile(path, interval string, retain int, now func() time.Time) (*
 func (r *rollingFile) Write(p []byte) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.closed {
+		return 0, os.ErrClosed
+	}
 	if name := RollingFilePath(r.path, r.interval, r.now()); name != r.name || r.f == nil {
 		if err := r.roll(name); err != nil {
 			return 0, err
@@ -115,6 +119,7 @@ func (r *rollingFile) prune() {
 func (r *rollingFile) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.closed = true
 	if r.f == nil {
 		return nil
 	}

@@ -89,9 +89,10 @@ func TestFileSinkAppendsAcrossRestartsAndRollsByTheHour(t *testing.T) {
 		}
 		f.Logger("X").Info(msg)
 		f.Close()
+		f.Logger("X").Info("after close")
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "cesivi2026120108.log")); string(b) != "first\nsecond\n" {
-		t.Errorf("a restart must append: %q", b)
+		t.Errorf("a restart must append, and nothing is written after Close: %q", b)
 	}
 	f, err := NewSinks(sink, Options{Now: clock.Now}, nil)
 	if err != nil {
