@@ -82,21 +82,29 @@ func commandNames() []string {
 // loadSettings reads the layered configuration. Problems are returned as
 // one line each; they never contain a secret (config.Error guarantees it).
 func loadSettings(fs *flag.FlagSet, args []string) (*config.Settings, error) {
+	s, _, err := loadSettingsDir(fs, args)
+	return s, err
+}
+
+// loadSettingsDir is loadSettings that also returns the configuration
+// directory, for re-reading it on SIGHUP.
+func loadSettingsDir(fs *flag.FlagSet, args []string) (*config.Settings, string, error) {
 	def := os.Getenv("CESIVI_CONFIG_DIR")
 	if def == "" {
 		def = "."
 	}
 	dir := fs.String("config-dir", def, "directory holding appsettings.json")
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return config.Load(*dir, os.Environ())
+	s, err := config.Load(*dir, os.Environ())
+	return s, *dir, err
 }
 
 func serve(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	settings, err := loadSettings(fs, args)
+	settings, dir, err := loadSettingsDir(fs, args)
 	if err == nil {
 		err = settings.Validate()
 	}
@@ -104,12 +112,26 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cesivi-server: configuration: %v\n", err)
 		return 1
 	}
-	logs, err := logging.New(stderr, settings.Logging.Format, settings.Logging.LogLevel)
+	logs, err := newLogs(settings, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "cesivi-server: configuration: %v\n", err)
 		return 1
 	}
+	defer logs.Close()
 	log := logs.Logger("Cesivi.Server")
+	for _, w := range settings.Logging.Warnings {
+		log.Warn(w)
+	}
+	// SIGHUP re-reads the settings and applies their log levels; the
+	// default action of SIGHUP (exit) would otherwise stop the server.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer func() { signal.Stop(hup); close(hup) }()
+	go func() {
+		for range hup {
+			reloadLevels(dir, os.Environ(), logs, log)
+		}
+	}()
 	// go-redis reports dial failures through a process-wide logger; send them
 	// to a category of ours so they share the format and can be silenced.
 	redis.SetLogger(logging.PrintfLogger{Logger: logs.Logger("Cesivi.Server.Redis"), Level: slog.LevelWarn})
@@ -134,6 +156,33 @@ func serve(args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// newLogs makes the log factory: Serilog:WriteTo's sinks when there are
+// any (the Console sink writes to stderr, like the default), else the
+// console in Logging:Console:FormatterName.
+func newLogs(s *config.Settings, stderr io.Writer) (*logging.Factory, error) {
+	if len(s.Logging.Sinks) > 0 {
+		return logging.NewSinks(s.Logging.Sinks, logging.Options{Console: stderr}, s.Logging.LogLevel)
+	}
+	return logging.New(stderr, s.Logging.Format, s.Logging.LogLevel)
+}
+
+// reloadLevels re-reads the settings in dir and environ and gives their
+// log levels (Logging:LogLevel and Serilog:MinimumLevel) to every logger.
+// Only the levels change: sinks, formats and every other setting need a
+// restart. Settings that no longer load leave the levels as they were; the
+// error names the key, never a value (config.Error).
+func reloadLevels(dir string, environ []string, logs *logging.Factory, log *slog.Logger) {
+	s, err := config.Load(dir, environ)
+	if err == nil {
+		err = logs.SetLevels(s.Logging.LogLevel)
+	}
+	if err != nil {
+		log.Warn("log levels not reloaded", "error", err)
+		return
+	}
+	log.Info("log levels reloaded", "files", s.Files)
 }
 
 // healthcheck is for container HEALTHCHECKs on images without curl. It asks

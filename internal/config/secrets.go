@@ -97,7 +97,7 @@ func (t *Tree) LoadEnvironmentFiles(environ []string) error {
 }
 
 // LoadKeyPerFile merges the files of dir named as configuration variables
-// (Cesivi__…, Logging__…); a missing dir is no error.
+// (Cesivi__…, Logging__…, Serilog__…); a missing dir is no error.
 func (t *Tree) LoadKeyPerFile(dir string) error {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {

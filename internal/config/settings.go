@@ -160,11 +160,18 @@ type DataProtectionSettings struct {
 type LoggingSettings struct {
 	// LogLevel maps a category prefix ("Default", "Cesivi",
 	// "Cesivi.Server.Authorization.DistributedUserContextCache") to a level
-	// name (Trace, Debug, Information, Warning, Error, Critical, None).
+	// name (Trace, Debug, Information, Warning, Error, Critical, None): the
+	// merge of Logging:LogLevel and Serilog:MinimumLevel (serilog.go).
 	LogLevel map[string]string
 	// Format is "simple" (text, default) or "json"
-	// (Logging:Console:FormatterName).
+	// (Logging:Console:FormatterName), for when Sinks is empty.
 	Format string
+	// Sinks are Serilog:WriteTo's Console and File sinks; none means the
+	// console in Format.
+	Sinks []logging.Sink
+	// Warnings name the Serilog settings read but not applied (other
+	// sinks, arguments Cesivi ignores), for the start-up log.
+	Warnings []string
 }
 
 // Provider spellings. Configuration is case-insensitive; these are the
@@ -422,20 +429,9 @@ func bind(t *Tree) (*Settings, error) {
 		b.err = &Error{Key: "Cesivi:Webhooks:DeliveryLease", Problem: fmt.Sprintf("%v is too short: a live server renews its lease every third of it; use at least 1s", s.Webhooks.DeliveryLease)}
 	}
 
-	s.Logging.LogLevel = map[string]string{"Default": "Information"}
-	// The seed writes both Logging:LogLevel:* (appsettings) and
-	// Cesivi__Logging__LogLevel__* (its troubleshooting section); honour both,
-	// the Cesivi-rooted one last so the more specific spelling wins.
-	for _, section := range []string{"Logging:LogLevel", "Cesivi:Logging:LogLevel"} {
-		for _, category := range t.Children(section) {
-			level := b.str(section+":"+category, "")
-			if _, err := logging.ParseLevel(level); err != nil && b.err == nil {
-				b.err = &Error{Key: section + ":" + category, Problem: err.Error()}
-			}
-			s.Logging.LogLevel[canonicalCategory(s.Logging.LogLevel, category)] = level
-		}
-	}
+	s.Logging.LogLevel = bindLogLevels(b, t)
 	s.Logging.Format = b.oneOf("Logging:Console:FormatterName", "simple", "simple", "json")
+	s.Logging.Sinks, s.Logging.Warnings = bindSinks(b, t)
 
 	if b.err != nil {
 		return nil, b.err

@@ -148,7 +148,8 @@ func expandEnv(s string) string {
 // envPrefixes are the environment variable roots that are configuration.
 // Only these are read so that unrelated variables (PATH, HOME) never appear
 // as settings.
-var envPrefixes = []string{"Cesivi__", "Logging__"}
+// Serilog__ is there because Serilog users set Serilog__MinimumLevel__Default.
+var envPrefixes = []string{"Cesivi__", "Logging__", "Serilog__"}
 
 // LoadEnvironment merges environment variables of the form
 // Cesivi__Section__Key=value ("__" nests, names are case-insensitive).

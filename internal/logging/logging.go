@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 )
 
 // Levels beyond slog's four, named as ASP.NET Core names them.
@@ -22,10 +23,11 @@ const (
 )
 
 // ParseLevel reads an ASP.NET Core level name (Trace, Debug, Information,
-// Warning, Error, Critical, None), case-insensitive; slog's names work too.
+// Warning, Error, Critical, None) or a Serilog one (Verbose, Fatal),
+// case-insensitive; slog's names work too.
 func ParseLevel(name string) (slog.Level, error) {
 	switch strings.ToLower(strings.TrimSpace(name)) {
-	case "trace":
+	case "trace", "verbose":
 		return LevelTrace, nil
 	case "debug":
 		return slog.LevelDebug, nil
@@ -35,17 +37,24 @@ func ParseLevel(name string) (slog.Level, error) {
 		return slog.LevelWarn, nil
 	case "error":
 		return slog.LevelError, nil
-	case "critical":
+	case "critical", "fatal":
 		return LevelCritical, nil
 	case "none":
 		return LevelNone, nil
 	}
-	return 0, fmt.Errorf("%q is not a log level (Trace, Debug, Information, Warning, Error, Critical, None)", name)
+	return 0, fmt.Errorf("%q is not a log level (Trace, Debug, Information, Warning, Error, Critical, None; Serilog's Verbose and Fatal)", name)
 }
 
-// Factory makes category loggers that share one output.
+// Factory makes category loggers that share one output. Its levels can be
+// replaced while it runs (SetLevels): loggers already made follow.
 type Factory struct {
-	out    slog.Handler
+	out     slog.Handler
+	table   atomic.Pointer[levelTable]
+	closers []io.Closer // the sinks' files
+}
+
+// levelTable is one configuration of levels; it is replaced whole.
+type levelTable struct {
 	levels map[string]slog.Level // lower-cased category prefix -> level
 	def    slog.Level
 }
@@ -66,19 +75,41 @@ func New(w io.Writer, format string, levels map[string]string) (*Factory, error)
 // level: the category loggers filter), with levels as in New. The edge
 // writes through Caddy's logger this way.
 func NewHandler(out slog.Handler, levels map[string]string) (*Factory, error) {
-	f := &Factory{levels: map[string]slog.Level{}, def: slog.LevelInfo, out: out}
+	f := &Factory{out: out}
+	if err := f.SetLevels(levels); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// SetLevels replaces the levels (as in New) of every logger of the
+// factory, those already made included; on an error nothing changes.
+func (f *Factory) SetLevels(levels map[string]string) error {
+	t := &levelTable{levels: map[string]slog.Level{}, def: slog.LevelInfo}
 	for category, name := range levels {
 		lvl, err := ParseLevel(name)
 		if err != nil {
-			return nil, fmt.Errorf("Logging:LogLevel:%s: %w", category, err)
+			return fmt.Errorf("Logging:LogLevel:%s: %w", category, err)
 		}
 		if strings.EqualFold(category, "Default") {
-			f.def = lvl
+			t.def = lvl
 			continue
 		}
-		f.levels[strings.ToLower(category)] = lvl
+		t.levels[strings.ToLower(category)] = lvl
 	}
-	return f, nil
+	f.table.Store(t)
+	return nil
+}
+
+// Close closes the files of the factory's sinks.
+func (f *Factory) Close() error {
+	var first error
+	for _, c := range f.closers {
+		if err := c.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // levelNames prints the extra levels by name instead of "DEBUG-4".
@@ -96,15 +127,17 @@ func levelNames(_ []string, a slog.Attr) slog.Attr {
 }
 
 // Level returns the minimum level that applies to category.
-func (f *Factory) Level(category string) slog.Level {
+func (f *Factory) Level(category string) slog.Level { return f.table.Load().level(category) }
+
+func (t *levelTable) level(category string) slog.Level {
 	c := strings.ToLower(category)
 	for {
-		if lvl, ok := f.levels[c]; ok {
+		if lvl, ok := t.levels[c]; ok {
 			return lvl
 		}
 		i := strings.LastIndexByte(c, '.')
 		if i < 0 {
-			return f.def
+			return t.def
 		}
 		c = c[:i]
 	}
@@ -112,17 +145,42 @@ func (f *Factory) Level(category string) slog.Level {
 
 // Logger returns the logger for category; every record carries the category.
 func (f *Factory) Logger(category string) *slog.Logger {
-	h := &categoryHandler{next: f.out.WithAttrs([]slog.Attr{slog.String("category", category)}), min: f.Level(category)}
+	h := &categoryHandler{next: f.out.WithAttrs([]slog.Attr{slog.String("category", category)}),
+		lc: &levelCache{f: f, category: category}}
 	return slog.New(h)
+}
+
+// levelCache remembers a category's level for one level table, so that
+// Enabled costs two atomic loads until SetLevels installs another table.
+type levelCache struct {
+	f        *Factory
+	category string
+	cached   atomic.Pointer[cachedLevel]
+}
+
+type cachedLevel struct {
+	table *levelTable
+	min   slog.Level
+}
+
+func (c *levelCache) min() slog.Level {
+	t := c.f.table.Load()
+	if got := c.cached.Load(); got != nil && got.table == t {
+		return got.min
+	}
+	m := t.level(c.category)
+	c.cached.Store(&cachedLevel{table: t, min: m})
+	return m
 }
 
 type categoryHandler struct {
 	next slog.Handler
-	min  slog.Level
+	lc   *levelCache
 }
 
 func (h *categoryHandler) Enabled(_ context.Context, l slog.Level) bool {
-	return h.min != LevelNone && l >= h.min
+	min := h.lc.min()
+	return min != LevelNone && l >= min
 }
 
 func (h *categoryHandler) Handle(ctx context.Context, r slog.Record) error {
@@ -130,11 +188,11 @@ func (h *categoryHandler) Handle(ctx context.Context, r slog.Record) error {
 }
 
 func (h *categoryHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return &categoryHandler{next: h.next.WithAttrs(as), min: h.min}
+	return &categoryHandler{next: h.next.WithAttrs(as), lc: h.lc}
 }
 
 func (h *categoryHandler) WithGroup(name string) slog.Handler {
-	return &categoryHandler{next: h.next.WithGroup(name), min: h.min}
+	return &categoryHandler{next: h.next.WithGroup(name), lc: h.lc}
 }
 
 // PrintfLogger adapts a category logger to libraries that log through a
