@@ -73,7 +73,9 @@ export class APIError extends Error {
 }
 
 let digest = null;
-async function formDigest() {
+// formDigest is the X-RequestDigest every write carries (library.js's
+// uploads send it themselves, for their progress).
+export async function formDigest() {
   if (digest && digest.until > Date.now()) return digest.value;
   const r = await call("POST", "/_api/contextinfo", undefined, { noDigest: true });
   digest = { value: r.FormDigestValue, until: Date.now() + (r.FormDigestTimeoutSeconds - 60) * 1000 };

@@ -5,6 +5,8 @@
 import { $, el, say, call, setTitle, can, perm, show } from "./api.js";
 import { listPage } from "./list.js";
 import { recycleBinPage } from "./recycle.js";
+import { libraryPage, libraryHref } from "./library.js";
+import { permissionsPage, groupsPage, permissionsHref } from "./permissions.js";
 
 function showUser(u) {
   $("user").replaceChildren(
@@ -50,13 +52,15 @@ function listTable(caption, lists) {
   if (lists.length === 0) return el("p", {}, `No ${caption.toLowerCase()} yet.`);
   const body = el("tbody");
   for (const l of lists) {
+    const href = l.BaseTemplate === 101 ? libraryHref(l.Id) : `#/list/${l.Id}`;
     body.append(el("tr", {},
-      el("td", {}, el("a", { href: `#/list/${l.Id}` }, l.Title)),
-      el("td", {}, String(l.ItemCount ?? ""))));
+      el("td", {}, el("a", { href }, l.Title)),
+      el("td", {}, String(l.ItemCount ?? "")),
+      el("td", {}, el("a", { href: permissionsHref(l.Id), "aria-label": `Permissions of ${l.Title}` }, "Permissions"))));
   }
   return el("table", {},
     el("caption", {}, caption),
-    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Name"), el("th", { scope: "col" }, "Items"))),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Name"), el("th", { scope: "col" }, "Items"), el("th", { scope: "col" }, "Access"))),
     body);
 }
 
@@ -80,7 +84,8 @@ async function home() {
 }
 
 // route shows the page the location's hash names: #/ (home),
-// #/list/<id>, #/recyclebin.
+// #/list/<id>, #/library/<id>[/<folder url>], #/permissions[/list/<id>[/<item id>]],
+// #/groups[/<id>], #/recyclebin.
 async function route() {
   const hash = location.hash.replace(/^#/, "") || "/";
   const parts = hash.split("/").filter(Boolean);
@@ -89,6 +94,10 @@ async function route() {
   setTitle("Loading…");
   try {
     if (parts[0] === "list" && parts[1]) await listPage(decodeURIComponent(parts[1]));
+    else if (parts[0] === "library" && parts[1]) await libraryPage(decodeURIComponent(parts[1]), parts[2] ? decodeURIComponent(parts[2]) : "");
+    else if (parts[0] === "permissions" && parts[1] === "list" && parts[2]) await permissionsPage(decodeURIComponent(parts[2]), parts[3]);
+    else if (parts[0] === "permissions") await permissionsPage();
+    else if (parts[0] === "groups") await groupsPage(parts[1]);
     else if (parts[0] === "recyclebin") await recycleBinPage();
     else await home();
   } catch (e) {
@@ -106,7 +115,8 @@ async function start() {
   // Only "#/…" names a page; other fragments (the skip link's #main)
   // move within the page as usual.
   window.addEventListener("hashchange", () => { if (location.hash.startsWith("#/") || !location.hash) route(); });
-  const user = call("GET", "/_api/web/currentUser").then(showUser, () => { /* the page says what failed */ });
+  // Someone the site refuses (no rights yet) can still sign out.
+  const user = call("GET", "/_api/web/currentUser").then(showUser, () => showUser({ Title: "" }));
   await Promise.all([user, route()]);
 }
 
