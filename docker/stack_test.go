@@ -1,0 +1,178 @@
+package docker
+
+import (
+	"encoding/json"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// The orchestrated Caddyfile is Caddyfile.example but for the upstreams
+// and the client secret: the blocks that must not drift apart are
+// compared, and the file adapts with the edge's own modules.
+func TestOrchestratedCaddyfile(t *testing.T) {
+	example, ours := read(t, "../Caddyfile.example"), read(t, orchestratedCaddyfile)
+	block := regexp.MustCompile(`(?s)\n\thandle_errors .*?\n\t}\n`)
+	if a, b := block.FindString(example), block.FindString(ours); a == "" || a != b {
+		t.Errorf("the handle_errors block of %s differs from Caddyfile.example's", orchestratedCaddyfile)
+	}
+	anon := regexp.MustCompile(`(?m)^\s*anonymous .*$`)
+	if a, b := anon.FindString(example), anon.FindString(ours); a == "" || strings.TrimSpace(a) != strings.TrimSpace(b) {
+		t.Errorf("anonymous paths differ from Caddyfile.example's: %q vs %q", b, a)
+	}
+
+	cfg := adaptCaddyfile(t, orchestratedCaddyfile, map[string]string{
+		"CESIVI_UPSTREAM_NAME":           "tasks.spm-server",
+		"CESIVI_OIDC_CLIENT_SECRET_FILE": "/run/secrets/spm_oidc_client_secret",
+	})
+	js, _ := json.Marshal(cfg)
+	s := string(js)
+	for _, want := range []string{
+		`"client_secret":"{file./run/secrets/spm_oidc_client_secret}"`,
+		`"source":"a"`,
+		`"name":"tasks.spm-server"`,
+		`"port":"5000"`,
+		`"refresh":2000000000`,
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("adapted config lacks %s", want)
+		}
+	}
+	// Ports the image exposes are the ones the Caddyfile listens on.
+	f := imageFacts(t)
+	vars := caddyfileVars(t, orchestratedCaddyfile)
+	if got := []string{vars["CESIVI_HTTP_PORT"], vars["CESIVI_HTTPS_PORT"]}; !slices.Equal(got, f.edgePorts) {
+		t.Errorf("the Caddyfile listens on %v, the edge image exposes %v", got, f.edgePorts)
+	}
+}
+
+func TestSwarmStack(t *testing.T) {
+	const path = "spm-stack.yml"
+	doc := parseYAML(t, path)
+	env := newEnvChecker(t)
+	f := imageFacts(t)
+
+	server := at(doc, "services", "spm-server")
+	edge := at(doc, "services", "spm-edge")
+	if server == nil || edge == nil {
+		t.Fatal("the stack lacks the spm-server or spm-edge service")
+	}
+
+	// The seed's shape.
+	if r := str(at(server, "deploy", "replicas")); r != "3" {
+		t.Errorf("spm-server replicas %s, the seed's stack has 3", r)
+	}
+	if p := str(at(server, "deploy", "update_config", "parallelism")); p != "1" {
+		t.Errorf("spm-server rolls %s at a time, want 1", p)
+	}
+	if d := str(at(server, "deploy", "update_config", "delay")); d == "" {
+		t.Error("spm-server update_config has no delay")
+	}
+	if c := str(at(server, "deploy", "restart_policy", "condition")); c != "on-failure" {
+		t.Errorf("spm-server restart_policy %q", c)
+	}
+	if at(server, "deploy", "resources", "limits", "memory") == nil {
+		t.Error("spm-server has no memory limit")
+	}
+	if str(at(server, "image")) != "cesivi/server:latest" || str(at(edge, "image")) != "cesivi/edge:latest" {
+		t.Error("images are not cesivi/server:latest and cesivi/edge:latest (docker/Dockerfile.* comments)")
+	}
+	if hc := strs(at(server, "healthcheck", "test")); !slices.Equal(hc, append([]string{"CMD"}, f.healthcheckCommand()...)) {
+		t.Errorf("spm-server health check %q, want the image's %q", hc, f.healthcheckCommand())
+	}
+	if at(server, "ports") != nil {
+		t.Error("spm-server publishes a port: only the edge should be reachable")
+	}
+
+	declared := map[string]bool{}
+	for name, s := range at(doc, "secrets").(map[string]any) {
+		if at(s, "external") != true {
+			t.Errorf("secret %s is not external: its content would sit next to the stack", name)
+		}
+		declared[name] = true
+	}
+
+	for _, svc := range []struct {
+		name  string
+		reads func(string) bool
+	}{{"spm-server", env.server}, {"spm-edge", env.edgeVar}} {
+		s := at(doc, "services", svc.name)
+		where := path + " " + svc.name
+		vars := map[string]string{}
+		for name, v := range at(s, "environment").(map[string]any) {
+			vars[name] = str(v)
+			if !svc.reads(name) {
+				t.Errorf("%s: %s is read by no one (misspelt?)", where, name)
+			}
+			checkNoPlainSecret(t, where, name, str(v))
+		}
+		mounted := strs(at(s, "secrets"))
+		for name, v := range vars {
+			if !strings.HasSuffix(name, "_FILE") {
+				continue
+			}
+			secret, ok := strings.CutPrefix(v, "/run/secrets/")
+			if !ok || !slices.Contains(mounted, secret) || !declared[secret] {
+				t.Errorf("%s: %s=%s is not a declared secret mounted into the service", where, name, v)
+			}
+		}
+		if svc.name != "spm-server" {
+			continue
+		}
+		settings := loadAsServer(t, where, vars)
+		if !settings.Farm.Enabled || settings.DistributedState.Provider != "Redis" || settings.Storage.Provider != "PostgreSQL" {
+			t.Errorf("%s is not a farm member on Redis and PostgreSQL", where)
+		}
+		if settings.Server.ShutdownDelay == 0 {
+			t.Errorf("%s: no ShutdownDelay, so a rolling update cuts requests", where)
+		}
+		grace := duration(t, where, str(at(s, "stop_grace_period")))
+		if need := graceNeeded(settings); grace <= need {
+			t.Errorf("%s: stop_grace_period %s, the shutdown takes up to %s", where, grace, need)
+		}
+		if !strings.HasSuffix(settings.Server.Address, ":"+f.serverPort) {
+			t.Errorf("%s listens on %s, the image exposes %s", where, settings.Server.Address, f.serverPort)
+		}
+	}
+
+	// The edge: its Caddyfile, where it finds the servers, its ports.
+	cfgs := asList(at(edge, "configs"))
+	if len(cfgs) != 1 || str(at(cfgs[0], "target")) != f.edgeConfig {
+		t.Fatalf("spm-edge does not mount its Caddyfile at %s, where the image reads it", f.edgeConfig)
+	}
+	src := str(at(cfgs[0], "source"))
+	if file := str(at(doc, "configs", src, "file")); file != "./"+orchestratedCaddyfile {
+		t.Errorf("config %s is %q, want ./%s", src, file, orchestratedCaddyfile)
+	}
+	edgeEnv := at(edge, "environment").(map[string]any)
+	if str(edgeEnv["CESIVI_UPSTREAM_NAME"]) != "tasks.spm-server" || str(edgeEnv["CESIVI_UPSTREAM_PORT"]) != f.serverPort {
+		t.Errorf("spm-edge does not send to tasks.spm-server:%s", f.serverPort)
+	}
+	for name, def := range caddyfileVars(t, orchestratedCaddyfile) {
+		if _, set := edgeEnv[name]; def == "" && !set && name != "CESIVI_OIDC_CLIENT_SECRET" {
+			t.Errorf("spm-edge leaves %s unset, which the Caddyfile needs", name)
+		}
+	}
+	var targets []string
+	for _, p := range asList(at(edge, "ports")) {
+		targets = append(targets, str(at(p, "target")))
+	}
+	if !slices.Equal(targets, f.edgePorts) {
+		t.Errorf("spm-edge publishes %v, the image listens on %v", targets, f.edgePorts)
+	}
+	if d := duration(t, "spm-edge", str(at(edge, "stop_grace_period"))); d < duration(t, "spm-server", str(at(server, "stop_grace_period"))) {
+		t.Error("spm-edge has less time to drain than the servers")
+	}
+	if str(at(doc, "networks", "spm-network", "driver")) != "overlay" {
+		t.Error("spm-network is not an overlay network")
+	}
+}
+
+// The Compose client parses the stack as Swarm would (no engine needed).
+func TestSwarmStackCompose(t *testing.T) {
+	runIfPresent(t, []string{
+		"CESIVI_OIDC_ISSUER=https://idp.example.com/", "CESIVI_OIDC_CLIENT_ID=cesivi",
+		"CESIVI_PUBLIC_ORIGINS=https://sp.example.com",
+	}, "docker-compose", "-f", "spm-stack.yml", "config", "-q")
+}
