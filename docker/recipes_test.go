@@ -146,6 +146,14 @@ func (f dockerfileFacts) healthcheckCommand() []string {
 	return []string{f.serverBinary, "healthcheck"}
 }
 
+// sampleSecrets stand for the secret settings' values when a recipe is
+// loaded: plausible, so the gates parse real-looking connection strings.
+var sampleSecrets = map[string]string{
+	"Cesivi__DistributedState__ConnectionString": "redis.example:6380,password=x,ssl=true,abortConnect=false",
+	"Cesivi__Storage__ConnectionString":          "Host=pg.example;Database=cesivi;Username=cesivi;Password=x",
+	"Cesivi__DataProtection__MasterKey":          "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+}
+
 // loadAsServer runs the server's configuration loading and start-up gates
 // on a recipe's environment, with every _FILE pointing at a file holding a
 // plausible value (so the gates parse real-looking connection strings),
@@ -157,15 +165,10 @@ func loadAsServer(t *testing.T, where string, env map[string]string) *config.Set
 	if err := os.Mkdir(secrets, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	sample := map[string]string{
-		"Cesivi__DistributedState__ConnectionString": "redis.example:6380,password=x,ssl=true,abortConnect=false",
-		"Cesivi__Storage__ConnectionString":          "Host=pg.example;Database=cesivi;Username=cesivi;Password=x",
-		"Cesivi__DataProtection__MasterKey":          "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
-	}
 	environ := []string{"CESIVI_SECRETS_DIR=" + secrets}
 	for name, value := range env {
 		if base, ok := strings.CutSuffix(name, "_FILE"); ok && strings.HasPrefix(name, "Cesivi__") {
-			v, ok := sample[base]
+			v, ok := sampleSecrets[base]
 			if !ok {
 				t.Errorf("%s: no sample value for %s", where, name)
 				continue

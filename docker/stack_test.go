@@ -85,10 +85,15 @@ func TestSwarmStack(t *testing.T) {
 		t.Error("spm-server publishes a port: only the edge should be reachable")
 	}
 
+	// Every secret is external, and the header says how to create it.
+	created := regexp.MustCompile(`docker secret create ([a-z_]+) `).FindAllStringSubmatch(read(t, path), -1)
 	declared := map[string]bool{}
 	for name, s := range at(doc, "secrets").(map[string]any) {
 		if at(s, "external") != true {
 			t.Errorf("secret %s is not external: its content would sit next to the stack", name)
+		}
+		if !slices.ContainsFunc(created, func(m []string) bool { return m[1] == name }) {
+			t.Errorf("%s does not say how to create the secret %s", path, name)
 		}
 		declared[name] = true
 	}
