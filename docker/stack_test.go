@@ -2,10 +2,14 @@ package docker
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/caddyserver/caddy/v2"
 )
 
 // The orchestrated Caddyfile is Caddyfile.example but for the upstreams
@@ -29,7 +33,7 @@ func TestOrchestratedCaddyfile(t *testing.T) {
 	js, _ := json.Marshal(cfg)
 	s := string(js)
 	for _, want := range []string{
-		`"client_secret":"{file./run/secrets/spm_oidc_client_secret}"`,
+		`"client_secret":"{env.CESIVI_OIDC_CLIENT_SECRET}{file./run/secrets/spm_oidc_client_secret}"`,
 		`"source":"a"`,
 		`"name":"tasks.spm-server"`,
 		`"port":"5000"`,
@@ -39,6 +43,29 @@ func TestOrchestratedCaddyfile(t *testing.T) {
 			t.Errorf("adapted config lacks %s", want)
 		}
 	}
+	// The client secret comes from the file or the variable, whichever is
+	// set, as the edge resolves it when it starts.
+	dir := t.TempDir()
+	file := filepath.Join(dir, "secret")
+	if err := os.WriteFile(file, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ env, file, want string }{
+		{"", file, "from-file"},
+		{"from-env", "/dev/null", "from-env"},
+	} {
+		t.Setenv("CESIVI_OIDC_CLIENT_SECRET", c.env)
+		t.Setenv("CESIVI_OIDC_CLIENT_SECRET_FILE", c.file)
+		js, _ := json.Marshal(adaptCaddyfile(t, orchestratedCaddyfile, nil))
+		m := regexp.MustCompile(`"client_secret":"([^"]*)"`).FindStringSubmatch(string(js))
+		if m == nil {
+			t.Fatal("no client_secret in the adapted config")
+		}
+		if got := caddy.NewReplacer().ReplaceKnown(m[1], ""); got != c.want {
+			t.Errorf("client secret %q, want %q", got, c.want)
+		}
+	}
+
 	// Ports the image exposes are the ones the Caddyfile listens on.
 	f := imageFacts(t)
 	vars := caddyfileVars(t, orchestratedCaddyfile)
