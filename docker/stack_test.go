@@ -3,6 +3,7 @@ package docker
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -53,6 +54,7 @@ func TestOrchestratedCaddyfile(t *testing.T) {
 	for _, c := range []struct{ env, file, want string }{
 		{"", file, "from-file"},
 		{"from-env", "/dev/null", "from-env"},
+		{"", filepath.Join(dir, "missing"), ""}, // logged by Caddy, not fatal
 	} {
 		t.Setenv("CESIVI_OIDC_CLIENT_SECRET", c.env)
 		t.Setenv("CESIVI_OIDC_CLIENT_SECRET_FILE", c.file)
@@ -207,4 +209,34 @@ func TestSwarmStackCompose(t *testing.T) {
 		"CESIVI_OIDC_ISSUER=https://idp.example.com/", "CESIVI_OIDC_CLIENT_ID=cesivi",
 		"CESIVI_PUBLIC_ORIGINS=https://sp.example.com",
 	}, "docker-compose", "-f", "spm-stack.yml", "config", "-q")
+}
+
+// The single-host Compose file: every variable is read by its process.
+func TestComposeVariablesAreRead(t *testing.T) {
+	const path = "docker-compose.multiserver.yml"
+	doc := parseYAML(t, path)
+	env := newEnvChecker(t)
+	example := caddyfileVars(t, "../Caddyfile.example")
+	for name, svc := range at(doc, "services").(map[string]any) {
+		if !strings.HasPrefix(name, "spm-server-") && name != "spm-edge" {
+			continue // Redis and PostgreSQL: their images' variables
+		}
+		for v := range at(svc, "environment").(map[string]any) {
+			_, edgeVar := example[v]
+			if !env.server(v) && !(name == "spm-edge" && (edgeVar || env.edgeVar(v))) {
+				t.Errorf("%s %s: %s is read by no one (misspelt?)", path, name, v)
+			}
+		}
+	}
+}
+
+func TestComposeConfig(t *testing.T) {
+	// The file uses the Compose Specification (a top-level name), which
+	// docker-compose 1.x, Debian's package, rejects; Compose v2 reads it.
+	if out, err := exec.Command("docker-compose", "version", "--short").Output(); err == nil && strings.HasPrefix(string(out), "1.") {
+		t.Skipf("docker-compose %s predates the Compose Specification this file uses; only the static checks ran", strings.TrimSpace(string(out)))
+	}
+	runIfPresent(t, []string{
+		"POSTGRES_PASSWORD=p", "REDIS_PASSWORD=r", "CESIVI_MASTER_KEY=k",
+	}, "docker-compose", "-f", "docker-compose.multiserver.yml", "config", "-q")
 }
