@@ -25,6 +25,9 @@ const (
 	// refreshRetry is how soon a failed background refresh is retried; the
 	// ring keeps serving its previous snapshot meanwhile.
 	refreshRetry = time.Minute
+	// initialSubscribeWait bounds New's wait for the change notices'
+	// subscription.
+	initialSubscribeWait = 3 * time.Second
 )
 
 // Options configure a Ring. Store is required; every other field has a
@@ -140,7 +143,14 @@ func New(ctx context.Context, opt Options) (*Ring, error) {
 		bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		r.cancel = cancel
 		r.done = make(chan struct{})
-		stop := r.subscribe(bg, nil)
+		// The first subscription is awaited for a bounded time only: a
+		// notifier whose server is down (Redis restarting, or not up yet
+		// when the farm starts) must not keep the process from serving.
+		// A subscription that comes up later resets, which kicks a
+		// refresh; one that failed is retried by the loop.
+		subCtx, subCancel := context.WithTimeout(bg, initialSubscribeWait)
+		stop := r.subscribe(subCtx, nil)
+		subCancel()
 		go r.loop(bg, stop)
 	}
 	return r, nil

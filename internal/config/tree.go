@@ -16,6 +16,9 @@ import (
 // Later layers overwrite earlier ones key by key, never section by section.
 type Tree struct {
 	values map[string]entry // lower-cased key -> value
+	// reads, when not nil, records every key and section asked for
+	// (KnownKeys).
+	reads map[string]bool
 }
 
 type entry struct {
@@ -34,6 +37,9 @@ func (t *Tree) Set(key, value, source string) {
 
 // Get returns the value of key (case-insensitive) and whether any layer set it.
 func (t *Tree) Get(key string) (string, bool) {
+	if t.reads != nil {
+		t.reads[key] = true
+	}
 	e, ok := t.values[strings.ToLower(key)]
 	return e.value, ok
 }
@@ -44,6 +50,9 @@ func (t *Tree) Source(key string) string { return t.values[strings.ToLower(key)]
 // Children returns the direct child names under section (for
 // "Logging:LogLevel" the category names), in the spelling their layer used.
 func (t *Tree) Children(section string) []string {
+	if t.reads != nil {
+		t.reads[section+":*"] = true
+	}
 	prefix := strings.ToLower(section) + ":"
 	seen := map[string]string{}
 	for lk, e := range t.values {
