@@ -27,6 +27,7 @@ type pgBench struct {
 	api  *api
 	pool *pgxpool.Pool
 	list string // list id
+	sql  *sqlCounter
 }
 
 func newPGBench(b *testing.B) *pgBench {
@@ -35,6 +36,8 @@ func newPGBench(b *testing.B) *pgBench {
 		b.Fatal(err)
 	}
 	cfg.MaxConns = 16
+	counter := &sqlCounter{}
+	cfg.ConnConfig.Tracer = counter
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -56,14 +59,14 @@ func newPGBench(b *testing.B) *pgBench {
 			b.Fatalf("add: %d %s", r.status, r.body)
 		}
 	}
-	return &pgBench{api: a, pool: pool, list: r.json["Id"].(string)}
+	return &pgBench{api: a, pool: pool, list: r.json["Id"].(string), sql: counter}
 }
 
 func BenchmarkPostgreSQLItemGet(b *testing.B) {
 	pb := newPGBench(b)
 	timed := perOp{}
 	defer timed.report(b)
-	timed.run(b, "raw pgx point select", func(b *testing.B) {
+	timed.runCounted(b, "raw pgx point select", pb.sql, func(b *testing.B) {
 		b.RunParallel(func(p *testing.PB) {
 			var data []byte
 			for p.Next() {
@@ -87,14 +90,14 @@ func BenchmarkPostgreSQLItemGet(b *testing.B) {
 		_, _ = w.Write(data)
 	}))
 	b.Cleanup(floor.Close)
-	timed.run(b, "HTTP floor: raw select behind the smallest HTTP server", func(b *testing.B) {
+	timed.runCounted(b, "HTTP floor: raw select behind the smallest HTTP server", pb.sql, func(b *testing.B) {
 		b.RunParallel(func(p *testing.PB) {
 			for p.Next() {
 				pb.api.raw(b, "GET", floor.URL+"/item", "")
 			}
 		})
 	})
-	timed.run(b, "API GET item", func(b *testing.B) {
+	timed.runCounted(b, "API GET item", pb.sql, func(b *testing.B) {
 		url := pb.api.srv.URL + "/_api/web/lists/getByTitle('Bench')/items(42)"
 		b.RunParallel(func(p *testing.PB) {
 			for p.Next() {
@@ -110,7 +113,7 @@ func BenchmarkPostgreSQLItemAdd(b *testing.B) {
 	defer timed.report(b)
 	var n atomic.Int64
 	n.Store(1 << 20)
-	timed.run(b, "raw pgx insert", func(b *testing.B) {
+	timed.runCounted(b, "raw pgx insert", pb.sql, func(b *testing.B) {
 		b.RunParallel(func(p *testing.PB) {
 			for p.Next() {
 				if _, err := pb.pool.Exec(context.Background(), `INSERT INTO "ListItems" ("ListId", "Id", "Guid", "Version", "Created", "Modified", "AuthorId", "EditorId", "Data")
@@ -130,14 +133,14 @@ func BenchmarkPostgreSQLItemAdd(b *testing.B) {
 		w.WriteHeader(http.StatusCreated)
 	}))
 	b.Cleanup(floor.Close)
-	timed.run(b, "HTTP floor: raw insert behind the smallest HTTP server", func(b *testing.B) {
+	timed.runCounted(b, "HTTP floor: raw insert behind the smallest HTTP server", pb.sql, func(b *testing.B) {
 		b.RunParallel(func(p *testing.PB) {
 			for p.Next() {
 				pb.api.raw(b, "POST", floor.URL+"/items", `{"Title":"floor"}`)
 			}
 		})
 	})
-	timed.run(b, "API add item", func(b *testing.B) {
+	timed.runCounted(b, "API add item", pb.sql, func(b *testing.B) {
 		url := pb.api.srv.URL + "/_api/web/lists/getByTitle('Bench')/items"
 		b.RunParallel(func(p *testing.PB) {
 			for p.Next() {
@@ -264,8 +267,23 @@ type perOp struct {
 }
 
 func (p *perOp) run(b *testing.B, name string, fn func(b *testing.B)) {
+	p.runCounted(b, name, nil, fn)
+}
+
+// runCounted is run that also reports the SQL statements and round trips
+// to PostgreSQL each operation cost, from the pool's tracer.
+func (p *perOp) runCounted(b *testing.B, name string, sql *sqlCounter, fn func(b *testing.B)) {
 	b.Run(name, func(b *testing.B) {
+		var before sqlCount
+		if sql != nil {
+			before = sql.read()
+		}
 		fn(b)
+		if sql != nil {
+			d := sql.read().minus(before)
+			b.ReportMetric(float64(d.statements)/float64(b.N), "sql-statements/op")
+			b.ReportMetric(float64(d.roundTrips)/float64(b.N), "sql-round-trips/op")
+		}
 		if p.ns == nil {
 			p.ns = map[string]float64{}
 		}
