@@ -104,6 +104,9 @@ func (h *SessionGate) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 	if err := h.identify(w, r, v); err != nil {
 		return h.refuse(w, r, err)
 	}
+	if err := limitIdentity(r, v); err != nil {
+		return h.refuse(w, r, err)
+	}
 	if err := h.authorize(w, r, v); err != nil {
 		return h.refuse(w, r, err)
 	}

@@ -34,6 +34,10 @@ import (
 // (sessions, login state, notices) and a key ring in a shared directory.
 type edgeEnv struct {
 	URL string // the edge
+	// URL2 is a second site of the same Caddy (edgeOptions.secondSite):
+	// its own handlers (and their rate limiters), the same Redis and
+	// sessions, as a second edge of the farm would have.
+	URL2 string
 	// MetricsURL serves the edge's Prometheus registry (a second site).
 	MetricsURL string
 	Server     *appserver.Server
@@ -60,6 +64,8 @@ type edgeOptions struct {
 	anyHost bool
 	// site lines are added to the site block.
 	site string
+	// secondSite serves a second site (URL2) with the same lines.
+	secondSite bool
 }
 
 func startEdge(t *testing.T, o edgeOptions) *edgeEnv {
@@ -160,6 +166,19 @@ func startEdge(t *testing.T, o edgeOptions) *edgeEnv {
 http://127.0.0.1:%d {
 	metrics
 }`, t.TempDir(), cacheTTL, o.global, oidcBlock, siteHost, port, o.site, target, metricsPort)
+	if o.secondSite {
+		port2 := freePort(t)
+		e.URL2 = fmt.Sprintf("http://127.0.0.1:%d", port2)
+		caddyfileText += fmt.Sprintf(`
+http://127.0.0.1:%d {
+	%s
+	cesivi_session
+	reverse_proxy %s
+}`, port2, o.site, target)
+		if e.IdP != nil {
+			e.IdP.AddRedirectURIs(e.URL2 + CallbackPath)
+		}
+	}
 	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfileText), nil)
 	if err != nil {
 		t.Fatal(err)
