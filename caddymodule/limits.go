@@ -243,25 +243,35 @@ const unconfirmedWait = time.Second
 
 // take counts one request of key in z, or returns the refusal.
 func (h *RateLimit) take(ctx context.Context, z *rateZone, key string) *httperr.Error {
+	if ok, wait := takeShared(ctx, z.limiter, h.syncer, key); !ok {
+		return tooManyRequests(z, wait)
+	}
+	return nil
+}
+
+// takeShared counts one event of key in l, shared by s (nil: this edge
+// alone), or reports how long to wait. A refusal because this edge's
+// unconfirmed burst is spent waits for the next sync rounds (at most
+// unconfirmedWait), which tell whether the farm has room: a burst of a
+// client's parallel requests is delayed by a Redis round trip, not refused.
+func takeShared(ctx context.Context, l *ratelimit.Limiter, s *ratesync.Syncer, key string) (bool, time.Duration) {
 	deadline := time.Now().Add(unconfirmedWait)
 	for {
-		ok, retry := z.limiter.Allow(key)
+		ok, retry := l.Allow(key)
 		if ok {
-			return nil
+			return true, 0
 		}
 		if retry > 0 {
-			return tooManyRequests(z, retry)
+			return false, retry
 		}
-		// The edge's unconfirmed burst is spent: the next round tells
-		// whether the farm has room.
-		if h.syncer == nil || time.Now().After(deadline) {
-			return tooManyRequests(z, time.Second)
+		if s == nil || time.Now().After(deadline) {
+			return false, time.Second
 		}
 		wctx, cancel := context.WithDeadline(ctx, deadline)
-		h.syncer.Wait(wctx)
+		s.Wait(wctx)
 		cancel()
 		if ctx.Err() != nil {
-			return tooManyRequests(z, time.Second)
+			return false, time.Second
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -137,7 +138,14 @@ func (h *SessionGate) endpoint(path string) func(http.ResponseWriter, *http.Requ
 func (h *SessionGate) refuse(w http.ResponseWriter, r *http.Request, err error) error {
 	var login *signInFirst
 	if errors.As(err, &login) {
-		return h.beginLogin(w, r, login.returnTo)
+		// Sent to LoginPath, which starts the sign-in: a page load costs
+		// neither a login state in Redis nor a sign-in start from the
+		// client's allowance (a browser that follows spends one there; a
+		// crawler, a prefetch or a link preview does not). The binding
+		// cookie, whose path on plain HTTP is /oauth2/, is sent there.
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, LoginPath+"?rd="+url.QueryEscape(login.returnTo), http.StatusFound)
+		return nil
 	}
 	e, ok := httperr.As(err)
 	if !ok {
