@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cesivi/cesivi/internal/httperr"
 	"github.com/cesivi/cesivi/internal/ratelimit"
@@ -30,8 +32,9 @@ type RateLimit struct {
 	// totals pulled back. Default: 500ms.
 	SyncInterval caddy.Duration `json:"sync_interval,omitempty"`
 
-	zones  []*rateZone
-	syncer *ratesync.Syncer
+	zones   []*rateZone
+	syncer  *ratesync.Syncer
+	limited *prometheus.CounterVec
 }
 
 // RateZone is one limit: at most Events requests per Window for each key
@@ -110,6 +113,9 @@ func (h *RateLimit) Provision(ctx caddy.Context) error {
 	if err := h.validate(); err != nil {
 		return err
 	}
+	if err := h.registerMetrics(ctx); err != nil {
+		return err
+	}
 	v, err := ctx.AppIfConfigured("cesivi")
 	if err != nil {
 		return fmt.Errorf("cesivi_rate_limit needs the global cesivi option: %w", err)
@@ -158,6 +164,26 @@ func (h *RateLimit) validate() error {
 	}
 	if h.SyncInterval < caddy.Duration(10*time.Millisecond) {
 		return fmt.Errorf("cesivi_rate_limit: sync_interval must be at least 10ms")
+	}
+	return nil
+}
+
+// registerMetrics counts refusals per zone (zone names are bounded by the
+// configuration; never a key) in the config's registry, which several
+// sites' handlers share.
+func (h *RateLimit) registerMetrics(ctx caddy.Context) error {
+	h.limited = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "cesivi", Subsystem: "edge",
+		Name: "rate_limited_total", Help: "Requests refused with 429 by cesivi_rate_limit, by zone."}, []string{"zone"})
+	reg := ctx.GetMetricsRegistry()
+	if reg == nil {
+		return nil
+	}
+	if err := reg.Register(h.limited); err != nil {
+		var already prometheus.AlreadyRegisteredError
+		if !errors.As(err, &already) {
+			return err
+		}
+		h.limited = already.ExistingCollector.(*prometheus.CounterVec)
 	}
 	return nil
 }
@@ -244,6 +270,9 @@ const unconfirmedWait = time.Second
 // take counts one request of key in z, or returns the refusal.
 func (h *RateLimit) take(ctx context.Context, z *rateZone, key string) *httperr.Error {
 	if ok, wait := takeShared(ctx, z.limiter, h.syncer, key); !ok {
+		if h.limited != nil {
+			h.limited.WithLabelValues(z.Name).Inc()
+		}
 		return tooManyRequests(z, wait)
 	}
 	return nil

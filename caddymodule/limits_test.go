@@ -90,7 +90,10 @@ func TestRateLimitPerUserIsSharedByTwoEdges(t *testing.T) {
 	if status[200] < 100 || status[200] > 109 || status[200]+status[429] != 320 {
 		t.Fatalf("statuses %v: want 100..109 × 200 and the rest 429", status)
 	}
-	// Paths outside the zone, and other users, are not limited.
+	if n := metricValue(t, get(t, http.DefaultClient, e.MetricsURL).Body, `cesivi_edge_rate_limited_total{zone="api"}`); int(n) != status[429] {
+		t.Errorf("rate_limited_total{zone=\"api\"} = %v, want the %d refusals", n, status[429])
+	}
+	// Paths outside the zone are not limited.
 	if a := get(t, c, e.URL+"/other", "Accept", "application/json"); a.Status != 200 {
 		t.Fatalf("a path outside the zone: %d %s", a.Status, a.Body)
 	}
@@ -192,5 +195,29 @@ func TestRateLimitMemoryIsBoundedUnderManyAddresses(t *testing.T) {
 	}
 	if n := z.limiter.Len(); n != 1000 {
 		t.Fatalf("the zone holds %d keys after 50000 addresses, want max_keys 1000", n)
+	}
+}
+
+// A user zone on the edge's own endpoints (no identity read there) counts
+// by client address.
+func TestRateLimitUserZoneOnSignInCountsTheAddress(t *testing.T) {
+	e := startEdge(t, edgeOptions{oidc: true, site: `cesivi_rate_limit {
+		zone signin {
+			match {
+				path /oauth2/login
+			}
+			key user
+			events 2
+			window 1h
+		}
+	}`})
+	c := client(t)
+	for i := range 2 {
+		if a := get(t, c, e.URL+LoginPath+"?rd=/"); a.Status != 302 {
+			t.Fatalf("start %d: %d %s", i, a.Status, a.Body)
+		}
+	}
+	if a := get(t, c, e.URL+LoginPath+"?rd=/"); a.Status != 429 || a.Error.Code != "TooManyRequests" || a.Header.Get("Retry-After") == "" {
+		t.Fatalf("third start: %d %s (Retry-After %q)", a.Status, a.Body, a.Header.Get("Retry-After"))
 	}
 }

@@ -99,6 +99,11 @@ func (h *SessionGate) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 		return h.refuse(w, r, errBadPath)
 	}
 	if serve := h.endpoint(r.URL.Path); serve != nil {
+		// The edge's endpoints carry no identity it reads: session and
+		// user zones that match them count by client address.
+		if err := limitIdentity(r, &visit{}); err != nil {
+			return h.refuse(w, r, err)
+		}
 		return serve(w, r)
 	}
 	v := &visit{anonymous: h.anonymous(r.URL.Path)}
