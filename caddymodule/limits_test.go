@@ -43,6 +43,11 @@ func TestRateLimitPerUserIsSharedByTwoEdges(t *testing.T) {
 	}
 	e := startEdge(t, edgeOptions{oidc: true, echo: true, secondSite: true, site: limitSite})
 	c, _ := completeSignIn(t, e) // (the echo upstream has no /api/session/get)
+	// Keep the 8 clients' connections open: hundreds of closed ones would
+	// leave ports in TIME_WAIT that the next test's listener may draw.
+	tr := &http.Transport{MaxIdleConnsPerHost: 16}
+	t.Cleanup(tr.CloseIdleConnections)
+	c.Transport = tr
 	var mu sync.Mutex
 	status := map[int]int{}
 	var bad []string
