@@ -19,6 +19,7 @@ import (
 	"github.com/cesivi/cesivi/internal/identity"
 	"github.com/cesivi/cesivi/internal/logging"
 	"github.com/cesivi/cesivi/internal/oidclogin"
+	"github.com/cesivi/cesivi/internal/ratelimit"
 	"github.com/cesivi/cesivi/internal/state"
 	"github.com/cesivi/cesivi/internal/websession"
 	"github.com/cesivi/cesivi/keyring"
@@ -247,7 +248,7 @@ type resources struct {
 	counters   edgeCounters
 	refresher  *websession.Refresher
 	bearer     *bearerGuard
-	logins     *clientLimiter
+	logins     *sharedLimit
 	// anonSessions limits anonymous sessions per client; allSessions all
 	// of them together.
 	anonSessions, allSessions *clientLimiter
@@ -257,6 +258,7 @@ type resources struct {
 
 func (r *resources) Destruct() error {
 	var errs []error
+	r.logins.close() // before the Redis client closes
 	if r.sessions != nil {
 		errs = append(errs, r.sessions.Close())
 	}
@@ -274,7 +276,6 @@ func openResources(s *config.Settings, cacheTTL time.Duration, log *slog.Logger)
 	defer cancel()
 	r := &resources{
 		bearer:       newBearerGuard(),
-		logins:       newClientLimiter(loginBurst, loginEvery),
 		anonSessions: newClientLimiter(sessionBurst, sessionEvery),
 		allSessions:  newClientLimiter(sessionsGlobalBurst, sessionsGlobalEvery),
 		// One warning per 10 s about refused logout tokens.
@@ -289,6 +290,8 @@ func openResources(s *config.Settings, cacheTTL time.Duration, log *slog.Logger)
 		return nil, fmt.Errorf("cesivi: %w", err)
 	}
 	r.provider, r.ring = r.backends.State, r.backends.KeyRing
+	r.logins = newSharedLimit("signin", ratelimit.Config{Events: loginEvents, Window: loginWindow},
+		r.backends.Redis, s.DistributedState.KeyPrefix+"ratelimit:", log)
 	r.sessions, err = websession.New(ctx, websession.Options{
 		Ring: r.ring, Sessions: r.provider.Sessions, PubSub: r.provider.PubSub, CacheTTL: cacheTTL,
 	})

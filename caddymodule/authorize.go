@@ -9,8 +9,7 @@ import (
 )
 
 // signInFirst is authorize's verdict for a browser navigation that needs a
-// user: refuse sends the browser to the identity provider, to come back to
-// returnTo.
+// user: refuse sends the browser to LoginPath, to come back to returnTo.
 type signInFirst struct{ returnTo string }
 
 func (*signInFirst) Error() string { return "sign-in required" }

@@ -1,6 +1,8 @@
 package caddymodule
 
 import (
+	"strconv"
+
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -15,14 +17,21 @@ func init() {
 	caddy.RegisterModule(StripIdentity{})
 	caddy.RegisterModule(SessionGate{})
 	caddy.RegisterModule(CORS{})
+	caddy.RegisterModule(RateLimit{})
 	httpcaddyfile.RegisterGlobalOption("cesivi", parseApp)
 	// All directly before basic_auth, in this order (each registration
 	// lands right before basic_auth): cesivi_cors first, since a preflight
-	// carries no identity to strip or session to check; then
-	// cesivi_strip_identity, so nothing downstream sees a spoofed header;
-	// then cesivi_session, before anything that could answer for the user.
+	// carries no identity to strip or session to check (and a 429 then
+	// carries the CORS headers a script needs to read it); then
+	// cesivi_rate_limit, before any work for the request (its session and
+	// user zones are counted by cesivi_session, once it has identified the
+	// request); then cesivi_strip_identity, so nothing downstream sees a
+	// spoofed header; then cesivi_session, before anything that could
+	// answer for the user.
 	httpcaddyfile.RegisterHandlerDirective("cesivi_cors", parseHandler[CORS])
 	httpcaddyfile.RegisterDirectiveOrder("cesivi_cors", httpcaddyfile.Before, "basic_auth")
+	httpcaddyfile.RegisterHandlerDirective("cesivi_rate_limit", parseHandler[RateLimit])
+	httpcaddyfile.RegisterDirectiveOrder("cesivi_rate_limit", httpcaddyfile.Before, "basic_auth")
 	httpcaddyfile.RegisterHandlerDirective("cesivi_strip_identity", parseHandler[StripIdentity])
 	httpcaddyfile.RegisterDirectiveOrder("cesivi_strip_identity", httpcaddyfile.Before, "basic_auth")
 	httpcaddyfile.RegisterHandlerDirective("cesivi_session", parseHandler[SessionGate])
@@ -224,8 +233,102 @@ func (s *SessionGate) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	return nil
 }
 
+// UnmarshalCaddyfile reads
+//
+//	cesivi_rate_limit {
+//		sync_interval <duration>
+//		zone <name> {
+//			match {
+//				<matchers>
+//			}
+//			key client|session|user
+//			events <n>
+//			window <duration>
+//			burst <n>
+//			max_keys <n>
+//		}
+//	}
+func (h *RateLimit) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // directive name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		var err error
+		switch d.Val() {
+		case "sync_interval":
+			err = durationArg(d, &h.SyncInterval)
+		case "zone":
+			err = h.parseZone(d)
+		default:
+			err = d.Errf("cesivi_rate_limit: unrecognized subdirective %q (expected zone or sync_interval)", d.Val())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (h *RateLimit) parseZone(d *caddyfile.Dispenser) error {
+	var z RateZone
+	if !d.NextArg() {
+		return d.Err("zone needs a name")
+	}
+	z.Name = d.Val()
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
+		switch d.Val() {
+		case "match":
+			set, merr := caddyhttp.ParseCaddyfileNestedMatcherSet(d)
+			if merr != nil {
+				return merr
+			}
+			z.MatcherSetsRaw = append(z.MatcherSetsRaw, set)
+		case "key":
+			err = stringArg(d, &z.Key)
+		case "events":
+			err = intArg(d, &z.Events)
+		case "window":
+			var w caddy.Duration
+			err = durationArg(d, &w)
+			z.Window = w
+		case "burst":
+			err = intArg(d, &z.Burst)
+		case "max_keys":
+			err = intArg(d, &z.MaxKeys)
+		default:
+			err = d.Errf("zone %s: unrecognized subdirective %q", z.Name, d.Val())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	h.Zones = append(h.Zones, z)
+	return nil
+}
+
+// intArg sets *dst to the subdirective's one integer.
+func intArg(d *caddyfile.Dispenser, dst *int) error {
+	opt := d.Val()
+	var v string
+	if err := stringArg(d, &v); err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return d.Errf("%s: %q is not a whole number", opt, v)
+	}
+	*dst = n
+	return nil
+}
+
 // Interface guards.
 var (
+	_ caddyfile.Unmarshaler = (*RateLimit)(nil)
 	_ caddyfile.Unmarshaler = (*StripIdentity)(nil)
 	_ caddyfile.Unmarshaler = (*SessionGate)(nil)
 )

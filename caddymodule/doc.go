@@ -11,10 +11,11 @@
 //	http.handlers.cesivi_session        SessionGate: sign-in endpoints, session and bearer identification, the sign-in gate, the identity assertion (session.go)
 //	http.handlers.cesivi_strip_identity StripIdentity: removes identity headers a client sent (strip.go)
 //	http.handlers.cesivi_cors           CORS: browser scripts of other origins, preflights answered without a session (cors.go, internal/cors)
+//	http.handlers.cesivi_rate_limit     RateLimit: request limits per client, session or user, shared by every edge (limits.go, internal/ratelimit, internal/ratesync)
 //
 // Caddyfile (caddyfile.go): the global option "cesivi { … }" and the
-// directives cesivi_cors, cesivi_strip_identity and cesivi_session, all
-// ordered directly before basic_auth, in that order.
+// directives cesivi_cors, cesivi_rate_limit, cesivi_strip_identity and
+// cesivi_session, all ordered directly before basic_auth, in that order.
 //
 // Placeholders: cesivi_session sets {http.auth.user.id} to the user of a
 // forwarded request, so Caddy's access log names the user. The cesivi

@@ -2,6 +2,8 @@ package caddymodule
 
 import (
 	"container/list"
+	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -9,8 +11,10 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/cesivi/cesivi/internal/ratelimit"
+	"github.com/cesivi/cesivi/internal/ratesync"
 )
 
 // What a client address may do that writes to the shared Redis without a
@@ -19,8 +23,15 @@ import (
 // minutes, so without limits one client could fill the Redis that holds
 // every session (then writes fail or real sessions are evicted).
 const (
-	loginBurst = 20
-	loginEvery = 2 * time.Second
+	// Sign-in starts per client address and minute, counted by every edge
+	// together (shared through Redis like cesivi_rate_limit's zones): a
+	// start is the GET of LoginPath, never the redirect of a page load to
+	// it, so a company behind one address spends one per sign-in, not one
+	// per page its people open while signed out.
+	loginEvents = 30
+	loginWindow = time.Minute
+	// limitSyncInterval is how often the edge's own limits sync with Redis.
+	limitSyncInterval = 500 * time.Millisecond
 
 	sessionBurst = 20
 	sessionEvery = 2 * time.Second
@@ -35,6 +46,44 @@ const (
 	// forgetting the stalest costs the least).
 	maxLimited = 100_000
 )
+
+// sharedLimit is one of the edge's own limits, shared by every edge through
+// Redis (ratesync), for as long as the edge's resources live.
+type sharedLimit struct {
+	limiter *ratelimit.Limiter
+	syncer  *ratesync.Syncer // nil without Redis
+	stop    context.CancelFunc
+	done    chan struct{}
+}
+
+// newSharedLimit starts the limit's sync when there is a Redis.
+func newSharedLimit(name string, cfg ratelimit.Config, rdb redis.UniversalClient, prefix string, log *slog.Logger) *sharedLimit {
+	cfg.Burst = max(1, cfg.Events/20)
+	l := &sharedLimit{limiter: ratelimit.New(cfg)}
+	if rdb == nil {
+		l.limiter.SetShared(false)
+		return l
+	}
+	l.syncer = ratesync.New(rdb, []ratesync.Zone{{Name: name, Window: cfg.Window, Limiter: l.limiter}},
+		ratesync.Options{Prefix: prefix, Interval: limitSyncInterval, Logger: log})
+	ctx, cancel := context.WithCancel(context.Background())
+	l.stop, l.done = cancel, make(chan struct{})
+	go func() { l.syncer.Run(ctx); close(l.done) }()
+	return l
+}
+
+// allow takes one event for the request's client address.
+func (l *sharedLimit) allow(r *http.Request) (bool, time.Duration) {
+	return takeShared(r.Context(), l.limiter, l.syncer, clientKey(r))
+}
+
+// close pushes what is left and stops the sync.
+func (l *sharedLimit) close() {
+	if l != nil && l.stop != nil {
+		l.stop()
+		<-l.done
+	}
+}
 
 // clientLimiter is a token bucket per client address, in this edge's
 // memory (a farm of N edges lets a client do N times as much; the bound

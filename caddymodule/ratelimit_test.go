@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"context"
 	"fmt"
 	"net/http/httptest"
 	"testing"
@@ -78,5 +79,56 @@ func TestTheLogSamplerLetsOneLinePerPeriodAndCountsTheRest(t *testing.T) {
 	}
 	if ok, n := s.allow(now.Add(10 * time.Second)); !ok || n != 99 {
 		t.Fatalf("after the period: %v, %d held back; want true, 99", ok, n)
+	}
+}
+
+// A company behind one address: its people opening protected pages while
+// signed out (or a crawler, or prefetches) spend no sign-in starts; the
+// page loads are sent to LoginPath, which spends one when a browser
+// follows.
+func TestSignInPageLoadsDoNotExhaustSignIns(t *testing.T) {
+	e := startEdge(t, edgeOptions{oidc: true})
+	c := client(t)
+	for i := range 3 * loginEvents {
+		nav := get(t, c, fmt.Sprintf("%s/sites/team/page%d.aspx", e.URL, i), "Accept", "text/html")
+		if nav.Status != 302 || nav.Header.Get("Location") != fmt.Sprintf("%s?rd=%%2Fsites%%2Fteam%%2Fpage%d.aspx", LoginPath, i) {
+			t.Fatalf("page load %d: %d Location %q", i, nav.Status, nav.Header.Get("Location"))
+		}
+	}
+	resp, err := e.IdP.Login(context.Background(), c, e.URL+LoginPath+"?rd=%2Fsites%2Fteam%2Fpage0.aspx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if done := get(t, c, resp.Header.Get("Location")); done.Status != 302 || done.Header.Get("Location") != "/sites/team/page0.aspx" {
+		t.Fatalf("the sign-in after %d page loads: %d %s", 3*loginEvents, done.Status, done.Body)
+	}
+}
+
+// Two edges count one address's sign-in starts together (bound:
+// loginEvents - 1 + 2 edges × a burst of 1).
+func TestSignInStartsAreCountedByEveryEdge(t *testing.T) {
+	e := startEdge(t, edgeOptions{oidc: true, secondSite: true})
+	if until := time.Until(time.Now().Truncate(time.Minute).Add(time.Minute)); until < 15*time.Second {
+		time.Sleep(until) // the minute's window ends before the test could
+	}
+	c := client(t)
+	started := 0
+	for i := range 3 * loginEvents {
+		base := e.URL
+		if i%2 == 1 {
+			base = e.URL2
+		}
+		a := get(t, c, base+LoginPath+"?rd=/")
+		switch {
+		case a.Status == 302:
+			started++
+		case a.Status != 429 || a.Header.Get("Retry-After") == "":
+			t.Fatalf("start %d: %d (Retry-After %q) %s", i, a.Status, a.Header.Get("Retry-After"), a.Body)
+		}
+	}
+	t.Logf("%d sign-in starts from one address across two edges: %d started", 3*loginEvents, started)
+	if started < loginEvents || started > loginEvents+1 {
+		t.Fatalf("%d started across two edges, want %d..%d", started, loginEvents, loginEvents+1)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -98,10 +99,18 @@ func (h *SessionGate) ServeHTTP(w http.ResponseWriter, r *http.Request, next cad
 		return h.refuse(w, r, errBadPath)
 	}
 	if serve := h.endpoint(r.URL.Path); serve != nil {
+		// The edge's endpoints carry no identity it reads: session and
+		// user zones that match them count by client address.
+		if err := limitIdentity(r, &visit{}); err != nil {
+			return h.refuse(w, r, err)
+		}
 		return serve(w, r)
 	}
 	v := &visit{anonymous: h.anonymous(r.URL.Path)}
 	if err := h.identify(w, r, v); err != nil {
+		return h.refuse(w, r, err)
+	}
+	if err := limitIdentity(r, v); err != nil {
 		return h.refuse(w, r, err)
 	}
 	if err := h.authorize(w, r, v); err != nil {
@@ -134,7 +143,14 @@ func (h *SessionGate) endpoint(path string) func(http.ResponseWriter, *http.Requ
 func (h *SessionGate) refuse(w http.ResponseWriter, r *http.Request, err error) error {
 	var login *signInFirst
 	if errors.As(err, &login) {
-		return h.beginLogin(w, r, login.returnTo)
+		// Sent to LoginPath, which starts the sign-in: a page load costs
+		// neither a login state in Redis nor a sign-in start from the
+		// client's allowance (a browser that follows spends one there; a
+		// crawler, a prefetch or a link preview does not). The binding
+		// cookie, whose path on plain HTTP is /oauth2/, is sent there.
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, LoginPath+"?rd="+url.QueryEscape(login.returnTo), http.StatusFound)
+		return nil
 	}
 	e, ok := httperr.As(err)
 	if !ok {

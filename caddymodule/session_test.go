@@ -34,6 +34,10 @@ import (
 // (sessions, login state, notices) and a key ring in a shared directory.
 type edgeEnv struct {
 	URL string // the edge
+	// URL2 is a second site of the same Caddy (edgeOptions.secondSite):
+	// its own handlers (and their rate limiters), the same Redis and
+	// sessions, as a second edge of the farm would have.
+	URL2 string
 	// MetricsURL serves the edge's Prometheus registry (a second site).
 	MetricsURL string
 	Server     *appserver.Server
@@ -60,6 +64,8 @@ type edgeOptions struct {
 	anyHost bool
 	// site lines are added to the site block.
 	site string
+	// secondSite serves a second site (URL2) with the same lines.
+	secondSite bool
 }
 
 func startEdge(t *testing.T, o edgeOptions) *edgeEnv {
@@ -160,6 +166,19 @@ func startEdge(t *testing.T, o edgeOptions) *edgeEnv {
 http://127.0.0.1:%d {
 	metrics
 }`, t.TempDir(), cacheTTL, o.global, oidcBlock, siteHost, port, o.site, target, metricsPort)
+	if o.secondSite {
+		port2 := freePort(t)
+		e.URL2 = fmt.Sprintf("http://127.0.0.1:%d", port2)
+		caddyfileText += fmt.Sprintf(`
+http://127.0.0.1:%d {
+	%s
+	cesivi_session
+	reverse_proxy %s
+}`, port2, o.site, target)
+		if e.IdP != nil {
+			e.IdP.AddRedirectURIs(e.URL2 + CallbackPath)
+		}
+	}
 	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfileText), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -336,10 +355,14 @@ func TestLoginThroughARealProviderThenLogout(t *testing.T) {
 	if api.Status != 401 || api.Error.Code != "LoginRequired" || api.Error.LoginURL != LoginPath+"?rd=%2F_api%2Fweb" {
 		t.Fatalf("API call without session: %d %s", api.Status, api.Body)
 	}
-	// A browser navigation goes straight to the provider.
+	// A browser navigation goes to the edge's sign-in, which sends it on
+	// to the provider.
 	nav := get(t, c, e.URL+"/_api/web", "Accept", "text/html")
-	if nav.Status != 302 || !strings.HasPrefix(nav.Header.Get("Location"), e.IdP.Issuer) {
+	if nav.Status != 302 || nav.Header.Get("Location") != LoginPath+"?rd=%2F_api%2Fweb" {
 		t.Fatalf("navigation without session: %d Location %q", nav.Status, nav.Header.Get("Location"))
+	}
+	if start := get(t, c, e.URL+nav.Header.Get("Location")); start.Status != 302 || !strings.HasPrefix(start.Header.Get("Location"), e.IdP.Issuer) {
+		t.Fatalf("sign-in start: %d Location %q", start.Status, start.Header.Get("Location"))
 	}
 
 	// Anonymous session first, to check it is replaced at sign-in.
@@ -668,7 +691,7 @@ func TestSignInStartsAreLimitedPerClient(t *testing.T) {
 	// Until the first refusal: a slow machine may refill a token or two
 	// while the loop runs, so the count of starts is at least the burst
 	// and the loop is bounded far above it rather than at burst + a few.
-	for attempt := 0; limited == 0 && attempt < 20*loginBurst; attempt++ {
+	for attempt := 0; limited == 0 && attempt < 2*loginEvents; attempt++ {
 		a := get(t, c, e.URL+LoginPath+"?rd=/")
 		switch a.Status {
 		case 302:
@@ -682,8 +705,8 @@ func TestSignInStartsAreLimitedPerClient(t *testing.T) {
 			t.Fatalf("%d %s", a.Status, a.Body)
 		}
 	}
-	if started < loginBurst || limited < 1 {
-		t.Fatalf("%d started, %d limited; want at least %d started, then refusals", started, limited, loginBurst)
+	if started < loginEvents || limited < 1 {
+		t.Fatalf("%d started, %d limited; want at least %d started, then refusals", started, limited, loginEvents)
 	}
 }
 
@@ -717,10 +740,10 @@ func TestParallelSignInsInOneBrowserAllComplete(t *testing.T) {
 	var callbacks []string
 	for i := range 5 {
 		nav := get(t, c, fmt.Sprintf("%s/tab/%d", e.URL, i), "Accept", "text/html")
-		if nav.Status != 302 || !strings.HasPrefix(nav.Header.Get("Location"), e.IdP.Issuer) {
+		if nav.Status != 302 || nav.Header.Get("Location") != fmt.Sprintf("%s?rd=%%2Ftab%%2F%d", LoginPath, i) {
 			t.Fatalf("tab %d: %d Location %q", i, nav.Status, nav.Header.Get("Location"))
 		}
-		resp, err := e.IdP.Login(context.Background(), c, nav.Header.Get("Location"))
+		resp, err := e.IdP.Login(context.Background(), c, e.URL+nav.Header.Get("Location"))
 		if err != nil {
 			t.Fatal(err)
 		}

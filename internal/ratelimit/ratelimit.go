@@ -18,6 +18,13 @@ type Config struct {
 	Window  time.Duration
 	MaxKeys int              // table cap; the oldest-used key is evicted first
 	Now     func() time.Time // injected clock
+	// Burst bounds, per key, the events this limiter admits that the
+	// shared store has not confirmed yet (counted here, not yet merged
+	// back). It is what bounds the farm's overshoot: between two syncs an
+	// edge admits at most Burst events per key that the others cannot
+	// see. 0: no bound (a limiter used alone). Applies only while the
+	// store is reachable (SetShared).
+	Burst int
 }
 
 type entry struct {
@@ -36,6 +43,11 @@ type Limiter struct {
 	mu    sync.Mutex
 	table map[string]*entry
 	lru   *list.List // front: most recently used
+	// shared: the last sync reached the store, so Burst applies. While the
+	// store is unreachable each edge limits on its own counts (a farm of N
+	// edges then admits up to N times Events), rather than refusing
+	// everything it could not confirm.
+	shared bool
 }
 
 // New returns a limiter for cfg; MaxKeys defaults to 100000.
@@ -46,13 +58,22 @@ func New(cfg Config) *Limiter {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Limiter{cfg: cfg, table: make(map[string]*entry), lru: list.New()}
+	return &Limiter{cfg: cfg, table: make(map[string]*entry), lru: list.New(), shared: cfg.Burst > 0}
+}
+
+// SetShared records whether the shared store answered the last sync.
+func (l *Limiter) SetShared(ok bool) {
+	l.mu.Lock()
+	l.shared = ok
+	l.mu.Unlock()
 }
 
 func (l *Limiter) window(now time.Time) int64 { return now.UnixNano() / int64(l.cfg.Window) }
 
-// Allow counts one event for key. When refused, it returns the time until
-// the current window ends, for Retry-After.
+// Allow counts one event for key. When refused by the limit, it returns
+// the time until the current window ends, for Retry-After. When refused
+// because Burst events of key are still unconfirmed, retryAfter is 0: the
+// next sync decides (the caller may wait for it and ask again).
 func (l *Limiter) Allow(key string) (ok bool, retryAfter time.Duration) {
 	now := l.cfg.Now()
 	w := l.window(now)
@@ -69,6 +90,9 @@ func (l *Limiter) Allow(key string) (ok bool, retryAfter time.Duration) {
 	if total >= int64(l.cfg.Events) {
 		end := time.Unix(0, (w+1)*int64(l.cfg.Window))
 		return false, end.Sub(now)
+	}
+	if l.shared && l.cfg.Burst > 0 && e.local-e.pushed >= int64(l.cfg.Burst) {
+		return false, 0
 	}
 	e.local++
 	e.pending++

@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"fmt"
+	"math/rand"
 	"net/netip"
 	"testing"
 	"time"
@@ -103,5 +104,104 @@ func TestClientKey(t *testing.T) {
 		if got := ClientKey(netip.MustParseAddr(in)); got != want {
 			t.Errorf("ClientKey(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// The farm's bound with Burst: whatever the order of requests and syncs
+// (each edge syncing one round at a time), N edges admit at most
+// Events - 1 + N×Burst per key and window.
+func TestBurstBoundsTheFarmsOvershoot(t *testing.T) {
+	for _, n := range []int{2, 3, 5} {
+		for seed := int64(0); seed < 50; seed++ {
+			rnd := rand.New(rand.NewSource(seed))
+			clk := fakeclock.New(time.Unix(600, 0))
+			store := int64(0)
+			edges := make([]*Limiter, n)
+			inflight := make([][]Delta, n) // pushed, not yet merged
+			totals := make([]int64, n)
+			for i := range edges {
+				edges[i] = New(Config{Events: 100, Window: time.Minute, Burst: 5, Now: clk.Now})
+			}
+			allowed := 0
+			for step := 0; step < 5000; step++ {
+				i := rnd.Intn(n)
+				switch rnd.Intn(4) {
+				case 0, 1: // requests
+					if ok, _ := edges[i].Allow("u"); ok {
+						allowed++
+					}
+				case 2: // push: INCRBY, the answer not yet applied
+					if inflight[i] == nil {
+						inflight[i] = edges[i].Pending()
+						for _, d := range inflight[i] {
+							store += d.Count
+						}
+						totals[i] = store
+						if inflight[i] == nil {
+							inflight[i] = []Delta{}
+						}
+					}
+				case 3: // the push's answer arrives
+					for _, d := range inflight[i] {
+						edges[i].Merge(d, totals[i])
+					}
+					inflight[i] = nil
+				}
+			}
+			if bound := 100 - 1 + n*5; allowed > bound || allowed < 100 {
+				t.Fatalf("%d edges (seed %d) admitted %d, want 100..%d", n, seed, allowed, bound)
+			}
+		}
+	}
+}
+
+// An edge that has not seen a key for a while knows nothing of what the
+// others counted: it admits at most Burst before its sync tells it.
+func TestAStaleEdgeAdmitsAtMostBurst(t *testing.T) {
+	clk := fakeclock.New(time.Unix(600, 0))
+	store := map[string]int64{}
+	sync := func(l *Limiter) {
+		for _, d := range l.Pending() {
+			k := fmt.Sprintf("%s/%d", d.Key, d.Window)
+			store[k] += d.Count
+			l.Merge(d, store[k])
+		}
+	}
+	a := New(Config{Events: 100, Window: time.Minute, Burst: 5, Now: clk.Now})
+	b := New(Config{Events: 100, Window: time.Minute, Burst: 5, Now: clk.Now})
+	for range 100 {
+		if ok, _ := a.Allow("u"); !ok {
+			sync(a)
+			a.Allow("u")
+		}
+	}
+	sync(a)
+	got := 0
+	for range 50 {
+		ok, ra := b.Allow("u")
+		if ok {
+			got++
+		} else if ra != 0 {
+			t.Fatalf("refused with retry-after %v before any sync; want 0 (wait for the sync)", ra)
+		}
+	}
+	if got != 5 {
+		t.Fatalf("the stale edge admitted %d before syncing, want the burst of 5", got)
+	}
+	sync(b)
+	if ok, ra := b.Allow("u"); ok || ra == 0 {
+		t.Fatalf("after its sync: ok=%v retryAfter=%v; want refused until the window ends", ok, ra)
+	}
+	// The store unreachable: the edge limits on its own counts.
+	c := New(Config{Events: 10, Window: time.Minute, Burst: 2, Now: clk.Now})
+	c.SetShared(false)
+	got = 0
+	for range 20 {
+		if ok, _ := c.Allow("u"); ok {
+			got++
+		}
+	}
+	if got != 10 {
+		t.Fatalf("without the store an edge admitted %d, want its own limit of 10", got)
 	}
 }
