@@ -3,6 +3,7 @@ package testenv
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // aptPackages are the Debian packages that provide every binary FindBinary
@@ -137,31 +139,80 @@ var handedOut = struct {
 	ports map[int]bool
 }{ports: map[int]bool{}}
 
-// FreePort returns a TCP port that was free on 127.0.0.1 a moment ago.
-// Another process can take it before the caller binds it, so the Start
-// functions retry with a new port when the server reports it in use.
+// FreePort returns a TCP port that was free a moment ago, on every
+// interface. Another process can take it before the caller binds it, so
+// the Start functions retry with a new port when the server reports it
+// in use.
+//
+// It is picked below the kernel's ephemeral range: a port in that range,
+// found free by listening on :0 and closing, is soon handed out again as
+// the source port of some outgoing connection (to Redis, PostgreSQL, an
+// upstream), and the process given the port then fails to bind it
+// ("address already in use"), which a busy machine makes frequent. Below
+// the range only explicit binds compete, and those the check sees.
 func FreePort() (int, error) {
 	handedOut.mu.Lock()
 	defer handedOut.mu.Unlock()
-	for {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
+	lo, hi := belowEphemeral()
+	// Test binaries of several packages run at once, each with its own
+	// handedOut: each picks from its own slice of the range (by process
+	// id), so two of them rarely race for one port between the check
+	// and the bind; the whole range is the fallback.
+	slice := (hi - lo) / portSlices
+	sliceLo := lo + os.Getpid()%portSlices*slice
+	for i := range 2000 {
+		port := sliceLo + portRand.IntN(slice)
+		if i >= 1000 {
+			port = lo + portRand.IntN(hi-lo)
 		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		// The kernel never hands these out as ephemeral ports, but the
-		// machine's long-lived services must stay out of reach whatever
-		// the port range is configured to.
-		// A port handed out before may not be bound yet by whoever got it
-		// (a farm picks every port first, then starts its processes), and
-		// the kernel readily returns a just-closed port again: never hand
-		// out the same port twice in one process.
-		if port != 6379 && port != 5432 && !handedOut.ports[port] {
+		if handedOut.ports[port] || reservedPorts[port] {
+			continue
+		}
+		// A port handed out before may not be bound yet by whoever got
+		// it (a farm picks every port first, then starts its
+		// processes): never hand out the same port twice in a process.
+		if l, err := net.Listen("tcp", fmt.Sprintf(":%d", port)); err == nil {
+			l.Close()
 			handedOut.ports[port] = true
 			return port, nil
 		}
 	}
+	return 0, errors.New("testenv: no free port found below the ephemeral port range")
+}
+
+// reservedPorts are the standard ports of services a development machine
+// may run (or start later), and those make farm and make run use: never
+// handed out even when free at the moment.
+var reservedPorts = map[int]bool{
+	1883: true, 3306: true, 4222: true, 4369: true, 5000: true, 5001: true, 5002: true, 5003: true,
+	5432: true, 5672: true, 6379: true, 6380: true, 8080: true, 8081: true, 8443: true, 9998: true,
+	15672: true, 25672: true, 27017: true,
+}
+
+const portSlices = 8
+
+var portRand = rand.New(rand.NewPCG(uint64(os.Getpid()), uint64(time.Now().UnixNano())))
+
+// belowEphemeral is the range FreePort picks from: from 20000 up to the
+// start of net.ipv4.ip_local_port_range (32768 unless configured).
+func belowEphemeral() (lo, hi int) {
+	lo, hi = 20000, 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				hi = n
+			}
+		}
+	}
+	if hi-lo < 2000 {
+		// A range configured to start low: take ports just below it,
+		// or above 10000 when that leaves too few.
+		lo = max(10000, hi-10000)
+		if hi-lo < 2000 {
+			lo, hi = 10000, 20000
+		}
+	}
+	return lo, hi
 }
 
 func tail(b []byte, n int) string {
