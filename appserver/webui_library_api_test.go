@@ -32,6 +32,7 @@ func TestTheLibraryAndPermissionsPagesRESTCallsWork(t *testing.T) {
 			p.digest = p.ok("POST", "/_api/contextinfo", nil, nil).obj(t)["FormDigestValue"].(string)
 			libraryRESTCalls(t, p)
 			permissionsRESTCalls(t, p)
+			subsiteRESTCalls(t, p)
 		})
 	}
 }
@@ -278,4 +279,23 @@ func (p *pageClient) ok(method, path string, body any, header map[string]string)
 		p.t.Fatalf("%s %s: %d, want 2xx: %s", method, path, a.status, a.body)
 	}
 	return a
+}
+
+// subsiteRESTCalls are the home page's sub-web navigation: the web's
+// sub-webs, and in a sub-web its parent, each linking to the pages at
+// <web>/_layouts/cesivi/.
+func subsiteRESTCalls(t *testing.T, p *pageClient) {
+	p.ok("POST", "/_api/web/webs/add", map[string]any{"parameters": map[string]any{"Title": "Design Team", "Url": "design"}}, nil)
+	subs := jsonOf(p.must(200, "GET", "/_api/web/webs?$select="+jsEncode("Title,ServerRelativeUrl"), nil, nil).obj(t))
+	if !strings.Contains(subs, `"ServerRelativeUrl":"/design"`) || !strings.Contains(subs, "Design Team") {
+		t.Fatalf("sub-webs: %s", subs)
+	}
+	parent := p.must(200, "GET", "/design/_api/web/parentWeb?$select="+jsEncode("Title,ServerRelativeUrl"), nil, nil).obj(t)
+	if parent["ServerRelativeUrl"] != "/" {
+		t.Fatalf("the sub-web's parent: %s", jsonOf(parent))
+	}
+	page := p.do("GET", "/design/_layouts/cesivi/", nil, map[string]string{"Accept": "text/html"})
+	if page.status != 200 || !strings.Contains(string(page.body), "<main") {
+		t.Fatalf("the sub-web's pages: %d %.200s", page.status, page.body)
+	}
 }

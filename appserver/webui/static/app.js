@@ -2,7 +2,7 @@
 // recycle bin. Every read and write goes through the public /_api REST
 // (api.js) with the signed-in person's own rights.
 
-import { $, el, say, call, setTitle, can, perm, show } from "./api.js";
+import { $, el, say, call, setTitle, can, perm, show, web } from "./api.js";
 import { listPage } from "./list.js";
 import { recycleBinPage } from "./recycle.js";
 import { libraryPage, libraryHref } from "./library.js";
@@ -66,13 +66,21 @@ function listTable(caption, lists) {
 
 // home: the site's lists and libraries in one round trip.
 async function home() {
-  const [webInfo, lists] = await Promise.all([
+  // One round trip: the web, its lists, its sub-webs and (in a sub-web)
+  // its parent, asked together.
+  const [webInfo, lists, subs, parent] = await Promise.all([
     call("GET", "/_api/web?$select=Title,EffectiveBasePermissions"),
     call("GET", "/_api/web/lists?$select=Id,Title,BaseTemplate,ItemCount,Hidden"),
+    call("GET", "/_api/web/webs?$select=Title,ServerRelativeUrl").catch(() => ({ value: [] })),
+    web ? call("GET", "/_api/web/parentWeb?$select=Title,ServerRelativeUrl").catch(() => null) : null,
   ]);
   setTitle(webInfo.Title || "Site");
   const visible = (lists.value || []).filter((l) => !l.Hidden);
+  const pageOf = (url) => (url === "/" ? "/" : `${url.replace(/\/+$/, "")}/_layouts/cesivi/`);
+  const subsites = subs.value || [];
   show(
+    parent && parent.ServerRelativeUrl ? el("p", { id: "parent-site" }, "Part of ",
+      el("a", { href: pageOf(parent.ServerRelativeUrl) }, parent.Title || parent.ServerRelativeUrl), ".") : null,
     // Only who may manage lists sees the button (the server decides anyway).
     can(webInfo.EffectiveBasePermissions, perm.manageLists)
       ? el("button", { type: "button", id: "new-list", onclick: newListDialog }, "New list or library") : null,
@@ -80,6 +88,9 @@ async function home() {
     listTable("Lists", visible.filter((l) => l.BaseTemplate !== 101)),
     el("h2", {}, "Libraries"),
     listTable("Libraries", visible.filter((l) => l.BaseTemplate === 101)),
+    subsites.length ? el("h2", {}, "Subsites") : null,
+    subsites.length ? el("ul", { id: "subsites" },
+      ...subsites.map((w) => el("li", {}, el("a", { href: pageOf(w.ServerRelativeUrl) }, w.Title || w.ServerRelativeUrl)))) : null,
   );
 }
 
