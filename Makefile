@@ -102,9 +102,12 @@ bench-smoke: build
 # local OpenID provider. Writes .farm/farm.json; `make farm-down` stops it.
 # `make farm FARM_REDIS=hardened` runs Redis as the seed's "Redis Security"
 # section configures it (password, renamed commands, TLS only, an ACL user).
+# `make farm FARM_SETTINGS=appsettings.json` gives every server that file
+# (the seed's Serilog section, say: its File sink writes .farm/logs/server-N/).
 FARM_REDIS ?= plain
+FARM_SETTINGS ?=
 farm: build bin/cesivi-devidp
-	$(GO) run ./tests/cmd/cesivi-farm up -bin $(BIN) -state .farm -redis $(FARM_REDIS)
+	$(GO) run ./tests/cmd/cesivi-farm up -bin $(BIN) -state .farm -redis $(FARM_REDIS) $(if $(FARM_SETTINGS),-settings $(FARM_SETTINGS))
 
 farm-down:
 	$(GO) run ./tests/cmd/cesivi-farm down -state .farm

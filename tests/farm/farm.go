@@ -9,6 +9,7 @@
 package farm
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -50,6 +51,13 @@ type Options struct {
 	CaddyfilePath string
 	// ServerEnv is added to every server's environment.
 	ServerEnv []string
+	// ServerSettings names an appsettings.json given to every server (make
+	// farm FARM_SETTINGS=…), in a settings directory of its own
+	// (servers/<name>/). A File sink's path under /var/log/spm/, the
+	// seed's, becomes logs/<name>/ of the farm: in the seed's deployment
+	// each server's container has its own /var/log/spm, and servers
+	// sharing one file would each prune the others' days.
+	ServerSettings string
 	// Storage is the servers' Cesivi:Storage:Provider: PostgreSQL (the
 	// default, the seed's farm) or InMemory. InMemory content lives in one
 	// server's process, so it needs Servers: 1; the farm then starts no
@@ -332,6 +340,13 @@ func (f *Farm) startServer(ctx context.Context, i, port int) error {
 		"Cesivi__DistributedState__Provider=Redis",
 	}, f.redis.CesiviEnv("abortConnect=false")...)
 	env = append(env, f.storageEnv()...)
+	if f.opt.ServerSettings != "" {
+		dir, err := f.serverSettingsDir(name)
+		if err != nil {
+			return err
+		}
+		env = append(env, "CESIVI_CONFIG_DIR="+dir)
+	}
 	env = append(env, f.opt.ServerEnv...)
 	if len(f.serverEnv) <= i {
 		f.serverEnv = append(f.serverEnv, env)
@@ -399,6 +414,29 @@ func (f *Farm) startEdge(ctx context.Context, i, port, httpsPort int, serverPort
 	// has, handshakes fail with "tls: internal error". Ready means a
 	// client can complete a handshake for the site's name.
 	return waitTLS(ctx, fmt.Sprintf("127.0.0.1:%d", httpsPort), "localhost", 60*time.Second, p)
+}
+
+// serverSettingsDir writes Options.ServerSettings into the settings
+// directory of server name, its seed log directory moved into the farm's.
+func (f *Farm) serverSettingsDir(name string) (string, error) {
+	b, err := os.ReadFile(f.opt.ServerSettings)
+	if err != nil {
+		return "", fmt.Errorf("farm: server settings: %w", err)
+	}
+	dir := filepath.Join(f.dir, "servers", name)
+	logs := filepath.Join(f.dir, "logs", name)
+	for _, d := range []string{dir, logs} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return "", err
+		}
+	}
+	quoted, err := json.Marshal(logs + "/")
+	if err != nil {
+		return "", err
+	}
+	// Inside a JSON string: the directory without its quotes.
+	b = bytes.ReplaceAll(b, []byte("/var/log/spm/"), quoted[1:len(quoted)-1])
+	return dir, os.WriteFile(filepath.Join(dir, "appsettings.json"), b, 0o600)
 }
 
 // storageEnv configures the storage provider and, with InMemory, a key

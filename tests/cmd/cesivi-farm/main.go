@@ -28,6 +28,7 @@ func main() {
 	bin := fs.String("bin", "bin", "directory with cesivi-server, cesivi-edge and cesivi-devidp (missing ones are built)")
 	state := fs.String("state", ".farm", "state directory: data, logs, farm.json")
 	redisMode := fs.String("redis", "plain", "plain, or hardened: Redis as the seed's \"Redis Security\" section configures it")
+	settings := fs.String("settings", "", "an appsettings.json for every server (the seed's Serilog section, say); a File sink under /var/log/spm/ writes to <state>/logs/server-N/")
 	_ = fs.Parse(os.Args[2:])
 	dir, err := filepath.Abs(*state)
 	if err != nil {
@@ -38,7 +39,7 @@ func main() {
 		if *redisMode != "plain" && *redisMode != "hardened" {
 			fail(fmt.Errorf("-redis %q: want plain or hardened", *redisMode))
 		}
-		up(*bin, dir, *redisMode == "hardened")
+		up(*bin, dir, *redisMode == "hardened", *settings)
 	case "down":
 		stopped, err := farm.Down(dir)
 		if err != nil {
@@ -54,7 +55,14 @@ func main() {
 	}
 }
 
-func up(bin, dir string, hardenedRedis bool) {
+func up(bin, dir string, hardenedRedis bool, settings string) {
+	if settings != "" {
+		abs, err := filepath.Abs(settings)
+		if err != nil {
+			fail(err)
+		}
+		settings = abs
+	}
 	if farm.Running(dir) {
 		fail(fmt.Errorf("a farm is already running from %s; run `make farm-down` first", dir))
 	}
@@ -73,7 +81,7 @@ func up(bin, dir string, hardenedRedis bool) {
 	if err != nil {
 		fail(err)
 	}
-	f, err := farm.Start(ctx, farm.Options{BinDir: bin, StateDir: stateDir, Detached: true, HardenedRedis: hardenedRedis})
+	f, err := farm.Start(ctx, farm.Options{BinDir: bin, StateDir: stateDir, Detached: true, HardenedRedis: hardenedRedis, ServerSettings: settings})
 	if err != nil {
 		_ = os.RemoveAll(stateDir)
 		fail(err)
