@@ -47,17 +47,38 @@ func TestFarmWithTheSeedsSerilogWritesDailyFilesAndTheCacheDebugCategory(t *test
 		t.Fatal(err)
 	}
 	f := startFarm(t, farm.Options{Servers: 2, Edges: 1, ServerSettings: settings})
+	grantBobRead(t, f)
+	waitForCacheDebugLines(t, f, true)
+}
+
+// The seed's troubleshooting turns the same debug category on with one
+// variable, without any Serilog section.
+func TestTheSeedsTroubleshootingVariableShowsTheCachesPubSubMessages(t *testing.T) {
+	f := startFarm(t, farm.Options{Servers: 2, Edges: 1,
+		ServerEnv: []string{"Cesivi__Logging__LogLevel__Cesivi.Server.Authorization.DistributedUserContextCache=Debug"}})
+	grantBobRead(t, f)
+	waitForCacheDebugLines(t, f, false)
+}
+
+// grantBobRead gives the second development user Read on the site through
+// the farm's edge: his user context is then stale on every server.
+func grantBobRead(t *testing.T, f *farm.Farm) {
+	t.Helper()
 	edge := f.Edges[0]
 	c := newAPIClient(t, f)
-
-	// bob gets Read on the site: his user context is stale on every server.
 	bob := testenv.DevUsers()[1]
 	var user struct {
 		ID int64 `json:"Id"`
 	}
 	decodeJSON(t, c.must(t, http.StatusOK, http.MethodPost, edge+"/_api/web/ensureUser", map[string]any{"logonName": "i:0#.f|membership|" + bob.Email}), &user)
 	c.must(t, http.StatusOK, http.MethodPost, edge+fmt.Sprintf("/_api/web/roleAssignments/addRoleAssignment(principalid=%d,roledefid=1073741826)", user.ID), nil)
+}
 
+// waitForCacheDebugLines waits until every server's console shows the
+// cache's invalidation at debug level with its category, and with
+// dailyFiles its daily file in logs/<server>/ too.
+func waitForCacheDebugLines(t *testing.T, f *farm.Farm, dailyFiles bool) {
+	t.Helper()
 	daily := regexp.MustCompile(`^log-\d{8}\.txt$`)
 	const category = "Cesivi.Server.Authorization.DistributedUserContextCache"
 	deadline := time.Now().Add(30 * time.Second)
@@ -76,8 +97,11 @@ func TestFarmWithTheSeedsSerilogWritesDailyFilesAndTheCacheDebugCategory(t *test
 			}
 			b, _ := os.ReadFile(filepath.Join(f.Dir(), "logs", name+".log"))
 			console = string(b)
-			if strings.Contains(file, "[DBG] cache entry invalidated") &&
-				strings.Contains(console, "DBG] "+category+" cache entry invalidated") {
+			// The seed's template writes "[HH:mm:ss DBG] <category> <message>";
+			// Cesivi's default text format names the category as an attribute.
+			inConsole := strings.Contains(console, "DBG] "+category+" cache entry invalidated") ||
+				strings.Contains(console, `level=DEBUG msg="cache entry invalidated"`) && strings.Contains(console, "category="+category)
+			if inConsole && (!dailyFiles || strings.Contains(file, "[DBG] cache entry invalidated")) {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -86,7 +110,7 @@ func TestFarmWithTheSeedsSerilogWritesDailyFilesAndTheCacheDebugCategory(t *test
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		if !strings.Contains(file, "[INF]") {
+		if dailyFiles && !strings.Contains(file, "[INF]") {
 			t.Errorf("%s's daily file holds no information line: %s", name, tail(file, 1000))
 		}
 	}
