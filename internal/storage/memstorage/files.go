@@ -130,6 +130,7 @@ func (t *tx) deleteTree(l *list, rec *storage.File) {
 	tree := l.tree(rec)
 	t.recordFiles(l, storage.ChangeDeleteObject, tree...)
 	for _, f := range tree {
+		t.dropOwnScopes(l, []*storage.Item{l.items[f.ItemID]}, false)
 		t.dropFile(l, f)
 		t.dropHistory(l, f)
 		del(t, l.items, f.ItemID)

@@ -120,6 +120,7 @@ func (a items) Delete(ctx context.Context, listID string, id int64, ifVersion in
 		a.t.deleteTree(l, rec)
 		return nil
 	}
+	a.t.dropOwnScopes(l, []*storage.Item{it}, false)
 	del(a.t, l.items, id)
 	del(a.t, l.attachments, id)
 	del(a.t, l.itemHistories, id)

@@ -340,8 +340,23 @@ func (a recycleBin) Delete(ctx context.Context, siteID, id string) error {
 	if err != nil {
 		return err
 	}
-	del(a.t, a.t.s.db.bin, e.item.ID)
+	a.t.forget(e)
 	return nil
+}
+
+// forget deletes bin entry e for good, with the scopes its list or items
+// owned.
+func (t *tx) forget(e *binEntry) {
+	if e.list != nil {
+		items := make([]*storage.Item, 0, len(e.list.items))
+		for _, it := range e.list.items {
+			items = append(items, it)
+		}
+		t.dropOwnScopes(e.list, items, true)
+	} else if l, ok := t.s.db.lists[e.listID]; ok {
+		t.dropOwnScopes(l, e.items, false)
+	}
+	del(t, t.s.db.bin, e.item.ID)
 }
 
 func (a recycleBin) Empty(ctx context.Context, siteID, webID string) error {
@@ -349,7 +364,7 @@ func (a recycleBin) Empty(ctx context.Context, siteID, webID string) error {
 		return err
 	}
 	for _, e := range a.t.entries(siteID, webID) {
-		del(a.t, a.t.s.db.bin, e.item.ID)
+		a.t.forget(e)
 	}
 	return nil
 }

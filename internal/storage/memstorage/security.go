@@ -790,3 +790,28 @@ func (a security) VisibleItemCount(ctx context.Context, listID string, v *storag
 	}
 	return n, nil
 }
+
+// dropOwnScopes removes the role assignments of the scopes items of l
+// owned (an item with unique permissions), and with whole those of l
+// itself: they are deleted for good, and item ids are never reused, so
+// nothing could hold those scopes again. A recycled item keeps its
+// assignments until its bin entry goes, so a restore brings back its
+// permissions.
+func (t *tx) dropOwnScopes(l *list, its []*storage.Item, whole bool) {
+	w := t.s.db.webs[l.l.WebID]
+	if w == nil {
+		return // its web is gone, and its site's security with it
+	}
+	sec := t.s.db.security[w.SiteID]
+	if sec == nil {
+		return
+	}
+	for _, it := range its {
+		if it != nil && it.ScopeID == storage.ItemScopeID(l.l.ID, it.ID) {
+			del(t, sec.assignments, it.ScopeID)
+		}
+	}
+	if whole && l.l.ScopeID == l.l.ID {
+		del(t, sec.assignments, l.l.ID)
+	}
+}

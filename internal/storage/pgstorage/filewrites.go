@@ -180,6 +180,9 @@ func (t *tx) deleteTree(ctx context.Context, lib *library, rec *storage.File) er
 			RETURNING 1),
 		v AS (
 			DELETE FROM "FileVersions" WHERE "FileId" = ANY((SELECT guids FROM t)::uuid[])),
+		ra AS (
+			DELETE FROM "RoleAssignments" WHERE "SiteId" = $2 AND "ScopeId" IN (
+				SELECT $1::uuid::text || '/' || o FROM unnest(COALESCE((SELECT ids FROM t), '{}')::bigint[]) o)),
 		`+logChanges(storage.ChangeDeleteObject, `COALESCE((SELECT ids FROM t), '{}')::bigint[]`, `COALESCE((SELECT guids FROM t), '{}')::uuid[]`,
 		"$4::timestamptz", `"ItemCount" = "ItemCount" - (SELECT count(*) FROM d)`)+`
 		SELECT 1`,

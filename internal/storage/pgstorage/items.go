@@ -252,7 +252,10 @@ func (a items) Delete(ctx context.Context, listID string, id int64, ifVersion in
 	if err := storage.CheckVersion(it, ifVersion); err != nil {
 		return err
 	}
-	if _, err := t.exec(ctx, `DELETE FROM "ListItems" WHERE "ListId" = $1 AND "Id" = $2`, listID, id); err != nil {
+	// The scope the item owned (unique permissions) goes with it: ids are
+	// never reused, so nothing could hold it again.
+	if _, err := t.exec(ctx, `WITH ra AS (DELETE FROM "RoleAssignments" WHERE "ScopeId" = $1::uuid::text || '/' || $2::bigint::text)
+		DELETE FROM "ListItems" WHERE "ListId" = $1 AND "Id" = $2`, listID, id); err != nil {
 		return err
 	}
 	err = a.touch(ctx, listID, -1, storage.ChangeDeleteObject, []int64{id}, []string{it.GUID})

@@ -252,6 +252,18 @@ const inWeb = `"WebId" IN (WITH RECURSIVE w AS (SELECT "Id" FROM "Webs" WHERE "I
 	UNION ALL SELECT c."Id" FROM "Webs" c JOIN w ON c."ParentId" = w."Id") SELECT "Id" FROM w)`
 
 // binWhere selects site siteID's bin, or web webID's and its subwebs'.
+// binOwnScopes selects the scopes that the lists and items of the bin
+// entries matching where (on "RecycleBinRows") owned: a list's or item's
+// own scope id, not one it inherited. Their role assignments go when
+// the entries are deleted for good (a restore brings them back with the
+// rows until then); item ids are never reused, so nothing else could
+// hold those scopes.
+func binOwnScopes(where string) string {
+	return `SELECT r."Row"->>'ScopeId' FROM "RecycleBinRows" r WHERE ` + where + ` AND (
+		(r."Table" = 'ListItems' AND r."Row"->>'ScopeId' = (r."Row"->>'ListId') || '/' || (r."Row"->>'Id'))
+		OR (r."Table" = 'Lists' AND r."Row"->>'ScopeId' = r."Row"->>'Id'))`
+}
+
 func binWhere(siteID, webID string) (string, []any) {
 	if webID == "" {
 		return `"SiteId" = $1`, []any{siteID}
@@ -297,7 +309,8 @@ func (a recycleBin) Delete(ctx context.Context, siteID, id string) error {
 	if !isGUID(siteID) || !isGUID(id) {
 		return storage.ErrNotInBin
 	}
-	n, err := a.t.exec(ctx, `DELETE FROM "RecycleBin" WHERE "Id" = $1 AND "SiteId" = $2`, id, siteID)
+	n, err := a.t.exec(ctx, `WITH ra AS (DELETE FROM "RoleAssignments" WHERE "SiteId" = $2 AND "ScopeId" IN (`+binOwnScopes(`"BinId" = $1`)+`))
+		DELETE FROM "RecycleBin" WHERE "Id" = $1 AND "SiteId" = $2`, id, siteID)
 	if err == nil && n == 0 {
 		return storage.ErrNotInBin
 	}
@@ -312,7 +325,9 @@ func (a recycleBin) Empty(ctx context.Context, siteID, webID string) error {
 		return nil
 	}
 	where, args := binWhere(siteID, webID)
-	_, err := a.t.exec(ctx, `DELETE FROM "RecycleBin" WHERE `+where, args...)
+	_, err := a.t.exec(ctx, `WITH ra AS (DELETE FROM "RoleAssignments" WHERE "SiteId" = $1 AND "ScopeId" IN (`+
+		binOwnScopes(`"BinId" IN (SELECT "Id" FROM "RecycleBin" WHERE `+where+`)`)+`))
+		DELETE FROM "RecycleBin" WHERE `+where, args...)
 	return err
 }
 

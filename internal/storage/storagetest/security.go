@@ -15,6 +15,7 @@ var securityTests = []test{
 	{"groups share the site's principal ids and names", testGroups},
 	{"group membership", testMembers},
 	{"a deleted user leaves their groups and role assignments", testDeletedUserLeavesEverything},
+	{"what is deleted for good leaves no role assignments; what is recycled keeps them", testDeletedScopesLeaveNoAssignments},
 	{"custom permission levels", testRoleDefinitions},
 	{"role assignments", testAssignments},
 	{"a list breaks and resets its inheritance", testListInheritance},
@@ -746,4 +747,105 @@ func testSecurityRollback(t *testing.T, e *env) {
 		}
 		return nil
 	})
+}
+
+func testDeletedScopesLeaveNoAssignments(t *testing.T, e *env) {
+	l := e.list("Tasks")
+	ann := e.user("i:0#.f|membership|ann@example.com")
+	for range 4 {
+		e.add(l.ID, ann.ID, map[string]odata.Value{"Title": odata.String("t")})
+	}
+	archive := e.list("Archive")
+	e.add(archive.ID, ann.ID, map[string]odata.Value{"Title": odata.String("a")})
+	own := func(ref storage.ScopeRef) string {
+		var id string
+		e.sec(func(s storage.Security) (err error) {
+			if id, err = s.BreakInheritance(e.ctx, ref, false, false); err != nil {
+				return err
+			}
+			return s.AddAssignment(e.ctx, id, ann.ID, permissions.ReadID)
+		})
+		return id
+	}
+	item := func(n int64) string { return own(storage.ScopeRef{WebID: e.web.ID, ListID: l.ID, ItemID: n}) }
+	s1, s2, s3 := item(1), item(2), item(3)
+	archiveScope := own(storage.ScopeRef{WebID: e.web.ID, ListID: archive.ID})
+	archiveItem := own(storage.ScopeRef{WebID: e.web.ID, ListID: archive.ID, ItemID: 1})
+	webBefore := len(e.assignments(e.web.ScopeID))
+	// A scope whose object is gone may be unknown (NotFound) or empty:
+	// either way it grants nothing.
+	holds := func(scope string) bool {
+		found := false
+		e.secRead(func(s storage.Security) error {
+			ras, err := s.Assignments(e.ctx, scope)
+			if errors.Is(err, storage.ErrNotFound) {
+				return nil
+			}
+			for _, ra := range ras {
+				found = found || ra.PrincipalID == ann.ID
+			}
+			return err
+		})
+		return found
+	}
+	recycle := func(fn func(b storage.RecycleBin) (*storage.RecycleBinItem, error)) *storage.RecycleBinItem {
+		var bi *storage.RecycleBinItem
+		e.do(func(tx storage.Tx) (err error) { bi, err = fn(tx.RecycleBin()); return err })
+		return bi
+	}
+
+	// Deleted for good: its scope's grants go.
+	e.do(func(tx storage.Tx) error { return tx.Items().Delete(e.ctx, l.ID, 1, 0) })
+	if holds(s1) {
+		t.Errorf("a deleted item's scope still grants ann: %v", e.assignments(s1))
+	}
+	// An inheriting item's delete touches nobody's grants.
+	e.do(func(tx storage.Tx) error { return tx.Items().Delete(e.ctx, l.ID, 4, 0) })
+
+	// Recycled: kept, and back with a restore; gone when the entry is
+	// deleted from the bin.
+	bi := recycle(func(b storage.RecycleBin) (*storage.RecycleBinItem, error) {
+		return b.RecycleItem(e.ctx, l.ID, 2, ann.ID, 0)
+	})
+	if !holds(s2) {
+		t.Errorf("a recycled item's scope lost its grants")
+	}
+	e.do(func(tx storage.Tx) error { return tx.RecycleBin().Restore(e.ctx, e.site.ID, bi.ID) })
+	e.read(func(tx storage.Tx) error {
+		it, err := tx.Items().Get(e.ctx, l.ID, 2)
+		if err == nil && (it.ScopeID != s2 || !holds(s2)) {
+			t.Errorf("a restored item has scope %q, ann held: %v", it.ScopeID, holds(s2))
+		}
+		return err
+	})
+	bi = recycle(func(b storage.RecycleBin) (*storage.RecycleBinItem, error) {
+		return b.RecycleItem(e.ctx, l.ID, 2, ann.ID, 0)
+	})
+	e.do(func(tx storage.Tx) error { return tx.RecycleBin().Delete(e.ctx, e.site.ID, bi.ID) })
+	if holds(s2) {
+		t.Errorf("an item deleted from the bin still has its grants")
+	}
+
+	// Emptying the bin, and a whole list with its own scope and an item's.
+	recycle(func(b storage.RecycleBin) (*storage.RecycleBinItem, error) {
+		return b.RecycleItem(e.ctx, l.ID, 3, ann.ID, 0)
+	})
+	recycleArchive := func(b storage.RecycleBin) (*storage.RecycleBinItem, error) {
+		return b.RecycleList(e.ctx, e.web.ID, archive.ID, ann.ID)
+	}
+	bi = recycle(recycleArchive)
+	e.do(func(tx storage.Tx) error { return tx.RecycleBin().Restore(e.ctx, e.site.ID, bi.ID) })
+	if !holds(archiveScope) || !holds(archiveItem) {
+		t.Errorf("a list recycled and restored lost its grants or its item's")
+	}
+	recycle(recycleArchive)
+	e.do(func(tx storage.Tx) error { return tx.RecycleBin().Empty(e.ctx, e.site.ID, "") })
+	for name, scope := range map[string]string{"item 3": s3, "the list": archiveScope, "the list's item": archiveItem} {
+		if holds(scope) {
+			t.Errorf("%s, deleted with the bin, still grants ann", name)
+		}
+	}
+	if n := len(e.assignments(e.web.ScopeID)); n != webBefore {
+		t.Errorf("the web's assignments went from %d to %d", webBefore, n)
+	}
 }
