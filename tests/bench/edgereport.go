@@ -50,7 +50,10 @@ func (c EdgeConfig) RedisPerRequest() float64 {
 
 // EdgeRun is the whole edge benchmark.
 type EdgeRun struct {
-	Date     time.Time
+	Date time.Time
+	// Note is said first (make bench BENCH_FLAGS='-note ...'): what the
+	// figures cannot tell, such as a machine shared with other work.
+	Note     string
 	Machine  Machine
 	Versions []Version
 	Rounds   int
@@ -243,8 +246,14 @@ func (r EdgeRun) Markdown(charts map[string][]byte) string {
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	p("# Edge benchmarks\n\n")
 	p("Written by `make bench` (%s). Every figure below comes from one run of `tests/cmd/cesivi-bench`.\n\n", r.Date.UTC().Format("2006-01-02 15:04 UTC"))
+	if r.Note != "" {
+		p("%s\n\n", r.Note)
+	}
 	p("## Machine and versions\n\n")
 	p("| | |\n|---|---|\n| CPU | %s |\n| cores | %d (load generator, provider, Redis, app servers and edges all share them) |\n| kernel | %s |\n", r.Machine.CPU, r.Machine.Cores, r.Machine.Kernel)
+	if r.Machine.LoadAvg != "" {
+		p("| load average when the run began (1, 5, 15 min) | %s |\n", r.Machine.LoadAvg)
+	}
 	for _, v := range r.Versions {
 		p("| %s | %s |\n", v.Name, v.Value)
 	}

@@ -59,6 +59,12 @@ func TestCPUModel(t *testing.T) {
 	if got := CPUModel("processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) CPU @ 2.20GHz\n"); got != "Intel(R) Xeon(R) CPU @ 2.20GHz" {
 		t.Fatalf("got %q", got)
 	}
+	if got := LoadAverage("3.10 2.50 2.00 4/321 12345\n"); got != "3.10 2.50 2.00" {
+		t.Fatalf("load average %q", got)
+	}
+	if LoadAverage("") != "" {
+		t.Fatal("load average from nothing")
+	}
 	if CPUModel("processor : 0\n") != "" {
 		t.Fatal("model from nothing")
 	}
@@ -77,7 +83,7 @@ func lat(base time.Duration, n int) []time.Duration {
 }
 
 func sampleRun() EdgeRun {
-	r := EdgeRun{Date: time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC), Machine: Machine{CPU: "Test CPU", Cores: 2, Kernel: "6.1.0"},
+	r := EdgeRun{Date: time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC), Machine: Machine{CPU: "Test CPU", Cores: 2, Kernel: "6.1.0", LoadAvg: "3.10 2.50 2.00"}, Note: "Measured on a shared machine.",
 		Versions: []Version{{"Go", "go1.26"}}, Rounds: 3, Duration: 3 * time.Second, Conns: 64,
 		OpenDuration: 2 * time.Second, Workers: 64, PeakRPS: 4000, Fractions: []float64{0.5}, SignInConc: 4}
 	r.Baseline = EdgeConfig{Key: "baseline", Name: "plain reverse_proxy",
@@ -147,7 +153,7 @@ func TestEdgeMarkdownAndCharts(t *testing.T) {
 	}
 	md := r.Markdown(charts)
 	for _, want := range []string{
-		"| CPU | Test CPU |", "| kernel | 6.1.0 |", "| Go | go1.26 |",
+		"| CPU | Test CPU |", "| load average when the run began (1, 5, 15 min) | 3.10 2.50 2.00 |", "Measured on a shared machine.\n", "| kernel | 6.1.0 |", "| Go | go1.26 |",
 		"![throughput ratio](benchmarks-throughput.png)", "![latency added against rate](benchmarks-latency.png)",
 		"| cached session | 0.900 (0.500–1.000) | 1.040 (1.020–1.100) |",
 		"| CPU per request ≤ ×1.03 of plain reverse_proxy, cached session | ×1.040 | **missed** |",

@@ -13,6 +13,9 @@ type Machine struct {
 	CPU    string // model name
 	Cores  int    // logical CPUs
 	Kernel string
+	// LoadAvg is /proc/loadavg's 1, 5 and 15 minute load when the run
+	// began: above the cores, other work shared the machine.
+	LoadAvg string
 }
 
 // ReadMachine reads the CPU model from /proc/cpuinfo and the kernel
@@ -27,7 +30,20 @@ func ReadMachine() Machine {
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(b))
 	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		m.LoadAvg = LoadAverage(string(b))
+	}
 	return m
+}
+
+// LoadAverage returns the three load figures of /proc/loadavg's text
+// ("" if it has fewer fields).
+func LoadAverage(loadavg string) string {
+	f := strings.Fields(loadavg)
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // CPUModel returns the first "model name" of /proc/cpuinfo's text.

@@ -32,6 +32,7 @@ type options struct {
 	conns        int
 	signInConns  int
 	counted      int
+	note         string
 }
 
 // spec is one edge configuration: its cesivi global option and the
@@ -168,7 +169,7 @@ func (h *harness) authenticate(ctx context.Context, t *target) error {
 }
 
 func runEdge(ctx context.Context, serverBin, edgeBin string, o options) (bench.EdgeRun, error) {
-	run := bench.EdgeRun{Date: time.Now(), Machine: bench.ReadMachine(), Rounds: o.rounds, Duration: o.dur, Conns: o.conns,
+	run := bench.EdgeRun{Date: time.Now(), Note: o.note, Machine: bench.ReadMachine(), Rounds: o.rounds, Duration: o.dur, Conns: o.conns,
 		OpenDuration: o.openDur, Workers: o.conns, Fractions: []float64{0.25, 0.5, 0.75}, SignInConc: o.signInConns}
 	dir, err := os.MkdirTemp("", "cesivi-bench-")
 	if err != nil {

@@ -54,6 +54,7 @@ func main() {
 	flag.IntVar(&o.counted, "counted", 2000, "requests per configuration while Redis commands are counted")
 	bin := flag.String("bin", "bin", "directory with cesivi-server and cesivi-edge (missing ones are built)")
 	out := flag.String("out", "docs/benchmarks.md", "report file; the charts go next to it (empty: none)")
+	flag.StringVar(&o.note, "note", "", "a sentence the report starts with (say the machine was shared)")
 	files := flag.Bool("files", true, "also run the document library benchmark")
 	flag.Parse()
 	if err := run(*bin, o, *out, *files); err != nil {
