@@ -53,7 +53,9 @@ type EdgeRun struct {
 	Date time.Time
 	// Note is said first (make bench BENCH_FLAGS='-note ...'): what the
 	// figures cannot tell, such as a machine shared with other work.
-	Note     string
+	Note string
+	// Took is the edge benchmark's wall time, set-up included.
+	Took     time.Duration
 	Machine  Machine
 	Versions []Version
 	Rounds   int
@@ -266,7 +268,11 @@ func (r EdgeRun) Markdown(charts map[string][]byte) string {
 	p("- **Added latency** comes from an open-loop generator: requests are due at a constant rate whatever the answers (%d connections at most; a request waiting for one is late), and each latency counts from when the request was due, not when it was sent, so a stall is charged for the queue behind it (the correction for coordinated omission). The rates are fractions of the baseline's closed-loop throughput in the first round (%.0f req/s); half of it runs every round for %v, the others in alternate rounds. The runs of a rate are pooled and *added* is the candidate's percentile minus the baseline's at the same rate.\n", r.Workers, r.PeakRPS, r.OpenDuration)
 	p("- **Redis commands per request** are the calls of `INFO commandstats` over a counted number of requests sent after the rounds, less the commands the edges send by themselves over as long idle just before. Commands a Lua script runs count besides the script's own call.\n")
 	p("- **Bytes upstream** are counted on a socket: one request of the load through a second edge of the same configuration to a server that counts what it reads (request line and headers), and the same request sent straight to it.\n")
-	p("- **Peak RSS** is the edge process's `VmHWM` at the end of the run.\n\n")
+	p("- **Peak RSS** is the edge process's `VmHWM` at the end of the run.\n")
+	if r.Took > 0 {
+		p("- The edge benchmark took %v, start-up of Redis, provider, servers and edges included.\n", r.Took.Round(time.Second))
+	}
+	p("\n")
 
 	p("## The budget\n\n| promise | measured | |\n|---|---|---|\n")
 	for _, bu := range r.Budgets() {

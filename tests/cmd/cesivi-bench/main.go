@@ -69,10 +69,12 @@ func run(binDir string, o options, out string, withFiles bool) error {
 	if err != nil {
 		return err
 	}
+	began := time.Now()
 	edgeRun, err := runEdge(ctx, server, edge, o)
 	if err != nil {
 		return err
 	}
+	edgeRun.Took = time.Since(began)
 	charts, err := edgeRun.Charts()
 	if err != nil {
 		return err
