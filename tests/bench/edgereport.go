@@ -30,11 +30,12 @@ type EdgeConfig struct {
 	Open map[float64]OpenResult
 	// PeakRSS is the edge process's VmHWM at the end, bytes.
 	PeakRSS int64
-	// Counted requests were sent while Redis counted Commands (the
-	// edges' background commands, measured over as long idle, taken off).
-	Counted  int
-	Commands map[string]int64
-	Idle     int64 // background commands subtracted
+	// Counted requests were sent while Redis counted Commands; the
+	// edges' own commands expected over as long (Background, from a
+	// longer idle measurement) are taken off, command by command.
+	Counted    int
+	Commands   map[string]int64
+	Background map[string]float64
 	// ClientBytes is the request the load sends, UpstreamBytes what the
 	// app server receives for it (request line and headers).
 	ClientBytes, UpstreamBytes int
@@ -45,7 +46,8 @@ func (c EdgeConfig) RedisPerRequest() float64 {
 	if c.Counted == 0 {
 		return 0
 	}
-	return max(0, float64(Total(c.Commands)-c.Idle)) / float64(c.Counted)
+	calls, _ := Foreground(c.Commands, c.Background)
+	return calls / float64(c.Counted)
 }
 
 // EdgeRun is the whole edge benchmark.
@@ -54,6 +56,9 @@ type EdgeRun struct {
 	// Note is said first (make bench BENCH_FLAGS='-note ...'): what the
 	// figures cannot tell, such as a machine shared with other work.
 	Note string
+	// IdleWindow is how long the edges' background Redis commands were
+	// counted with no load.
+	IdleWindow time.Duration
 	// Took is the edge benchmark's wall time, set-up included.
 	Took     time.Duration
 	Machine  Machine
@@ -266,7 +271,7 @@ func (r EdgeRun) Markdown(charts map[string][]byte) string {
 	p("- **Rounds.** %d interleaved rounds; in each, every configuration runs a closed-loop load of %v over %d keep-alive connections (each sends its next request when the previous answer is read), in an order that rotates from round to round so drift falls on all alike. A ratio is taken within a round (candidate ÷ the baseline of the same round) and the median of the rounds is reported with their min–max.\n", r.Rounds, r.Duration, r.Conns)
 	p("- **CPU per request** is the edge process's utime+stime (`/proc/<pid>/stat`) over the round divided by the requests it answered, warm-up included; the ratio is to the baseline process's in the same round. It is steadier than throughput on a shared machine, since it does not depend on how much CPU the other processes leave the edge.\n")
 	p("- **Added latency** comes from an open-loop generator: requests are due at a constant rate whatever the answers (%d connections at most; a request waiting for one is late), and each latency counts from when the request was due, not when it was sent, so a stall is charged for the queue behind it (the correction for coordinated omission). The rates are fractions of the baseline's closed-loop throughput in the first round (%.0f req/s); half of it runs every round for %v, the others in alternate rounds. The runs of a rate are pooled and *added* is the candidate's percentile minus the baseline's at the same rate.\n", r.Workers, r.PeakRPS, r.OpenDuration)
-	p("- **Redis commands per request** are the calls of `INFO commandstats` over a counted number of requests sent after the rounds, less the commands the edges send by themselves over as long idle just before. Commands a Lua script runs count besides the script's own call.\n")
+	p("- **Redis commands per request** are the calls of `INFO commandstats` over a counted number of requests sent after the rounds, less, command by command, what the edges send by themselves (pub/sub health pings and the like) in as long, from a rate measured with every edge idle for %v before. Commands a Lua script runs count besides the script's own call.\n", r.IdleWindow)
 	p("- **Bytes upstream** are counted on a socket: one request of the load through a second edge of the same configuration to a server that counts what it reads (request line and headers), and the same request sent straight to it.\n")
 	p("- **Peak RSS** is the edge process's `VmHWM` at the end of the run.\n")
 	if r.Took > 0 {
@@ -336,7 +341,8 @@ func (r EdgeRun) Markdown(charts map[string][]byte) string {
 		if c.ClientBytes > 0 {
 			bytesCols = fmt.Sprintf("%d | %d | %+d", c.ClientBytes, c.UpstreamBytes, c.UpstreamBytes-c.ClientBytes)
 		}
-		p("| %s | %.4f | %s over %d (%d background taken off) | %s |\n", c.Name, c.RedisPerRequest(), commandList(c.Commands), c.Counted, c.Idle, bytesCols)
+		_, taken := Foreground(c.Commands, c.Background)
+		p("| %s | %.4f | %s over %d (%.1f background taken off) | %s |\n", c.Name, c.RedisPerRequest(), commandList(c.Commands), c.Counted, taken, bytesCols)
 	}
 
 	if len(r.SignIn.Rounds) > 0 {

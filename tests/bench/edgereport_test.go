@@ -29,6 +29,26 @@ func TestParseCommandStatsAndDelta(t *testing.T) {
 	}
 }
 
+func TestBackgroundIsTakenOffPerCommand(t *testing.T) {
+	bg := Scale(map[string]int64{"ping": 20}, 10*time.Second, 2500*time.Millisecond)
+	if bg["ping"] != 5 {
+		t.Fatalf("background %v", bg)
+	}
+	// 7 pings, 5 expected: 2 left; 3 GETs stay whole, the ping rate
+	// does not pay for them.
+	calls, taken := Foreground(map[string]int64{"ping": 7, "get": 3}, bg)
+	if calls != 5 || taken != 5 {
+		t.Fatalf("calls %v, taken %v", calls, taken)
+	}
+	calls, taken = Foreground(map[string]int64{"ping": 2}, bg)
+	if calls != 0 || taken != 2 {
+		t.Fatalf("fewer pings than expected: calls %v, taken %v", calls, taken)
+	}
+	if len(Scale(map[string]int64{"ping": 1}, 0, time.Second)) != 0 {
+		t.Fatal("rate over no time")
+	}
+}
+
 func TestPercentileAndDue(t *testing.T) {
 	var xs []time.Duration
 	for i := 1; i <= 1000; i++ {
@@ -83,7 +103,7 @@ func lat(base time.Duration, n int) []time.Duration {
 }
 
 func sampleRun() EdgeRun {
-	r := EdgeRun{Date: time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC), Machine: Machine{CPU: "Test CPU", Cores: 2, Kernel: "6.1.0", LoadAvg: "3.10 2.50 2.00"}, Note: "Measured on a shared machine.", Took: 400 * time.Second,
+	r := EdgeRun{Date: time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC), Machine: Machine{CPU: "Test CPU", Cores: 2, Kernel: "6.1.0", LoadAvg: "3.10 2.50 2.00"}, Note: "Measured on a shared machine.", Took: 400 * time.Second, IdleWindow: 10 * time.Second,
 		Versions: []Version{{"Go", "go1.26"}}, Rounds: 3, Duration: 3 * time.Second, Conns: 64,
 		OpenDuration: 2 * time.Second, Workers: 64, PeakRPS: 4000, Fractions: []float64{0.5}, SignInConc: 4}
 	r.Baseline = EdgeConfig{Key: "baseline", Name: "plain reverse_proxy",
@@ -93,7 +113,7 @@ func sampleRun() EdgeRun {
 		{Key: "cached", Name: "cached session",
 			Rounds:  []EdgeRound{round(900, 102*time.Microsecond), round(1000, 104*time.Microsecond), round(1000, 110*time.Microsecond)},
 			Open:    map[float64]OpenResult{0.5: {Latencies: lat(1200*time.Microsecond, 1000)}},
-			Counted: 1000, Commands: map[string]int64{"get": 3, "ping": 2}, Idle: 2, ClientBytes: 200, UpstreamBytes: 500},
+			Counted: 1000, Commands: map[string]int64{"get": 3, "ping": 2}, Background: map[string]float64{"ping": 2.5, "get": 0}, ClientBytes: 200, UpstreamBytes: 500},
 		{Key: "strict", Name: "strict session",
 			Rounds:  []EdgeRound{round(800, 120*time.Microsecond), round(800, 120*time.Microsecond), round(1600, 120*time.Microsecond)},
 			Open:    map[float64]OpenResult{0.5: {Latencies: lat(3*time.Millisecond, 1000)}},
@@ -158,7 +178,7 @@ func TestEdgeMarkdownAndCharts(t *testing.T) {
 		"| cached session | 0.900 (0.500–1.000) | 1.040 (1.020–1.100) |",
 		"| CPU per request ≤ ×1.03 of plain reverse_proxy, cached session | ×1.040 | **missed** |",
 		"| cached session | 2000 req/s (0.50 of peak) | 1000 |", "200 µs",
-		"| cached session | 0.0030 | get 3, ping 2 over 1000 (2 background taken off) | 200 | 500 | +300 |",
+		"| cached session | 0.0030 | get 3, ping 2 over 1000 (2.0 background taken off) | 200 | 500 | +300 |", "idle for 10s before",
 		"## Sign-in flow", "The edge benchmark took 6m40s", "| sign-in flow | 3.0000 |",
 	} {
 		if !strings.Contains(md, want) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ParseCommandStats reads the calls of each command from the text of
@@ -53,4 +54,30 @@ func Total(delta map[string]int64) int64 {
 		n += d
 	}
 	return n
+}
+
+// Scale returns the calls of delta, counted over from, expected over to:
+// the edges' own background commands (pub/sub health pings, clock
+// reads), measured idle, for the length of a counted window.
+func Scale(delta map[string]int64, from, to time.Duration) map[string]float64 {
+	out := map[string]float64{}
+	if from <= 0 {
+		return out
+	}
+	for name, n := range delta {
+		out[name] = float64(n) * to.Seconds() / from.Seconds()
+	}
+	return out
+}
+
+// Foreground is the calls of delta beyond the background expected, per
+// command (a command's excess is never offset by another's shortfall),
+// and the background actually taken off.
+func Foreground(delta map[string]int64, background map[string]float64) (calls, taken float64) {
+	for name, n := range delta {
+		off := min(float64(n), background[name])
+		calls += float64(n) - off
+		taken += off
+	}
+	return calls, taken
 }

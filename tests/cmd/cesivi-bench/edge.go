@@ -93,10 +93,19 @@ type harness struct {
 	provider bench.Provider
 }
 
-func (h *harness) start(bin string, env []string, args ...string) (*testenv.Process, error) {
+// start runs bin with its output in log (empty: discarded).
+func (h *harness) start(log, bin string, env []string, args ...string) (*testenv.Process, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + h.dir}, env...)
 	cmd.Dir = h.dir
+	if log != "" {
+		f, err := os.Create(log)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close() // the child has its own descriptor
+		cmd.Stdout, cmd.Stderr = f, f
+	}
 	p, err := testenv.StartProcess(cmd, false)
 	if err != nil {
 		return nil, err
@@ -106,8 +115,19 @@ func (h *harness) start(bin string, env []string, args ...string) (*testenv.Proc
 }
 
 // startEdge starts an edge of s in front of upstreams and waits until it
-// answers; the provider learns its callback.
+// answers; the provider learns its callback. The port is free when
+// chosen but another program may take it first, so an edge that exits
+// at start is tried again on another port.
 func (h *harness) startEdge(name string, s spec, upstreams []string) (origin string, p *testenv.Process, err error) {
+	for range 3 {
+		if origin, p, err = h.tryEdge(name, s, upstreams); err == nil || p == nil || p.Alive() {
+			return origin, p, err
+		}
+	}
+	return origin, p, err
+}
+
+func (h *harness) tryEdge(name string, s spec, upstreams []string) (origin string, p *testenv.Process, err error) {
 	port, err := testenv.FreePort()
 	if err != nil {
 		return "", nil, err
@@ -125,12 +145,17 @@ func (h *harness) startEdge(name string, s spec, upstreams []string) (origin str
 	}
 	origin = fmt.Sprintf("http://127.0.0.1:%d", port)
 	h.idp.AddRedirectURIs(origin + "/oauth2/callback")
-	if p, err = h.start(h.edgeBin, h.env, "run", "--config", path, "--adapter", "caddyfile"); err != nil {
+	log := filepath.Join(h.dir, name+".log")
+	if p, err = h.start(log, h.edgeBin, h.env, "run", "--config", path, "--adapter", "caddyfile"); err != nil {
 		return "", nil, err
 	}
 	// An edge that signs users in answers /health/live with a redirect
 	// to sign-in: any answer means it is up.
-	return origin, p, waitUp(origin+"/health/live", p)
+	if err := waitUp(origin+"/health/live", p); err != nil {
+		b, _ := os.ReadFile(log)
+		return "", p, fmt.Errorf("edge %s: %w\n%s", name, err, tail(b, 2000))
+	}
+	return origin, p, nil
 }
 
 func (h *harness) stopAll() {
@@ -210,7 +235,7 @@ func runEdge(ctx context.Context, serverBin, edgeBin string, o options) (bench.E
 		}
 		addr := fmt.Sprintf("127.0.0.1:%d", port)
 		upstreams = append(upstreams, addr)
-		if _, err := h.start(serverBin, []string{"Cesivi__Server__Address=" + addr, fmt.Sprintf("Cesivi__Farm__ServerId=bench-%d", i+1),
+		if _, err := h.start("", serverBin, []string{"Cesivi__Server__Address=" + addr, fmt.Sprintf("Cesivi__Farm__ServerId=bench-%d", i+1),
 			"Logging__LogLevel__Default=Warning"}); err != nil {
 			return run, err
 		}
@@ -237,8 +262,23 @@ func runEdge(ctx context.Context, serverBin, edgeBin string, o options) (bench.E
 			return run, err
 		}
 	}
+	// What the edges send Redis by themselves, every one idle: taken off
+	// each configuration's counted window, command by command.
+	idle0, err := commandStats(ctx, rdb)
+	if err != nil {
+		return run, err
+	}
+	began := time.Now()
+	time.Sleep(idleWindow)
+	idle1, err := commandStats(ctx, rdb)
+	if err != nil {
+		return run, err
+	}
+	run.IdleWindow = time.Since(began).Round(time.Millisecond)
+	background := bench.CommandDelta(idle0, idle1)
+	fmt.Printf("idle for %v: %v\n", run.IdleWindow, background)
 	for _, t := range targets {
-		if err := h.count(ctx, rdb, t, o); err != nil {
+		if err := h.count(ctx, rdb, t, o, background, run.IdleWindow); err != nil {
 			return run, err
 		}
 		m, err := bench.ReadMemory(t.pid)
@@ -338,10 +378,15 @@ func commandStats(ctx context.Context, rdb *redis.Client) (map[string]int64, err
 	return bench.ParseCommandStats(info)
 }
 
+// idleWindow is how long the edges' own Redis commands are counted: long
+// enough for several of go-redis' pub/sub health pings (one per
+// subscription every 3 s) to make a rate.
+const idleWindow = 12 * time.Second
+
 // count sends a counted number of t's requests (sign-in flows: a
-// fiftieth) while Redis counts commands, then as long idle, whose
-// commands (the edges' own: pub/sub, clock) are taken off.
-func (h *harness) count(ctx context.Context, rdb *redis.Client, t *target, o options) error {
+// fiftieth) while Redis counts commands; the background (measured over
+// idle) expected in as long is taken off.
+func (h *harness) count(ctx context.Context, rdb *redis.Client, t *target, o options, background map[string]int64, idle time.Duration) error {
 	n, workers := o.counted, 8
 	if t.auth == "signin" {
 		n, workers = max(o.counted/50, 1), 2
@@ -388,13 +433,8 @@ func (h *harness) count(ctx context.Context, rdb *redis.Client, t *target, o opt
 	if err != nil {
 		return err
 	}
-	time.Sleep(took)
-	idle, err := commandStats(ctx, rdb)
-	if err != nil {
-		return err
-	}
 	t.fig.Counted, t.fig.Commands = n, bench.CommandDelta(before, after)
-	t.fig.Idle = bench.Total(bench.CommandDelta(after, idle))
+	t.fig.Background = bench.Scale(background, idle, took)
 	fmt.Printf("%s: %.4f Redis commands per request (%v)\n", t.key, t.fig.RedisPerRequest(), t.fig.Commands)
 	return nil
 }
@@ -499,4 +539,11 @@ func waitUp(url string, p *testenv.Process) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return fmt.Errorf("%s did not answer within 30 s", url)
+}
+
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
 }
