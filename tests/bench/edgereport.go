@@ -28,6 +28,8 @@ type EdgeConfig struct {
 	// Open holds the open-loop runs at each fraction of the baseline's
 	// peak, pooled over the rounds that ran it.
 	Open map[float64]OpenResult
+	// OpenRounds are the same runs one by one, in round order.
+	OpenRounds map[float64][]OpenResult
 	// PeakRSS is the edge process's VmHWM at the end, bytes.
 	PeakRSS int64
 	// Counted requests were sent while Redis counted Commands; the
@@ -96,16 +98,45 @@ func (r EdgeRun) Ratios(c EdgeConfig) (throughput, cpu []float64) {
 	return throughput, cpu
 }
 
-// Added is a candidate's open-loop percentile minus the baseline's, at
-// one rate fraction.
+// AddedRounds is, round by round, a candidate's open-loop percentile
+// minus the baseline's in the same round, at one rate fraction.
+func (r EdgeRun) AddedRounds(c EdgeConfig, fraction, q float64) []float64 {
+	cr, br := c.OpenRounds[fraction], r.Baseline.OpenRounds[fraction]
+	var out []float64
+	for i := range min(len(cr), len(br)) {
+		out = append(out, float64(Percentile(cr[i].Latencies, q)-Percentile(br[i].Latencies, q)))
+	}
+	return out
+}
+
+// Added is the latency a candidate adds at a percentile: the median of
+// AddedRounds, so one round in which the machine stalled either side
+// does not decide it; without rounds, the pooled percentiles' difference.
 func (r EdgeRun) Added(c EdgeConfig, fraction, q float64) time.Duration {
+	if rs := r.AddedRounds(c, fraction, q); len(rs) > 0 {
+		return time.Duration(Median(rs))
+	}
 	return Percentile(c.Open[fraction].Latencies, q) - Percentile(r.Baseline.Open[fraction].Latencies, q)
+}
+
+// baselineP99Spread is how far the baseline's own p99 at a fraction
+// ranges between rounds: the noise a p99 difference must beat.
+func (r EdgeRun) baselineP99Spread(fraction float64) (lo, hi time.Duration) {
+	var xs []float64
+	for _, o := range r.Baseline.OpenRounds[fraction] {
+		xs = append(xs, float64(Percentile(o.Latencies, 0.99)))
+	}
+	l, h := Spread(xs)
+	return time.Duration(l), time.Duration(h)
 }
 
 // Budget is one promise and whether this run kept it.
 type Budget struct {
 	Promise, Measured string
 	Held              bool
+	// Unresolved says why this run cannot tell (the machine's own noise
+	// is larger than the promise).
+	Unresolved string
 }
 
 // Budgets checks the promises of issue 16 against the run: Redis
@@ -117,19 +148,26 @@ func (r EdgeRun) Budgets() []Budget {
 		_, cpu := r.Ratios(c)
 		cpuMed := Median(cpu)
 		added := r.Added(c, 0.5, 0.99)
+		latency := func(who string) Budget {
+			b := Budget{Promise: "p99 added ≤ 1 ms at half load, " + who, Measured: fmtDur(added), Held: added <= time.Millisecond}
+			if lo, hi := r.baselineP99Spread(0.5); hi-lo > time.Millisecond {
+				b.Unresolved = fmt.Sprintf("the baseline's own p99 ranged %s–%s between rounds", fmtDur(lo), fmtDur(hi))
+			}
+			return b
+		}
 		switch c.Key {
 		case "cached":
 			out = append(out,
-				Budget{"≤ 0.01 Redis commands per request, cached session", fmt.Sprintf("%.4f", c.RedisPerRequest()), c.RedisPerRequest() <= 0.01},
-				Budget{"CPU per request ≤ ×1.03 of plain reverse_proxy, cached session", fmt.Sprintf("×%.3f", cpuMed), cpuMed <= 1.03},
-				Budget{"p99 added ≤ 1 ms at half load, cached session", fmtDur(added), added <= time.Millisecond})
+				Budget{"≤ 0.01 Redis commands per request, cached session", fmt.Sprintf("%.4f", c.RedisPerRequest()), c.RedisPerRequest() <= 0.01, ""},
+				Budget{"CPU per request ≤ ×1.03 of plain reverse_proxy, cached session", fmt.Sprintf("×%.3f", cpuMed), cpuMed <= 1.03, ""},
+				latency("cached session"))
 		case "strict":
 			out = append(out,
-				Budget{"≤ 1 Redis command per request, strict session", fmt.Sprintf("%.4f", c.RedisPerRequest()), c.RedisPerRequest() <= 1},
-				Budget{"CPU per request ≤ ×1.10 of plain reverse_proxy, strict session", fmt.Sprintf("×%.3f", cpuMed), cpuMed <= 1.10},
-				Budget{"p99 added ≤ 1 ms at half load, strict session", fmtDur(added), added <= time.Millisecond})
+				Budget{"≤ 1 Redis command per request, strict session", fmt.Sprintf("%.4f", c.RedisPerRequest()), c.RedisPerRequest() <= 1, ""},
+				Budget{"CPU per request ≤ ×1.10 of plain reverse_proxy, strict session", fmt.Sprintf("×%.3f", cpuMed), cpuMed <= 1.10, ""},
+				latency("strict session"))
 		case "bearer":
-			out = append(out, Budget{"≤ 0.01 Redis commands per request, cached bearer token", fmt.Sprintf("%.4f", c.RedisPerRequest()), c.RedisPerRequest() <= 0.01})
+			out = append(out, Budget{"≤ 0.01 Redis commands per request, cached bearer token", fmt.Sprintf("%.4f", c.RedisPerRequest()), c.RedisPerRequest() <= 0.01, ""})
 		}
 	}
 	return out
@@ -270,7 +308,7 @@ func (r EdgeRun) Markdown(charts map[string][]byte) string {
 	p("Requests are `GET /health/live` carrying two forged identity headers (`X-Cesivi-Assertion`, `X-Forwarded-User`) that the edge must remove; the baseline sends them without the assertion (plain Caddy would forward it and the servers would refuse the request).\n\n")
 	p("- **Rounds.** %d interleaved rounds; in each, every configuration runs a closed-loop load of %v over %d keep-alive connections (each sends its next request when the previous answer is read), in an order that rotates from round to round so drift falls on all alike. A ratio is taken within a round (candidate ÷ the baseline of the same round) and the median of the rounds is reported with their min–max.\n", r.Rounds, r.Duration, r.Conns)
 	p("- **CPU per request** is the edge process's utime+stime (`/proc/<pid>/stat`) over the round divided by the requests it answered, warm-up included; the ratio is to the baseline process's in the same round. It is steadier than throughput on a shared machine, since it does not depend on how much CPU the other processes leave the edge.\n")
-	p("- **Added latency** comes from an open-loop generator: requests are due at a constant rate whatever the answers (%d connections at most; a request waiting for one is late), and each latency counts from when the request was due, not when it was sent, so a stall is charged for the queue behind it (the correction for coordinated omission). The rates are fractions of the baseline's closed-loop throughput in the first round (%.0f req/s); half of it runs every round for %v, the others in alternate rounds. The runs of a rate are pooled and *added* is the candidate's percentile minus the baseline's at the same rate.\n", r.Workers, r.PeakRPS, r.OpenDuration)
+	p("- **Added latency** comes from an open-loop generator: requests are due at a constant rate whatever the answers (%d connections at most; a request waiting for one is late), and each latency counts from when the request was due, not when it was sent, so a stall is charged for the queue behind it (the correction for coordinated omission). The rates are fractions of the baseline's closed-loop throughput in the first round (%.0f req/s); half of it runs every round for %v, the others in alternate rounds. *Added* is, round by round, the candidate's percentile minus the baseline's at the same rate, and the median of the rounds is reported (the absolute percentiles pool the rounds). A p99 promise counts as resolved only when the baseline's own p99 varies less than the promise between rounds.\n", r.Workers, r.PeakRPS, r.OpenDuration)
 	p("- **Redis commands per request** are the calls of `INFO commandstats` over a counted number of requests sent after the rounds, less, command by command, what the edges send by themselves (pub/sub health pings and the like) in as long, from a rate measured with every edge idle for %v before. Commands a Lua script runs count besides the script's own call.\n", r.IdleWindow)
 	p("- **Bytes upstream** are counted on a socket: one request of the load through a second edge of the same configuration to a server that counts what it reads (request line and headers), and the same request sent straight to it.\n")
 	p("- **Peak RSS** is the edge process's `VmHWM` at the end of the run.\n")
@@ -282,7 +320,10 @@ func (r EdgeRun) Markdown(charts map[string][]byte) string {
 	p("## The budget\n\n| promise | measured | |\n|---|---|---|\n")
 	for _, bu := range r.Budgets() {
 		mark := "held"
-		if !bu.Held {
+		switch {
+		case bu.Unresolved != "":
+			mark = "not resolved on this machine: " + bu.Unresolved
+		case !bu.Held:
 			mark = "**missed**"
 		}
 		p("| %s | %s | %s |\n", bu.Promise, bu.Measured, mark)

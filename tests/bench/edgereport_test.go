@@ -119,6 +119,10 @@ func sampleRun() EdgeRun {
 			Open:    map[float64]OpenResult{0.5: {Latencies: lat(3*time.Millisecond, 1000)}},
 			Counted: 1000, Commands: map[string]int64{"get": 1000}},
 	}
+	// Per-round open loops for the strict session: 3 ms added in two
+	// rounds, a baseline stall in the third makes it -50 ms there.
+	r.Baseline.OpenRounds = map[float64][]OpenResult{0.5: {{Latencies: lat(time.Millisecond, 100)}, {Latencies: lat(time.Millisecond, 100)}, {Latencies: lat(60*time.Millisecond, 100)}}}
+	r.Candidates[1].OpenRounds = map[float64][]OpenResult{0.5: {{Latencies: lat(4*time.Millisecond, 100)}, {Latencies: lat(4*time.Millisecond, 100)}, {Latencies: lat(10*time.Millisecond, 100)}}}
 	r.SignIn = EdgeConfig{Key: "signin", Name: "sign-in flow", Rounds: []EdgeRound{round(20, 5*time.Millisecond)}, Counted: 10, Commands: map[string]int64{"evalsha": 30}}
 	return r
 }
@@ -135,6 +139,14 @@ func TestEdgeRunRatiosAndBudgets(t *testing.T) {
 	if got := r.Added(r.Candidates[0], 0.5, 0.99); got != 200*time.Microsecond {
 		t.Fatalf("added p99 %v", got)
 	}
+	if got := r.Added(r.Candidates[1], 0.5, 0.99); got != 3*time.Millisecond {
+		t.Fatalf("strict added p99 %v, want the rounds' median 3 ms", got)
+	}
+	for _, b := range r.Budgets() {
+		if b.Promise == "p99 added ≤ 1 ms at half load, strict session" && !strings.Contains(b.Unresolved, "ranged 1.10 ms–60.1 ms") {
+			t.Errorf("a baseline p99 ranging 1–60 ms resolves the 1 ms promise: %+v", b)
+		}
+	}
 	if got := r.Candidates[0].RedisPerRequest(); got != 0.003 {
 		t.Fatalf("redis per request %v", got)
 	}
@@ -148,7 +160,7 @@ func TestEdgeRunRatiosAndBudgets(t *testing.T) {
 		"p99 added ≤ 1 ms at half load, cached session":                  true,
 		"≤ 1 Redis command per request, strict session":                  true,
 		"CPU per request ≤ ×1.10 of plain reverse_proxy, strict session": false, // ×1.20
-		"p99 added ≤ 1 ms at half load, strict session":                  false, // 2 ms
+		"p99 added ≤ 1 ms at half load, strict session":                  false, // 3 ms, the median of the rounds
 	} {
 		if got, ok := held[promise]; !ok || got != want {
 			t.Errorf("%s: held %v (present %v), want %v", promise, got, ok, want)

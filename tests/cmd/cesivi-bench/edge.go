@@ -286,7 +286,7 @@ func runEdge(ctx context.Context, serverBin, edgeBin string, o options) (bench.E
 			return run, err
 		}
 		t.fig.PeakRSS = m.HWM
-		t.fig.Open = map[float64]bench.OpenResult{}
+		t.fig.Open, t.fig.OpenRounds = map[float64]bench.OpenResult{}, t.open
 		for f, rs := range t.open {
 			t.fig.Open[f] = bench.MergeOpen(rs)
 		}
