@@ -84,10 +84,14 @@ fuzz:
 	done
 
 # Micro-benchmarks (ns/op, allocs/op), then the edge against plain Caddy
-# reverse_proxy in the same run; writes docs/benchmarks.md.
+# reverse_proxy in the same run (six configurations, 10 interleaved
+# rounds, about 8 minutes on 2 cores) and the document library transfers;
+# writes docs/benchmarks.md and its charts. BENCH_FLAGS go to
+# cesivi-bench, e.g. BENCH_FLAGS="-rounds 12 -note 'Measured on a shared machine.'".
+BENCH_FLAGS ?=
 bench: build
 	CESIVI_BIN=$(BIN) $(GO) test -run='^$$' -bench=. -benchmem ./...
-	$(GO) run ./tests/cmd/cesivi-bench -bin $(BIN) -out docs/benchmarks.md
+	$(GO) run ./tests/cmd/cesivi-bench -bin $(BIN) -out docs/benchmarks.md $(BENCH_FLAGS)
 
 # The CI guard of the budget (docs/bench-smoke.md): counts round trips per
 # request (Redis commands through the edge, Redis reads per hot-session

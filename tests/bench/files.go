@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -192,7 +193,7 @@ func runProvider(ctx context.Context, opt FilesOptions, provider string, content
 		env = append(env, "Cesivi__Storage__Files__Path="+dir)
 	}
 	fmt.Fprintf(opt.Progress, "files, %s: starting a farm of %d servers and 1 edge\n", provider, opt.Servers)
-	f, err := farm.Start(ctx, farm.Options{BinDir: opt.BinDir, FreePorts: true, Servers: opt.Servers, Edges: 1,
+	f, err := startFarm(ctx, farm.Options{BinDir: opt.BinDir, FreePorts: true, Servers: opt.Servers, Edges: 1,
 		Storage: farm.StoragePostgreSQL, ServerEnv: env})
 	if err != nil {
 		return res, err
@@ -453,4 +454,19 @@ func sizeName(size int64) string {
 		return fmt.Sprintf("%d MiB", size>>20)
 	}
 	return fmt.Sprintf("%d bytes", size)
+}
+
+// startFarm starts a farm on free ports, again (up to 3 times) when one
+// of its processes exits at start: a port free when the farm chose it can
+// be taken by another program on a shared machine before the process
+// binds it.
+func startFarm(ctx context.Context, opt farm.Options) (*farm.Farm, error) {
+	var err error
+	for range 3 {
+		var f *farm.Farm
+		if f, err = farm.Start(ctx, opt); err == nil || !strings.Contains(err.Error(), "exited during start-up") {
+			return f, err
+		}
+	}
+	return nil, err
 }

@@ -1,7 +1,11 @@
 // Package bench measures the edge against plain Caddy: a closed-loop HTTP
 // load generator (keep-alive connections, each sending its next request as
 // soon as the previous answer is read, like wrk) and the interleaved rounds
-// that turn its figures into ratios measured in the same run.
+// that turn its figures into ratios measured in the same run; an open-loop
+// generator for latency at a constant rate (openloop.go); the edge
+// process's CPU, memory, Redis commands and upstream bytes per request
+// (edgestat.go, rss.go, redisstats.go, upstream.go); and the report with
+// its charts (edgereport.go, chart.go). The files benchmark is files.go.
 package bench
 
 import (

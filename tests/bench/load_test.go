@@ -70,3 +70,31 @@ func TestLoadCountsAnswersAndErrors(t *testing.T) {
 		t.Errorf("p50 %v p99 %v rps %v", r.P50, r.P99, r.RPS())
 	}
 }
+
+// A server that stalls once holds up every request due meanwhile: the
+// open loop charges each of them the wait from its due time, where a
+// closed loop would report one slow request.
+func TestOpenLoadChargesTheStall(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 2 { // the first after the warm-up
+			time.Sleep(100 * time.Millisecond)
+		}
+	}))
+	defer srv.Close()
+	// One connection, 50 requests due over 50 ms: all wait behind the
+	// stall, the i-th (due at i ms) at least 100-i ms.
+	res, err := OpenLoad(context.Background(), srv.URL, nil, 1000, 50*time.Millisecond, 1, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Latencies) != 50 || res.Errors != 0 || res.Dropped != 0 {
+		t.Fatalf("%d answered, %d errors, %d dropped; want 50 answered", len(res.Latencies), res.Errors, res.Dropped)
+	}
+	if p50 := Percentile(res.Latencies, 0.5); p50 < 50*time.Millisecond {
+		t.Fatalf("median %v: the stall's queue is not counted", p50)
+	}
+	if _, err := OpenLoad(context.Background(), srv.URL, nil, 0, time.Second, 1, time.Second); err == nil {
+		t.Fatal("rate 0 accepted")
+	}
+}

@@ -52,12 +52,24 @@ func MintToken(ctx context.Context, f *farm.Farm, edge string) (string, error) {
 
 // MintTokenAs is MintToken for another user of the farm's provider.
 func MintTokenAs(ctx context.Context, f *farm.Farm, edge, username, password string) (string, error) {
+	return MintTokenFrom(ctx, Provider{Issuer: f.IdP.Issuer, ClientID: f.ClientID, ClientSecret: f.ClientSecret}, edge, username, password)
+}
+
+// Provider names an OpenID provider and the confidential client a token
+// is minted for.
+type Provider struct {
+	Issuer, ClientID, ClientSecret string
+}
+
+// MintTokenFrom is MintTokenAs against any development provider (the
+// edge benchmark's is in its own process).
+func MintTokenFrom(ctx context.Context, p Provider, edge, username, password string) (string, error) {
 	mem, err := memstate.New(state.Options{})
 	if err != nil {
 		return "", err
 	}
 	defer mem.Close()
-	flow, err := oidclogin.New(oidclogin.Config{Issuer: f.IdP.Issuer, ClientID: f.ClientID, ClientSecret: f.ClientSecret}, mem.Tickets)
+	flow, err := oidclogin.New(oidclogin.Config{Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: p.ClientSecret}, mem.Tickets)
 	if err != nil {
 		return "", err
 	}
@@ -65,7 +77,7 @@ func MintTokenAs(ctx context.Context, f *farm.Farm, edge, username, password str
 	if err != nil {
 		return "", err
 	}
-	idp := &testenv.IdentityProvider{Issuer: f.IdP.Issuer}
+	idp := &testenv.IdentityProvider{Issuer: p.Issuer}
 	resp, err := idp.LoginAs(ctx, nil, authURL, username, password)
 	if err != nil {
 		return "", err
@@ -80,7 +92,7 @@ func MintTokenAs(ctx context.Context, f *farm.Farm, edge, username, password str
 		return "", err
 	}
 	if res.AccessToken == "" {
-		return "", errors.New("the farm's provider issued no access token")
+		return "", errors.New("the provider issued no access token")
 	}
 	return res.AccessToken, nil
 }
