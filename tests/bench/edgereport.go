@@ -291,6 +291,7 @@ func (r EdgeRun) Markdown(charts map[string][]byte) string {
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	p("# Edge benchmarks\n\n")
 	p("Written by `make bench` (%s). Every figure below comes from one run of `tests/cmd/cesivi-bench`.\n\n", r.Date.UTC().Format("2006-01-02 15:04 UTC"))
+	p("The storage's hot paths against raw pgx (item GET, a `$filter`+`$top` page, add, `$batch` of 20 adds, the 1,000,000-item list) are Go benchmarks of the same `make bench` run, reported with their SQL statements per request in [sharepoint-api.md](sharepoint-api.md#performance); the counts `make test` holds to are in [bench-smoke.md](bench-smoke.md).\n\n")
 	if r.Note != "" {
 		p("%s\n\n", r.Note)
 	}
