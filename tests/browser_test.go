@@ -64,7 +64,7 @@ func TestBrowserWebUI(t *testing.T) {
 	cmd.Env = append(scenarioBaseEnv(), "NO_COLOR=1",
 		"CESIVI_EDGES="+strings.Join(f.Edges, ","),
 		"CESIVI_USER="+admin.Username, "CESIVI_PASSWORD="+admin.Password, "CESIVI_USER_NAME="+admin.Name,
-		"CESIVI_USER2="+other.Username, "CESIVI_PASSWORD2="+other.Password,
+		"CESIVI_USER2="+other.Username, "CESIVI_PASSWORD2="+other.Password, "CESIVI_USER2_EMAIL="+other.Email,
 		"CESIVI_CHROMIUM="+chromium,
 		"CESIVI_ARTIFACTS="+artifacts,
 	)
