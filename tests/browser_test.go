@@ -30,9 +30,11 @@ const defaultChromium = "/usr/bin/chromium"
 // TestBrowserWebUI drives the web UI in Debian's Chromium through a farm of
 // two servers and two edges: sign-in on the provider's login page via edge
 // 1, the site home, a list created through the dialog, the same session and
-// list on edge 2, sign-out on both edges, a second user, and axe-core on
-// every page. Screenshots go to browser/artifacts (or
-// CESIVI_BROWSER_ARTIFACTS).
+// list on edge 2, the list view with the item form, an ETag conflict across
+// the edges, the library view's uploads and versions, the recycle bin, a
+// list's permissions read by the second user (whose e-mail the grant
+// names), sign-out on both edges, and axe-core on every page. Screenshots
+// go to browser/artifacts (or CESIVI_BROWSER_ARTIFACTS).
 func TestBrowserWebUI(t *testing.T) {
 	chromium := ensureChromium(t)
 	node := ensureNode(t)
