@@ -863,25 +863,27 @@ step("the second user, signed in through edge 2, reads the list without write bu
   try {
     const p = await bob.newPage();
     // The site home, where sign-in lands, is refused to them (they have
-    // rights on the list only). Its answer is held until they have gone
-    // on to the list: a page left before it answered must not put its
-    // error on the page shown now.
-    let homeAsked = false;
+    // rights on the list only). Its two requests' answers are held until
+    // they have gone on to the list: a page left before it answered must
+    // not put its error on the page shown now.
+    const homeWeb = (u) => u.pathname === "/_api/web" && u.searchParams.get("$select") === "Title,EffectiveBasePermissions";
+    const homeLists = (u) => u.pathname === "/_api/web/lists" && u.searchParams.get("$select") === "Id,Title,BaseTemplate,ItemCount,Hidden";
+    const isHome = (u) => homeWeb(u) || homeLists(u);
+    let homeAsked = 0;
     let release;
     const held = new Promise((ok) => { release = ok; });
-    const isHome = (u) => u.pathname === "/_api/web" && u.searchParams.get("$select") === "Title,EffectiveBasePermissions";
-    await bob.route(isHome, async (route) => { homeAsked = true; await held; await route.continue(); });
+    await bob.route(isHome, async (route) => { homeAsked++; await held; await route.continue(); });
     await signIn(p, edge, config.user2);
-    await eventually("the site home asked for the web", () => homeAsked);
+    await eventually("the site home asked for the web and its lists", () => homeAsked === 2);
     await p.goto(listURL(edge));
     await listView(p);
     await itemRow(p, itemA).waitFor();
     await itemRow(p, itemB).waitFor();
-    const homeAnswer = p.waitForResponse((r) => isHome(new URL(r.url())));
+    const answers = Promise.all([homeWeb, homeLists].map((m) => p.waitForResponse((r) => m(new URL(r.url())))));
     release();
-    const refused = await homeAnswer;
+    const [refused, lists] = await answers;
     assert.equal(refused.status(), 403, "the site home was not refused to a person with rights on one list only");
-    await refused.finished();
+    await Promise.all([refused.finished(), lists.finished()]);
     // The page reads the refusal's body, then would show it: two frames on.
     await p.evaluate(() => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok))));
     await bob.unroute(isHome);
