@@ -265,7 +265,8 @@ async function fetchStatus(edge, cookie) {
 }
 
 // eventually polls check until it returns true or WAIT passes: a logout
-// reaches the other edges' session caches through Redis, a moment later.
+// reaches the other edges' session caches through Redis a moment later,
+// and a table is redrawn after its save answers, not at once.
 async function eventually(what, check) {
   const deadline = Date.now() + WAIT;
   for (;;) {
