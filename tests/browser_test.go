@@ -30,9 +30,11 @@ const defaultChromium = "/usr/bin/chromium"
 // TestBrowserWebUI drives the web UI in Debian's Chromium through a farm of
 // two servers and two edges: sign-in on the provider's login page via edge
 // 1, the site home, a list created through the dialog, the same session and
-// list on edge 2, sign-out on both edges, a second user, and axe-core on
-// every page. Screenshots go to browser/artifacts (or
-// CESIVI_BROWSER_ARTIFACTS).
+// list on edge 2, the list view with the item form, an ETag conflict across
+// the edges, the library view's uploads and versions, the recycle bin, a
+// list's permissions read by the second user (whose e-mail the grant
+// names), sign-out on both edges, and axe-core on every page. Screenshots
+// go to browser/artifacts (or CESIVI_BROWSER_ARTIFACTS).
 func TestBrowserWebUI(t *testing.T) {
 	chromium := ensureChromium(t)
 	node := ensureNode(t)
@@ -64,7 +66,7 @@ func TestBrowserWebUI(t *testing.T) {
 	cmd.Env = append(scenarioBaseEnv(), "NO_COLOR=1",
 		"CESIVI_EDGES="+strings.Join(f.Edges, ","),
 		"CESIVI_USER="+admin.Username, "CESIVI_PASSWORD="+admin.Password, "CESIVI_USER_NAME="+admin.Name,
-		"CESIVI_USER2="+other.Username, "CESIVI_PASSWORD2="+other.Password,
+		"CESIVI_USER2="+other.Username, "CESIVI_PASSWORD2="+other.Password, "CESIVI_USER2_EMAIL="+other.Email,
 		"CESIVI_CHROMIUM="+chromium,
 		"CESIVI_ARTIFACTS="+artifacts,
 	)

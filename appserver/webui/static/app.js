@@ -97,7 +97,12 @@ async function home() {
 // route shows the page the location's hash names: #/ (home),
 // #/list/<id>, #/library/<id>[/<folder url>], #/permissions[/list/<id>[/<item id>]],
 // #/groups[/<id>], #/recyclebin.
+// routeSeq numbers the routes shown: a page left before it answered (the
+// hash changed meanwhile) must not put its error on the page shown now.
+let routeSeq = 0;
+
 async function route() {
+  const mine = ++routeSeq;
   const hash = location.hash.replace(/^#/, "") || "/";
   const parts = hash.split("/").filter(Boolean);
   say("");
@@ -112,9 +117,11 @@ async function route() {
     else if (parts[0] === "recyclebin") await recycleBinPage();
     else await home();
   } catch (e) {
+    if (mine !== routeSeq) return;
     setTitle("Something went wrong");
     say(e.message, true);
   }
+  if (mine !== routeSeq) return;
   // A new page: move focus to its start so a screen reader announces it.
   if (!document.querySelector("dialog[open]")) $("main").focus();
 }

@@ -4,7 +4,7 @@
 // drag and drop with a progress bar, chunked for large files as PnPjs
 // sends them. Everything goes through the public /_api REST.
 
-import { el, say, call, setTitle, odataString, can, perm, web, formDigest } from "./api.js";
+import { el, say, call, setTitle, odataString, can, perm, web, formDigest, show } from "./api.js";
 import { confirmDialog } from "./form.js";
 
 // Files up to this size go in one request; larger ones in chunks of it,
@@ -254,7 +254,7 @@ export async function libraryPage(listId, folderUrl) {
     if (list.length) uploadAll(list);
   });
 
-  document.getElementById("content").replaceChildren(
+  show(
     el("nav", { "aria-label": "Folders" }, crumbs),
     el("div", { class: "toolbar" },
       mayAdd && el("button", { type: "button", id: "new-folder", onclick: async () => {

@@ -247,7 +247,9 @@ export async function listPage(id) {
     ? el("p", { id: "large-list" }, `This list has ${list.ItemCount} items: filter and sort by an indexed column (${indexed.join(", ") || "none yet"}); others may be refused.`)
     : null;
   const toolbar = el("div", { class: "toolbar" },
-    mayAdd ? el("button", { type: "button", id: "new-item", onclick: () => itemFormDialog(ctx, null, reload) }, "New item") : null);
+    // The count the list came with grows with each item added here, as
+    // delete shrinks it, so "Showing n of m" stays true.
+    mayAdd ? el("button", { type: "button", id: "new-item", onclick: () => itemFormDialog(ctx, null, () => { list.ItemCount++; return reload(); }) }, "New item") : null);
 
   // The first page, before the page is shown, so it appears whole.
   showPage(await call("GET", itemsURL()), false);

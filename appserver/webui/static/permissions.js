@@ -4,7 +4,7 @@
 // groups with their members. Everything goes through the public /_api
 // REST, so a person sees and changes only what the server lets them.
 
-import { el, say, call, setTitle } from "./api.js";
+import { el, say, call, setTitle, show } from "./api.js";
 import { confirmDialog } from "./form.js";
 
 // SP.BasePermissions: ManagePermissions (kind 26) is bit 25 of Low;
@@ -81,7 +81,7 @@ export async function permissionsPage(listId, itemId) {
       : el("button", { type: "button", id: "break-inheritance",
         onclick: () => act(() => call("POST", `${scope.api}/breakRoleInheritance(copyRoleAssignments=true,clearSubscopes=false)`),
           `${scope.name} now has its own permissions, copied from its parent.`) }, "Stop inheriting")));
-  document.getElementById("content").replaceChildren(
+  show(
     el("p", {}, el("a", { href: "#/groups" }, "Site groups")),
     inherit,
     manage && scope.unique && el("div", { class: "toolbar" },
@@ -145,7 +145,7 @@ export async function groupsPage(groupId) {
     for (const g of r.value || []) {
       tbody.append(el("tr", {}, el("td", {}, el("a", { href: `#/groups/${g.Id}` }, g.Title)), el("td", {}, g.Description || "")));
     }
-    document.getElementById("content").replaceChildren(
+    show(
       el("p", {}, el("a", { href: permissionsHref() }, "Site permissions")),
       el("table", { id: "groups", class: "items" },
         el("caption", {}, "Site groups"),
@@ -190,7 +190,7 @@ export async function groupsPage(groupId) {
       await reload();
     } catch (e) { say(e.message, true); }
   });
-  document.getElementById("content").replaceChildren(
+  show(
     el("p", {}, el("a", { href: "#/groups" }, "All site groups")),
     manage && addForm,
     el("table", { id: "members", class: "items" },
