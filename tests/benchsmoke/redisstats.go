@@ -48,14 +48,19 @@ func ParseCommandStats(info string) (CommandStats, error) {
 // keep-alives, the revocation subscription, the session store's clock
 // check every 30 s, and the guard's own INFO and CLIENT PAUSE. No request path issues
 // them; everything else a request may do (HGETALL, EVALSHA, GET, SET…)
-// is counted.
+// is counted. INCRBY and PEXPIRE are the rate limiters' sync
+// (internal/ratesync; a session write also sends PEXPIRE, beside a ZADD
+// that is counted): one pipeline per
+// interval for the counts of every request since, never one per
+// request (the sign-ins the guard makes first leave such a push).
 var Background = map[string]bool{
 	"hello": true, "auth": true, "select": true, "client|setinfo": true, "client|setname": true,
 	"client|id": true, "readonly": true,
 	"ping":      true,
 	"subscribe": true, "unsubscribe": true, "psubscribe": true, "punsubscribe": true,
 	"ssubscribe": true, "sunsubscribe": true,
-	"time": true,
+	"time":   true,
+	"incrby": true, "pexpire": true,
 	"info": true, "client|pause": true,
 }
 
