@@ -93,6 +93,12 @@ func (p *pageClient) do(method, path string, body any, header map[string]string)
 		p.t.Fatal(err)
 	}
 	req.Header.Set(identity.AssertionHeader, tok)
+	return p.send(req)
+}
+
+// send sends a request that carries its assertion and reads the answer.
+func (p *pageClient) send(req *http.Request) pageAnswer {
+	p.t.Helper()
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		p.t.Fatal(err)

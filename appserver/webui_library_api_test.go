@@ -2,7 +2,6 @@ package appserver
 
 import (
 	"bytes"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -261,13 +260,7 @@ func (p *pageClient) doRaw(method, path string, body []byte) pageAnswer {
 		p.t.Fatal(err)
 	}
 	req.Header.Set(identity.AssertionHeader, tok)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return pageAnswer{status: res.StatusCode, header: res.Header, body: b}
+	return p.send(req)
 }
 
 // ok is must for the pages' actions, which take any 2xx as done (the
