@@ -35,6 +35,11 @@ type call struct {
 	// inBatch marks an inner request of a $batch: the batch request
 	// itself passed the digest check.
 	inBatch bool
+	// share is what the earlier requests of the call's changeset located
+	// (batch.go), nil outside a changeset; webFailed records that the
+	// call's own web could not be resolved.
+	share     *changesetShare
+	webFailed bool
 
 	tx   storage.Tx
 	site *storage.Site

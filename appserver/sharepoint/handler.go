@@ -127,8 +127,13 @@ func (h *Handler) run(c *call) (*response, error) {
 		}
 	}
 	if c.tx != nil { // a changeset's request: its transaction is open
-		if err := c.resolveWeb(); err != nil {
-			return nil, err
+		var fresh *changesetShare
+		if !c.share.use(c) {
+			if err := c.resolveWeb(); err != nil {
+				c.webFailed = true
+				return nil, err
+			}
+			fresh = c.share.snapshot(c)
 		}
 		if err := c.authorize(); err != nil {
 			return nil, err
@@ -139,6 +144,9 @@ func (h *Handler) run(c *call) (*response, error) {
 		}
 		if err == nil {
 			err = c.finishFileChecks()
+		}
+		if err == nil {
+			c.share.after(c, fresh)
 		}
 		return resp, err
 	}
