@@ -70,6 +70,20 @@ func TestBatchChangesetOf20AddsLocatesOnce(t *testing.T) {
 	if vs := a.req("GET", items+"?$top=100&$select=Title", nil).must(t, 200).values(t); len(vs) != 40 {
 		t.Errorf("the list holds %d items, want 40", len(vs))
 	}
+
+	// A member's rights are read once per changeset too (this harness
+	// has no user-context cache: the changeset reads them itself).
+	a.joinGroup(t, bobLogin, "Cesivi Members")
+	a.user, a.email = "bob-subject", "bob@example.com"
+	batch(2)
+	created, used = batch(3)
+	if created != 20 {
+		t.Fatalf("%d of a member's 20 adds answered 201", created)
+	}
+	if used.roundTrips > 23 || used.statements > 25 {
+		t.Errorf("a member's changeset of 20 adds took %d round trips and %d statements, want ≤ 23 and ≤ 25 (one read of its rights)", used.roundTrips, used.statements)
+	}
+	t.Logf("a member's changeset of 20 adds: %d round trips, %d statements", used.roundTrips, used.statements)
 }
 
 // A request of a changeset that changes a list, its fields or what the
