@@ -2,8 +2,6 @@ package tests
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -42,7 +40,7 @@ func TestBrowserWebUI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	npmInstallBrowser(t, dir)
+	npmCI(t, dir, "cesivi-browser-npm.lock", browserPinned)
 	artifacts := os.Getenv("CESIVI_BROWSER_ARTIFACTS")
 	if artifacts == "" {
 		artifacts = filepath.Join(dir, "artifacts")
@@ -151,61 +149,4 @@ func aptInstall(pkgs ...string) error {
 		return err
 	}
 	return run(install...)
-}
-
-// npmInstallBrowser runs npm ci in dir unless node_modules matches
-// package.json and package-lock.json (a stamp of their hash) and holds the
-// pinned versions, so an up-to-date tree needs no network. playwright-core
-// downloads no browser: the tests use Debian's.
-func npmInstallBrowser(t *testing.T, dir string) {
-	t.Helper()
-	unlock, err := lockFile(filepath.Join(os.TempDir(), "cesivi-browser-npm.lock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unlock()
-	want, err := lockHash(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stamp := filepath.Join(dir, "node_modules", ".cesivi-lock-sha256")
-	if got, err := os.ReadFile(stamp); err == nil && string(got) == want && pinnedInstalled(dir) == nil {
-		t.Logf("node_modules up to date (%v)", browserPinned)
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	start := time.Now()
-	cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("npm ci in %s: %v\n%s", dir, err, lastBytes(out, 4000))
-	}
-	if err := pinnedInstalled(dir); err != nil {
-		t.Fatalf("after npm ci: %v", err)
-	}
-	if err := os.WriteFile(stamp, []byte(want), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("npm ci installed %v in %v", browserPinned, time.Since(start).Round(time.Millisecond))
-}
-
-// pinnedInstalled checks node_modules holds browserPinned's versions.
-func pinnedInstalled(dir string) error {
-	var errs []error
-	for name, want := range browserPinned {
-		b, err := os.ReadFile(filepath.Join(dir, "node_modules", name, "package.json"))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s not installed", name))
-			continue
-		}
-		var pkg struct {
-			Version string `json:"version"`
-		}
-		if json.Unmarshal(b, &pkg) != nil || pkg.Version != want {
-			errs = append(errs, fmt.Errorf("%s is %q; want %s", name, pkg.Version, want))
-		}
-	}
-	return errors.Join(errs...)
 }
