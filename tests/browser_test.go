@@ -55,7 +55,12 @@ func TestBrowserWebUI(t *testing.T) {
 	}
 
 	f := startFarm(t, farm.Options{Servers: 2, Edges: 2})
-	runBrowserSteps(t, f, dir, artifacts, 8*time.Minute, chromium, node, nil)
+	var args []string
+	if p := os.Getenv("CESIVI_BROWSER_STEPS"); p != "" {
+		// Only the steps whose names match (and the ones they need).
+		args = append(args, "--test-name-pattern="+p)
+	}
+	runBrowserSteps(t, f, dir, artifacts, 8*time.Minute, chromium, node, nil, args...)
 }
 
 // runBrowserSteps runs webui.test.mjs against farm f in Chromium, as the
