@@ -2,15 +2,17 @@ package tests
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/cesivi/cesivi/internal/testenv"
 	"github.com/cesivi/cesivi/tests/farm"
@@ -42,7 +44,7 @@ func TestBrowserWebUI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	npmInstallBrowser(t, dir)
+	npmCI(t, dir, "cesivi-browser-npm.lock", browserPinned)
 	artifacts := os.Getenv("CESIVI_BROWSER_ARTIFACTS")
 	if artifacts == "" {
 		artifacts = filepath.Join(dir, "artifacts")
@@ -53,31 +55,43 @@ func TestBrowserWebUI(t *testing.T) {
 	}
 
 	f := startFarm(t, farm.Options{Servers: 2, Edges: 2})
+	var args []string
+	if p := os.Getenv("CESIVI_BROWSER_STEPS"); p != "" {
+		// Only the steps whose names match (and the ones they need).
+		args = append(args, "--test-name-pattern="+p)
+	}
+	runBrowserSteps(t, f, dir, artifacts, 8*time.Minute, chromium, node, nil, args...)
+}
+
+// runBrowserSteps runs webui.test.mjs against farm f in Chromium, as the
+// farm's administrator and second development user; extraEnv and args
+// (node --test options such as --test-name-pattern) are added.
+func runBrowserSteps(t *testing.T, f *farm.Farm, dir, artifacts string, limit time.Duration, chromium, node string, extraEnv []string, args ...string) {
+	t.Helper()
 	users := testenv.DevUsers()
 	admin, other := users[0], users[1]
 	if admin.Username != f.IdP.Username {
 		t.Fatalf("the farm's administrator is %q; testenv.DevUsers starts with %q", f.IdP.Username, admin.Username)
 	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "--test-concurrency=1", "webui.test.mjs")
+	cmd := exec.CommandContext(ctx, node, append(append([]string{"--test", "--test-reporter=spec", "--test-concurrency=1"}, args...), "webui.test.mjs")...)
 	cmd.Dir = dir
-	cmd.Env = append(scenarioBaseEnv(), "NO_COLOR=1",
+	cmd.Env = append(append(scenarioBaseEnv(), "NO_COLOR=1",
 		"CESIVI_EDGES="+strings.Join(f.Edges, ","),
 		"CESIVI_USER="+admin.Username, "CESIVI_PASSWORD="+admin.Password, "CESIVI_USER_NAME="+admin.Name,
 		"CESIVI_USER2="+other.Username, "CESIVI_PASSWORD2="+other.Password, "CESIVI_USER2_EMAIL="+other.Email,
 		"CESIVI_CHROMIUM="+chromium,
 		"CESIVI_ARTIFACTS="+artifacts,
-	)
+	), extraEnv...)
 	out := &lineLog{t: t}
 	cmd.Stdout, cmd.Stderr = out, out
 	start := time.Now()
-	err = cmd.Run()
+	err := cmd.Run()
 	out.flush()
 	t.Logf("node --test webui.test.mjs: %v after %v", exitStatus(err), time.Since(start).Round(time.Millisecond))
 	if ctx.Err() != nil {
-		t.Fatalf("the browser tests did not finish within 5 minutes")
+		t.Fatalf("the browser tests did not finish within %v", limit)
 	}
 	if err != nil {
 		t.Fatalf("the browser tests failed (%v); their output is above, screenshots in %s", err, artifacts)
@@ -153,59 +167,115 @@ func aptInstall(pkgs ...string) error {
 	return run(install...)
 }
 
-// npmInstallBrowser runs npm ci in dir unless node_modules matches
-// package.json and package-lock.json (a stamp of their hash) and holds the
-// pinned versions, so an up-to-date tree needs no network. playwright-core
-// downloads no browser: the tests use Debian's.
-func npmInstallBrowser(t *testing.T, dir string) {
-	t.Helper()
-	unlock, err := lockFile(filepath.Join(os.TempDir(), "cesivi-browser-npm.lock"))
+// largeListItems is how many items TestBrowserLargeList seeds
+// (CESIVI_LARGE_LIST_ITEMS overrides it).
+const largeListItems = 1_000_000
+
+// TestBrowserLargeList opens a list of 1,000,000 items (seeded in
+// PostgreSQL in one statement, not through the API) in Chromium through
+// the farm, sorts it by an indexed column both ways and pages on with
+// odata.nextLink, and fails on a main-thread long task of 200 ms or more
+// or a table that keeps growing (webui.test.mjs's "large list" step,
+// which reports each page's time). -short skips it.
+func TestBrowserLargeList(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the 1,000,000-item list is not seeded")
+	}
+	n := largeListItems
+	if v := os.Getenv("CESIVI_LARGE_LIST_ITEMS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 {
+			t.Fatalf("CESIVI_LARGE_LIST_ITEMS=%q: want a positive count", v)
+		}
+	}
+	chromium := ensureChromium(t)
+	node := ensureNode(t)
+	dir, err := filepath.Abs(browserDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer unlock()
-	want, err := lockHash(dir)
-	if err != nil {
+	npmCI(t, dir, "cesivi-browser-npm.lock", browserPinned)
+	artifacts := os.Getenv("CESIVI_BROWSER_ARTIFACTS")
+	if artifacts == "" {
+		artifacts = filepath.Join(dir, "artifacts")
+	}
+	artifacts = filepath.Join(artifacts, "large-list")
+	if err := os.RemoveAll(artifacts); err != nil {
 		t.Fatal(err)
 	}
-	stamp := filepath.Join(dir, "node_modules", ".cesivi-lock-sha256")
-	if got, err := os.ReadFile(stamp); err == nil && string(got) == want && pinnedInstalled(dir) == nil {
-		t.Logf("node_modules up to date (%v)", browserPinned)
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	start := time.Now()
-	cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("npm ci in %s: %v\n%s", dir, err, lastBytes(out, 4000))
-	}
-	if err := pinnedInstalled(dir); err != nil {
-		t.Fatalf("after npm ci: %v", err)
-	}
-	if err := os.WriteFile(stamp, []byte(want), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("npm ci installed %v in %v", browserPinned, time.Since(start).Round(time.Millisecond))
+
+	f := startFarm(t, farm.Options{Servers: 1, Edges: 1})
+	const title = "Large list"
+	id := seedLargeList(t, f, title, n)
+	runBrowserSteps(t, f, dir, artifacts, 5*time.Minute, chromium, node,
+		[]string{"CESIVI_LARGE_LIST=" + id, "CESIVI_LARGE_LIST_TITLE=" + title, "CESIVI_LARGE_LIST_ITEMS=" + strconv.Itoa(n)},
+		"--test-name-pattern=^(configuration|launch Chromium|sign in on the provider's login page via edge 1|large list: .*|no Content-Security-Policy .*)$")
 }
 
-// pinnedInstalled checks node_modules holds browserPinned's versions.
-func pinnedInstalled(dir string) error {
-	var errs []error
-	for name, want := range browserPinned {
-		b, err := os.ReadFile(filepath.Join(dir, "node_modules", name, "package.json"))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s not installed", name))
-			continue
-		}
-		var pkg struct {
-			Version string `json:"version"`
-		}
-		if json.Unmarshal(b, &pkg) != nil || pkg.Version != want {
-			errs = append(errs, fmt.Errorf("%s is %q; want %s", name, pkg.Version, want))
-		}
+// seedLargeList makes a list with an indexed Number field Priority
+// through the API, then its n items in PostgreSQL in one INSERT (Title
+// "Item <id>", Priority a permutation-like spread of the ids), and waits
+// for Priority's index; it returns the list's id.
+func seedLargeList(t *testing.T, f *farm.Farm, title string, n int) string {
+	t.Helper()
+	c := newAPIClient(t, f)
+	edge := f.Edges[0]
+	var l struct {
+		ID string `json:"Id"`
 	}
-	return errors.Join(errs...)
+	decodeJSON(t, c.must(t, http.StatusCreated, http.MethodPost, edge+"/_api/web/lists", map[string]any{"Title": title, "BaseTemplate": 100}), &l)
+	var fld struct {
+		ID           string `json:"Id"`
+		InternalName string `json:"InternalName"`
+		Indexed      bool   `json:"Indexed"`
+	}
+	decodeJSON(t, c.must(t, http.StatusCreated, http.MethodPost, edge+listPath(title)+"/fields",
+		map[string]any{"Title": "Priority", "FieldTypeKind": 9, "Indexed": true}), &fld)
+	if !fld.Indexed {
+		c.must(t, http.StatusNoContent, http.MethodPost, edge+listPath(title)+"/fields/getByInternalNameOrTitle('Priority')",
+			map[string]any{"Indexed": true}, "X-HTTP-Method", "MERGE", "IF-MATCH", "*")
+	}
+	var me struct {
+		ID int64 `json:"Id"`
+	}
+	decodeJSON(t, c.must(t, http.StatusOK, http.MethodGet, edge+"/_api/web/currentUser", nil), &me)
+
+	ctx := context.Background()
+	db, err := pgx.Connect(ctx, f.Postgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	start := time.Now()
+	// One statement, one transaction; the list's counters as its items'
+	// inserts through the API would have left them.
+	_, err = db.Exec(ctx, `WITH ins AS (
+			INSERT INTO "ListItems" ("ListId", "Id", "Guid", "Version", "Created", "Modified", "AuthorId", "EditorId", "Data")
+			SELECT $1, g, gen_random_uuid(), 1, now(), now(), $2, $2,
+				jsonb_build_object('Title', 'Item ' || g, $4::text, (g::bigint * 7919) % 1000003)
+			FROM generate_series(1, $3::bigint) g RETURNING 1)
+		UPDATE "Lists" SET "NextItemId" = $3, "ItemCount" = (SELECT count(*) FROM ins), "LastItemModifiedDate" = now()
+		WHERE "Id" = $1`, l.ID, me.ID, n, fld.InternalName)
+	if err != nil {
+		t.Fatalf("seeding %d items: %v", n, err)
+	}
+	if _, err := db.Exec(ctx, `ANALYZE "ListItems"`); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("seeded %d items in PostgreSQL in %v", n, time.Since(start).Round(time.Millisecond))
+	waitFor(t, 2*time.Minute, "the Priority field's index", func() bool {
+		var ok bool
+		err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_indexes i JOIN pg_class c ON c.relname = i.indexname
+			JOIN pg_index x ON x.indexrelid = c.oid
+			WHERE i.tablename = 'ListItems' AND i.indexname LIKE 'IX\_ListItems\_F\_%' AND x.indisvalid)`).Scan(&ok)
+		return err == nil && ok
+	})
+	var got struct {
+		ItemCount int `json:"ItemCount"`
+	}
+	decodeJSON(t, c.must(t, http.StatusOK, http.MethodGet, edge+listPath(title)+"?$select=ItemCount", nil), &got)
+	if got.ItemCount != n {
+		t.Fatalf("the list says %d items; seeded %d", got.ItemCount, n)
+	}
+	return l.ID
 }

@@ -3,8 +3,6 @@ package tests
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -276,69 +274,11 @@ func aptInstallNode() error {
 	return run(install...)
 }
 
-// npmInstall runs npm ci in dir when node_modules does not match
-// package.json and package-lock.json (a stamp of their hash), so an
-// up-to-date tree needs no network.
+// npmInstall installs the scenario's node_modules (npmCI) with @pnp/sp
+// at pnpjsPinned.
 func npmInstall(t *testing.T, dir string) {
 	t.Helper()
-	unlock, err := lockFile(filepath.Join(os.TempDir(), "cesivi-pnpjs-npm.lock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unlock()
-	want, err := lockHash(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stamp := filepath.Join(dir, "node_modules", ".cesivi-lock-sha256")
-	if got, err := os.ReadFile(stamp); err == nil && string(got) == want && installedVersion(dir) == pnpjsPinned {
-		t.Logf("node_modules up to date (@pnp/sp %s)", pnpjsPinned)
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	start := time.Now()
-	cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("npm ci in %s: %v\n%s", dir, err, lastBytes(out, 4000))
-	}
-	if v := installedVersion(dir); v != pnpjsPinned {
-		t.Fatalf("npm ci installed @pnp/sp %q; want %s", v, pnpjsPinned)
-	}
-	if err := os.WriteFile(stamp, []byte(want), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("npm ci installed @pnp/sp %s in %v", pnpjsPinned, time.Since(start).Round(time.Millisecond))
-}
-
-func lockHash(dir string) (string, error) {
-	h := sha256.New()
-	for _, name := range []string{"package.json", "package-lock.json"} {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprintf(h, "%s %d\n", name, len(b))
-		h.Write(b)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// installedVersion is the version of node_modules/@pnp/sp, or "".
-func installedVersion(dir string) string {
-	b, err := os.ReadFile(filepath.Join(dir, "node_modules", "@pnp", "sp", "package.json"))
-	if err != nil {
-		return ""
-	}
-	var pkg struct {
-		Version string `json:"version"`
-	}
-	if json.Unmarshal(b, &pkg) != nil {
-		return ""
-	}
-	return pkg.Version
+	npmCI(t, dir, "cesivi-pnpjs-npm.lock", map[string]string{"@pnp/sp": pnpjsPinned})
 }
 
 // lockFile takes an exclusive flock on path; the returned function

@@ -415,6 +415,33 @@ func (c *call) currentUser() (*storage.User, error) {
 	return u, nil
 }
 
+// currentUserRoute reports whether the call reads web/currentUser (or
+// its groups): the signed-in user's own row, which anyone who may open
+// any object of the site reads, as in SharePoint (opensAnything).
+func (c *call) currentUserRoute() bool {
+	p := afterWeb(c.path)
+	return len(p) >= 1 && len(p) <= 2 && p[0].Is("currentuser") && !p[0].Call &&
+		(len(p) == 1 || p[1].Is("groups"))
+}
+
+// opensAnything reports whether the user holds Open on some web or list
+// scope of the site: a grant on one list (whose Limited Access on the
+// web SharePoint adds) is enough to open the site and learn who one is.
+func (a *access) opensAnything() bool {
+	if a.admin {
+		return true
+	}
+	if a.site == nil {
+		return false
+	}
+	for _, m := range a.site.Grants {
+		if m.Has(permissions.Open) {
+			return true
+		}
+	}
+	return false
+}
+
 // ensureUser creates the signed-in user's row of the call's site (by its
 // own write transaction, before a read is run again).
 func (h *Handler) ensureUser(c *call) error {

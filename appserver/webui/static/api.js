@@ -89,12 +89,25 @@ export function localPath(link) {
   return u.pathname + u.search;
 }
 
+// generation numbers the pages shown: app.js's route starts each one
+// with newPage. An answer that comes back after its page was left (the
+// hash changed meanwhile) is dropped, a success as well as a failure, so
+// a slow page can never replace the page shown now: the code that
+// awaited it simply stops there (dropped never settles).
+let generation = 0;
+export const newPage = () => ++generation;
+export const currentPage = () => generation;
+const dropped = () => new Promise(() => {});
+
 // call sends one REST request; a 503 with Retry-After waits and retries
 // by itself (up to 5 times), saying so. Writes carry the form digest and
 // one Idempotency-Key for all their retries, so a retry is stored once.
 // path is relative to the page's web, or absolute when opts.absolute.
-// With opts.full the answer is {body, etag}.
+// With opts.full the answer is {body, etag}. An answer for a page left
+// meanwhile is dropped, unless opts.anyPage (the banner's user).
 export async function call(method, path, body, opts = {}) {
+  const gen = opts.anyPage ? null : generation;
+  const current = () => gen === null || gen === generation;
   const headers = { Accept: "application/json;odata=nometadata", ...(opts.headers || {}) };
   if (method !== "GET") {
     if (!opts.noDigest) headers["X-RequestDigest"] = await formDigest();
@@ -106,19 +119,26 @@ export async function call(method, path, body, opts = {}) {
       method, headers, credentials: "same-origin",
       body: body === undefined ? undefined : JSON.stringify(body),
     });
+    if (!current()) return dropped();
     if (res.status === 503 && attempt < 5) {
       const wait = Math.min(30, Number(res.headers.get("Retry-After")) || 2);
       say(`The server is busy; trying again in ${wait} s…`);
       await new Promise((ok) => setTimeout(ok, wait * 1000));
+      if (!current()) return dropped();
       continue;
     }
-    if (!res.ok) throw new APIError(res.status, await failure(res));
-    if (attempt > 0) say("");
+    if (!res.ok) {
+      const msg = await failure(res);
+      if (!current()) return dropped();
+      throw new APIError(res.status, msg);
+    }
     let parsed = null;
     if (res.status !== 204) {
       const t = await res.text();
       parsed = t ? JSON.parse(t) : null;
     }
+    if (!current()) return dropped();
+    if (attempt > 0) say("");
     return opts.full ? { body: parsed, etag: res.headers.get("ETag") } : parsed;
   }
 }

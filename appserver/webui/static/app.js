@@ -2,7 +2,7 @@
 // recycle bin. Every read and write goes through the public /_api REST
 // (api.js) with the signed-in person's own rights.
 
-import { $, el, say, call, setTitle, can, perm, show, web } from "./api.js";
+import { $, el, say, call, setTitle, can, perm, show, web, newPage, currentPage } from "./api.js";
 import { listPage } from "./list.js";
 import { recycleBinPage } from "./recycle.js";
 import { libraryPage, libraryHref } from "./library.js";
@@ -97,12 +97,11 @@ async function home() {
 // route shows the page the location's hash names: #/ (home),
 // #/list/<id>, #/library/<id>[/<folder url>], #/permissions[/list/<id>[/<item id>]],
 // #/groups[/<id>], #/recyclebin.
-// routeSeq numbers the routes shown: a page left before it answered (the
-// hash changed meanwhile) must not put its error on the page shown now.
-let routeSeq = 0;
-
+// Each route is a new page (api.js's newPage): the answers of a page
+// left before they came (the hash changed meanwhile) are dropped, so
+// neither its content nor its error replaces the page shown now.
 async function route() {
-  const mine = ++routeSeq;
+  const mine = newPage();
   const hash = location.hash.replace(/^#/, "") || "/";
   const parts = hash.split("/").filter(Boolean);
   say("");
@@ -117,11 +116,11 @@ async function route() {
     else if (parts[0] === "recyclebin") await recycleBinPage();
     else await home();
   } catch (e) {
-    if (mine !== routeSeq) return;
+    if (mine !== currentPage()) return;
     setTitle("Something went wrong");
     say(e.message, true);
   }
-  if (mine !== routeSeq) return;
+  if (mine !== currentPage()) return;
   // A new page: move focus to its start so a screen reader announces it.
   if (!document.querySelector("dialog[open]")) $("main").focus();
 }
@@ -134,7 +133,7 @@ async function start() {
   // move within the page as usual.
   window.addEventListener("hashchange", () => { if (location.hash.startsWith("#/") || !location.hash) route(); });
   // Someone the site refuses (no rights yet) can still sign out.
-  const user = call("GET", "/_api/web/currentUser").then(showUser, () => showUser({ Title: "" }));
+  const user = call("GET", "/_api/web/currentUser", undefined, { anyPage: true }).then(showUser, () => showUser({ Title: "" }));
   await Promise.all([user, route()]);
 }
 

@@ -4,7 +4,7 @@
 // drag and drop with a progress bar, chunked for large files as PnPjs
 // sends them. Everything goes through the public /_api REST.
 
-import { el, say, call, setTitle, odataString, can, perm, web, formDigest, show } from "./api.js";
+import { el, say, call, setTitle, odataString, can, perm, web, formDigest, show, currentPage } from "./api.js";
 import { confirmDialog } from "./form.js";
 
 // Files up to this size go in one request; larger ones in chunks of it,
@@ -224,6 +224,9 @@ export async function libraryPage(listId, folderUrl) {
   // with its own progress bar.
   const progress = el("ul", { class: "uploads", "aria-live": "polite" });
   const uploadAll = async (list) => {
+    // An upload goes on when the person moves to another page, but what
+    // it says when it ends belongs to this page only.
+    const gen = currentPage();
     for (const file of list) {
       const bar = el("progress", { value: 0, max: 1, "aria-label": `Uploading ${file.name}` });
       const item = el("li", {}, `${file.name} `, bar);
@@ -233,10 +236,12 @@ export async function libraryPage(listId, folderUrl) {
         item.append(" done");
       } catch (e) {
         item.append(el("span", { class: "error" }, ` ${e.message}`));
+        if (gen !== currentPage()) return;
         say(`Upload of “${file.name}” failed: ${e.message}`, true);
         return;
       }
     }
+    if (gen !== currentPage()) return;
     say(list.length === 1 ? `Uploaded “${list[0].name}”.` : `Uploaded ${list.length} files.`);
     await reload();
   };

@@ -12,6 +12,11 @@ const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // The page shows at most this many rows per request, whatever the view says.
 const maxPage = 100;
 
+// The table holds at most this many rows: "More items" past them drops
+// the oldest, so paging on through a 1,000,000-item list keeps the DOM,
+// and the work of each page, the same size.
+export const maxRows = 300;
+
 // SharePoint's list view threshold: from this many items on, filter and
 // sort by indexed columns.
 const listViewThreshold = 5000;
@@ -74,7 +79,9 @@ export async function listPage(id) {
   const mayDelete = can(ebp, perm.deleteItems) && !isLibrary;
   const ctx = { path, fields };
 
-  const state = { sort: null, filters: [], next: null, shown: 0 };
+  // shown: the items read so far (from the first page); first: how many
+  // of them the table has dropped (maxRows).
+  const state = { sort: null, filters: [], next: null, shown: 0, first: 0 };
 
   const tbody = el("tbody");
   const count = el("p", { id: "list-count", "aria-live": "polite" });
@@ -105,16 +112,28 @@ export async function listPage(id) {
     return tr;
   };
 
+  const countText = () => {
+    const filtered = state.filters.length > 0;
+    if (state.shown === 0) return filtered ? "No items match the filter." : "This list has no items yet.";
+    if (state.first > 0) {
+      const range = `${state.first + 1}–${state.shown}`;
+      return filtered ? `Showing matching items ${range}.` : `Showing items ${range} of ${list.ItemCount}.`;
+    }
+    return filtered ? `Showing ${state.shown} matching items.` : `Showing ${state.shown} of ${list.ItemCount} items.`;
+  };
+
+  // showPage puts a page of items in the table (after the rows there, or
+  // instead of them) and returns its rows.
   const showPage = (r, append) => {
     const rows = (r.value || []).map(row);
     if (append) tbody.append(...rows); else tbody.replaceChildren(...rows);
     state.shown = append ? state.shown + rows.length : rows.length;
+    for (let extra = tbody.rows.length - maxRows; extra > 0; extra--) tbody.rows[0].remove();
+    state.first = state.shown - tbody.rows.length;
     state.next = r["odata.nextLink"] || null;
     more.hidden = !state.next;
-    const filtered = state.filters.length > 0;
-    count.textContent = state.shown === 0
-      ? (filtered ? "No items match the filter." : "This list has no items yet.")
-      : filtered ? `Showing ${state.shown} matching items.` : `Showing ${state.shown} of ${list.ItemCount} items.`;
+    count.textContent = countText();
+    return rows;
   };
 
   async function reload() {
@@ -130,7 +149,7 @@ export async function listPage(id) {
       tr.remove();
       state.shown--;
       list.ItemCount--;
-      count.textContent = `Showing ${state.shown} of ${list.ItemCount} items.`;
+      count.textContent = countText();
       say(`Moved “${name}” to the recycle bin.`);
       (next?.querySelector("button") || document.getElementById("main")).focus();
     } catch (e) { say(e.message, true); }
@@ -140,10 +159,9 @@ export async function listPage(id) {
     if (!state.next) return;
     more.disabled = true;
     try {
-      const before = tbody.rows.length;
-      showPage(await call("GET", localPath(state.next), undefined, { absolute: true }), true);
+      const rows = showPage(await call("GET", localPath(state.next), undefined, { absolute: true }), true);
       // Keyboard users continue where the new rows begin.
-      const first = tbody.rows[before]?.querySelector("button");
+      const first = rows[0]?.querySelector("button");
       if (first && document.activeElement === more && more.hidden) first.focus();
     } catch (e) { say(e.message, true); } finally { more.disabled = false; }
   });
