@@ -23,6 +23,7 @@ var changeTests = []test{
 	{"a token older than what was pruned has expired", testChangesPrune},
 	{"a missing list has no change log", testChangesMissingList},
 	{"a list restored from the recycle bin starts a new log", testChangesRecycledList},
+	{"breaking and restoring an item's role inheritance records SystemUpdate", testInheritanceChanges},
 	{"moves across libraries both ways and prunes run together without a deadlock", testMovesAndPrunes},
 }
 
@@ -671,4 +672,38 @@ func testMovesAndPrunes(t *testing.T, e *env) {
 		e.mustFile(a, at(a, fmt.Sprintf("a%d.txt", m)))
 		e.mustFile(b, at(b, fmt.Sprintf("b%d.txt", m)))
 	}
+}
+
+// SharePoint records a SystemUpdate on the item whose role inheritance is
+// broken or restored, in the transaction that changes it; a call that
+// changes nothing records nothing.
+func testInheritanceChanges(t *testing.T, e *env) {
+	l := e.list("Tasks")
+	a, b := e.add(l.ID, 6, nil), e.add(l.ID, 6, nil)
+	last := e.latest(l.ID).Number
+	ref := func(it *storage.Item) storage.ScopeRef {
+		return storage.ScopeRef{WebID: e.web.ID, ListID: l.ID, ItemID: it.ID}
+	}
+	e.sec(func(s storage.Security) error { _, err := s.BreakInheritance(e.ctx, ref(a), true, false); return err })
+	e.sec(func(s storage.Security) error { _, err := s.BreakInheritance(e.ctx, ref(a), true, false); return err }) // already unique
+	e.sec(func(s storage.Security) error { _, err := s.BreakInheritance(e.ctx, ref(b), false, true); return err })
+	e.sec(func(s storage.Security) error { return s.ResetInheritance(e.ctx, ref(a)) })
+	e.sec(func(s storage.Security) error { return s.ResetInheritance(e.ctx, ref(a)) }) // already inherits
+	cs := e.expectChanges("inheritance", l.ID, last, fmt.Sprintf("SystemUpdate:%d", a.ID), fmt.Sprintf("SystemUpdate:%d", b.ID),
+		fmt.Sprintf("SystemUpdate:%d", a.ID))
+	if cs[0].UniqueID != a.GUID || cs[1].UniqueID != b.GUID {
+		t.Fatalf("changes %+v %+v, want UniqueIds %s %s", cs[0], cs[1], a.GUID, b.GUID)
+	}
+	// A broken inheritance that is rolled back records nothing.
+	errRollback := errors.New("roll back")
+	err := e.s.Update(e.ctx, func(tx storage.Tx) error {
+		if _, err := tx.Security().BreakInheritance(e.ctx, ref(a), true, false); err != nil {
+			return err
+		}
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatal(err)
+	}
+	e.expectChanges("rolled back", l.ID, last+3)
 }
