@@ -53,6 +53,9 @@ func TestDockerfilesBuildPackagesThatExist(t *testing.T) {
 		t.Error("Dockerfile.server has no HEALTHCHECK using cesivi-server healthcheck")
 	}
 	edge := read(t, "Dockerfile.edge")
+	if !strings.Contains(edge, `HEALTHCHECK`) || !strings.Contains(edge, `/cesivi-edge", "health"]`) {
+		t.Error("Dockerfile.edge has no HEALTHCHECK using cesivi-edge health")
+	}
 	if !strings.Contains(edge, "COPY Caddyfile.example ") {
 		t.Error("Dockerfile.edge does not ship Caddyfile.example")
 	}

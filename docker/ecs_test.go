@@ -153,6 +153,12 @@ func TestECSEdgeTask(t *testing.T) {
 			t.Errorf("%s leaves %s unset, which the Caddyfile needs", path, name)
 		}
 	}
+	if hc := strs(at(ctr, "healthCheck", "command")); !slices.Equal(hc, append([]string{"CMD"}, f.edgeHealthCommand()...)) {
+		t.Errorf("%s health check %q, want the image's %q", path, hc, f.edgeHealthCommand())
+	}
+	if _, moved := vars["CESIVI_HTTP_PORT"]; moved {
+		t.Errorf("%s moves the edge's HTTP port: its health check asks the image's", path)
+	}
 	if time.Duration(atoi(ctr["stopTimeout"]))*time.Second < 35*time.Second {
 		t.Errorf("%s: stopTimeout %v is shorter than the servers' drain", path, ctr["stopTimeout"])
 	}

@@ -106,6 +106,7 @@ func checkNoPlainSecret(t *testing.T, where, name, value string) {
 // dockerfileFacts are what the images promise.
 type dockerfileFacts struct {
 	serverBinary string   // where Dockerfile.server installs cesivi-server
+	edgeBinary   string   // where Dockerfile.edge installs cesivi-edge
 	serverPort   string   // its EXPOSE, which must be the Address port
 	edgeConfig   string   // the Caddyfile path the edge image runs
 	edgePorts    []string // Dockerfile.edge's EXPOSE
@@ -124,20 +125,35 @@ func imageFacts(t *testing.T) dockerfileFacts {
 	if !strings.Contains(server, "ENV Cesivi__Server__Address=:"+f.serverPort) {
 		t.Fatalf("Dockerfile.server exposes %s but does not listen there", f.serverPort)
 	}
+	if m := regexp.MustCompile(`COPY --from=build /out/cesivi-edge (\S+)`).FindStringSubmatch(edge); m != nil {
+		f.edgeBinary = m[1]
+	}
 	if m := regexp.MustCompile(`"--config", "([^"]+)"`).FindStringSubmatch(edge); m != nil {
 		f.edgeConfig = m[1]
 	}
 	if m := regexp.MustCompile(`(?m)^EXPOSE (.+)$`).FindStringSubmatch(edge); m != nil {
 		f.edgePorts = strings.Fields(m[1])
 	}
-	if f.serverBinary == "" || f.edgeConfig == "" || len(f.edgePorts) != 2 {
+	if f.serverBinary == "" || f.edgeBinary == "" || f.edgeConfig == "" || len(f.edgePorts) != 2 {
 		t.Fatalf("cannot read the images' facts: %+v", f)
 	}
 	// The health check command exists.
 	if !strings.Contains(read(t, "../cmd/cesivi-server/main.go"), `case "healthcheck":`) {
 		t.Fatal("cesivi-server has no healthcheck command")
 	}
+	if !strings.Contains(read(t, "../caddymodule/healthcmd.go"), `Name:  "health",`) {
+		t.Fatal("cesivi-edge has no health command")
+	}
+	// Its default URL is on the image's HTTP port (CESIVI_HTTP_PORT unset).
+	if !strings.Contains(read(t, "../internal/edgehealth/edgehealth.go"), `port = "`+f.edgePorts[0]+`"`) {
+		t.Fatalf("cesivi-edge health does not default to the edge image's HTTP port %s", f.edgePorts[0])
+	}
 	return f
+}
+
+// edgeHealthCommand is how a recipe runs the edge image's own check.
+func (f dockerfileFacts) edgeHealthCommand() []string {
+	return []string{f.edgeBinary, "health"}
 }
 
 // healthcheckCommand is how a recipe runs the image's own check (no curl in

@@ -110,6 +110,12 @@ func TestSwarmStack(t *testing.T) {
 	if hc := strs(at(server, "healthcheck", "test")); !slices.Equal(hc, append([]string{"CMD"}, f.healthcheckCommand()...)) {
 		t.Errorf("spm-server health check %q, want the image's %q", hc, f.healthcheckCommand())
 	}
+	if hc := strs(at(edge, "healthcheck", "test")); !slices.Equal(hc, append([]string{"CMD"}, f.edgeHealthCommand()...)) {
+		t.Errorf("spm-edge health check %q, want the image's %q", hc, f.edgeHealthCommand())
+	}
+	if at(edge, "environment", "CESIVI_HTTP_PORT") != nil {
+		t.Error("spm-edge moves its HTTP port: its health check asks the image's")
+	}
 	if at(server, "ports") != nil {
 		t.Error("spm-server publishes a port: only the edge should be reachable")
 	}

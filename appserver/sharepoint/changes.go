@@ -32,6 +32,7 @@ var changeKinds = map[string][]storage.ChangeType{
 	"Rename":       {storage.ChangeRename},
 	"Move":         {storage.ChangeMoveAway, storage.ChangeMoveInto},
 	"Restore":      {storage.ChangeRestore},
+	"SystemUpdate": {storage.ChangeSystemUpdate},
 }
 
 // changeObjects are SP.ChangeQuery's object-type flags that select a

@@ -124,3 +124,26 @@ func TestGetChangesReturnsTheListsChangesSinceAToken(t *testing.T) {
 		}
 	})
 }
+
+// Breaking and restoring an item's role inheritance is a SystemUpdate
+// change of the item (ChangeType 15), selected by the SystemUpdate flag;
+// a query for edits only does not see it.
+func TestGetChangesReportsAnItemsInheritanceAsSystemUpdate(t *testing.T) {
+	eachProvider(t, func(t *testing.T, a *api) {
+		a.signIn("")
+		newList(t, a, "", "Tasks")
+		items := "/_api/web/lists/getByTitle('Tasks')/items"
+		a.req("POST", items, map[string]any{"Title": "one"}).must(t, 201)
+		a.req("POST", items+"(1)/breakroleinheritance(copyRoleAssignments=true,clearSubscopes=false)", nil).must(t, 200)
+		a.req("POST", items+"(1)/resetroleinheritance", nil).must(t, 200)
+
+		q := map[string]any{"Add": true, "SystemUpdate": true, "Item": true}
+		if kinds, ids := kindsAndItems(changesOf(t, a.getChanges(t, "Tasks", q))); !slices.Equal(kinds, []int{1, 15, 15}) || !slices.Equal(ids, []int{1, 1, 1}) {
+			t.Fatalf("Add and SystemUpdate: kinds %v items %v", kinds, ids)
+		}
+		q = map[string]any{"Add": true, "Update": true, "Item": true}
+		if kinds, _ := kindsAndItems(changesOf(t, a.getChanges(t, "Tasks", q))); !slices.Equal(kinds, []int{1}) {
+			t.Fatalf("Add and Update: kinds %v", kinds)
+		}
+	})
+}

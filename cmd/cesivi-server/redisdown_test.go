@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -36,7 +34,7 @@ func TestServeListensWhileRedisIsDown(t *testing.T) {
 		"Cesivi__DataProtection__MasterKey=" + testMasterKey,
 		"CESIVI_SECRETS_DIR=" + t.TempDir(),
 	}
-	logs := &lockedBuffer{}
+	logs := &testenv.LogBuffer{}
 	srv := exec.Command(bin, "serve")
 	srv.Env, srv.Dir, srv.Stderr = env, t.TempDir(), logs
 	if err := srv.Start(); err != nil {
@@ -83,23 +81,4 @@ func TestServeListensWhileRedisIsDown(t *testing.T) {
 	port, _ := strconv.Atoi(redisPort)
 	testenv.RedisPrivate(t, testenv.RedisOptions{Port: port})
 	waitFor("/health/ready answers 200 once Redis is up", 60*time.Second, func() bool { return status("/health/ready") == 200 })
-}
-
-// lockedBuffer is the server's stderr, written by exec's copier while the
-// test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -297,19 +296,14 @@ func TestRedisSettingsThatCanLoseDataDegradeTheHealthEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	logOut := &lockedBuffer{}
+	logOut := &testenv.LogBuffer{}
 	logs, err := logging.New(logOut, "json", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := open(t, s, backends.Options{Role: backends.Edge, NoKeyRing: true, Registerer: reg, Logs: logs})
 	// The start-up warning is logged once, in the background.
-	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(logOut.String(), "allkeys-lru"); {
-		if time.Now().After(deadline) {
-			t.Fatalf("no start-up warning in the log: %s", logOut.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	logOut.WaitContains(t, "allkeys-lru", 30*time.Second)
 	if !strings.Contains(logOut.String(), `"category":"`+backends.RedisLogCategory+`"`) {
 		t.Fatalf("the warning is not under %s: %s", backends.RedisLogCategory, logOut.String())
 	}
@@ -340,24 +334,6 @@ func TestRedisSettingsThatCanLoseDataDegradeTheHealthEntry(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a log sink safe for a background writer.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // A server on a Redis configured as the seed's security section (TLS
 // only, signed in as an ACL user without the dangerous commands, CONFIG
 // renamed away) with appendonly yes and the default noeviction: every
@@ -371,19 +347,14 @@ func TestAServerOnTheSeedsHardenedRedis(t *testing.T) {
 		"Cesivi__DataProtection__Provider=Redis",
 		"Cesivi__DataProtection__MasterKey="+masterKey)...)
 	reg := prometheus.NewRegistry()
-	logOut := &lockedBuffer{}
+	logOut := &testenv.LogBuffer{}
 	logs, err := logging.New(logOut, "json", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := open(t, s, backends.Options{Role: backends.Server, Registerer: reg, Logs: logs})
 	use(t, b) // every check Healthy
-	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(logOut.String(), "Redis server: maxmemory-policy noeviction, no maxmemory, "); {
-		if time.Now().After(deadline) {
-			t.Fatalf("no start-up report of the settings: %s", logOut.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	logOut.WaitContains(t, "Redis server: maxmemory-policy noeviction, no maxmemory, ", 30*time.Second)
 	if strings.Contains(logOut.String(), "can lose data") {
 		t.Fatalf("safe settings warned: %s", logOut.String())
 	}

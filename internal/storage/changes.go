@@ -40,6 +40,10 @@ const (
 	ChangeMoveInto ChangeType = 6
 	// ChangeRestore: the item came back from the recycle bin.
 	ChangeRestore ChangeType = 7
+	// ChangeSystemUpdate: the item's permissions changed, its role
+	// inheritance broken or restored (SharePoint's SystemUpdate, a change
+	// that is not an edit of the item's values).
+	ChangeSystemUpdate ChangeType = 15
 )
 
 func (k ChangeType) String() string {
@@ -58,6 +62,8 @@ func (k ChangeType) String() string {
 		return "MoveInto"
 	case ChangeRestore:
 		return "Restore"
+	case ChangeSystemUpdate:
+		return "SystemUpdate"
 	}
 	return "ChangeType(" + strconv.Itoa(int(k)) + ")"
 }

@@ -56,30 +56,109 @@ var (
 		{netip.MustParsePrefix("fec0::/10"), Private}, // deprecated site-local
 		{netip.MustParsePrefix("fc00::/7"), Private},  // unique local
 		{netip.MustParsePrefix("ff00::/8"), Multicast},
+		// NAT64 local use (RFC 8215): never routed globally, and the
+		// operator picks where the IPv4 address sits.
+		{netip.MustParsePrefix("64:ff9b:1::/48"), Private},
 	}
 )
 
 // Classify says whether an address is public, and if not what it is. An
-// IPv4-mapped IPv6 address (::ffff:127.0.0.1) is classified as its IPv4
-// address.
+// IPv6 address that carries an IPv4 address a router or relay will deliver
+// to (IPv4-mapped ::ffff:a.b.c.d, IPv4-compatible ::a.b.c.d, NAT64
+// 64:ff9b::a.b.c.d, 6to4 2002:aabb:ccdd::, Teredo 2001:0::) is classified as
+// that IPv4 address when it is not public: 64:ff9b::7f00:1 is loopback.
 func Classify(ip netip.Addr) Category {
 	ip = ip.Unmap().WithZone("")
 	if !ip.IsValid() {
 		return Unspecified
 	}
-	if ip == metadataV4 || ip == metadataV6 {
+	if ip.Is6() {
+		embedded := EmbeddedIPv4(ip)
+		for _, v4 := range embedded {
+			if classify(v4) == Metadata {
+				return Metadata
+			}
+		}
+		if c := classifyV6(ip); c != Public {
+			return c
+		}
+		for _, v4 := range embedded {
+			if c := classify(v4); c != Public {
+				return c
+			}
+		}
+		return Public
+	}
+	return classify(ip)
+}
+
+func classifyV6(ip netip.Addr) Category {
+	if ip == metadataV6 {
 		return Metadata
 	}
-	ranges := rangesV6
-	if ip.Is4() {
-		ranges = rangesV4
-	}
-	for _, r := range ranges {
+	for _, r := range rangesV6 {
 		if r.p.Contains(ip) {
 			return r.c
 		}
 	}
 	return Public
+}
+
+func classify(ip netip.Addr) Category {
+	if ip == metadataV4 {
+		return Metadata
+	}
+	for _, r := range rangesV4 {
+		if r.p.Contains(ip) {
+			return r.c
+		}
+	}
+	return Public
+}
+
+var (
+	compatV6   = netip.MustParsePrefix("::/96")          // IPv4-compatible (RFC 4291, deprecated)
+	nat64V6    = netip.MustParsePrefix("64:ff9b::/96")   // NAT64 well-known prefix (RFC 6052)
+	nat64Local = netip.MustParsePrefix("64:ff9b:1::/48") // NAT64 local use (RFC 8215)
+	sixTo4V6   = netip.MustParsePrefix("2002::/16")      // 6to4 (RFC 3056)
+	teredoV6   = netip.MustParsePrefix("2001::/32")      // Teredo (RFC 4380)
+)
+
+// EmbeddedIPv4 returns the IPv4 addresses an IPv6 address embeds and that a
+// translator or relay would deliver packets to: the IPv4-mapped and
+// IPv4-compatible address, the NAT64 (RFC 6052) address (for the local-use
+// prefix 64:ff9b:1::/48 at the /96 position), the 6to4 gateway, Teredo's
+// client (de-obfuscated) and server.
+func EmbeddedIPv4(ip netip.Addr) []netip.Addr {
+	ip = ip.WithZone("")
+	if ip.Is4In6() {
+		return []netip.Addr{ip.Unmap()}
+	}
+	if !ip.Is6() {
+		return nil
+	}
+	b := ip.As16()
+	v4 := func(x []byte) netip.Addr { return netip.AddrFrom4([4]byte{x[0], x[1], x[2], x[3]}) }
+	switch {
+	case compatV6.Contains(ip):
+		if ip == netip.IPv6Unspecified() || ip == netip.IPv6Loopback() {
+			return nil
+		}
+		return []netip.Addr{v4(b[12:])}
+	case nat64V6.Contains(ip):
+		return []netip.Addr{v4(b[12:])}
+	case nat64Local.Contains(ip):
+		// The operator picks where the IPv4 address sits; the whole prefix
+		// is private (rangesV6), and the usual /96 position is decoded so
+		// that a metadata address stays refused with AllowPrivate.
+		return []netip.Addr{v4(b[12:])}
+	case sixTo4V6.Contains(ip):
+		return []netip.Addr{v4(b[2:6])}
+	case teredoV6.Contains(ip):
+		client := [4]byte{b[12] ^ 0xff, b[13] ^ 0xff, b[14] ^ 0xff, b[15] ^ 0xff}
+		return []netip.Addr{netip.AddrFrom4(client), v4(b[4:8])}
+	}
+	return nil
 }
 
 // AddressError is a dial refused by the address policy: the address the
@@ -94,6 +173,14 @@ func (e *AddressError) Error() string {
 	host := ""
 	if e.Host != "" && e.Host != e.Addr.String() {
 		host = fmt.Sprintf(" (the address of %q)", e.Host)
+	}
+	if e.Addr.Is6() && classifyV6(e.Addr) != e.Category {
+		for _, v4 := range EmbeddedIPv4(e.Addr) {
+			if classify(v4) == e.Category {
+				host += fmt.Sprintf(" (which carries the IPv4 address %s)", v4)
+				break
+			}
+		}
 	}
 	what := "is " + string(e.Category)
 	if e.Category == Metadata {

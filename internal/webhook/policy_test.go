@@ -145,3 +145,85 @@ func TestAddressErrorNamesTheAddressAndTheSetting(t *testing.T) {
 		}
 	}
 }
+
+// IPv6 addresses that carry an IPv4 address a translator or relay delivers
+// to are classified as that IPv4 address.
+func TestClassifyEmbeddedIPv4(t *testing.T) {
+	for _, tc := range []struct {
+		ip   string
+		want Category
+	}{
+		// NAT64, well-known prefix (RFC 6052)
+		{"64:ff9b::7f00:1", Loopback},
+		{"64:ff9b::127.0.0.1", Loopback},
+		{"64:ff9b::a00:1", Private},
+		{"64:ff9b::a9fe:a9fe", Metadata},
+		{"64:ff9b::a9fe:101", LinkLocal},
+		{"64:ff9b::6440:1", SharedCGNAT},
+		{"64:ff9b::", Unspecified},
+		{"64:ff9b::808:808", Public},
+		// NAT64, local-use prefix (RFC 8215): private, the metadata
+		// address at the /96 position stays metadata
+		{"64:ff9b:1:7f00:0:100::", Private},
+		{"64:ff9b:1:808:0:808::", Private},
+		{"64:ff9b:1::c0a8:101", Private},
+		{"64:ff9b:1::a9fe:a9fe", Metadata},
+		// 6to4 (RFC 3056)
+		{"2002:7f00:1::", Loopback},
+		{"2002:7f00:1::1", Loopback},
+		{"2002:c0a8:101::1", Private},
+		{"2002:a9fe:a9fe::", Metadata},
+		{"2002:808:808::1", Public},
+		// Teredo (RFC 4380): server at bits 32-63, client XOR 0xffffffff
+		{"2001:0:808:808::80ff:fffe", Loopback}, // client 127.0.0.1
+		{"2001:0:808:808::f5ff:fffe", Private},  // client 10.0.0.1
+		{"2001:0:7f00:1::f7f7:f7f7", Loopback},  // server 127.0.0.1
+		{"2001:0:808:808::f7f7:f7f7", Public},   // client and server 8.8.8.8
+		// IPv4-mapped and IPv4-compatible
+		{"::ffff:7f00:1", Loopback},
+		{"::ffff:a9fe:a9fe", Metadata},
+		{"::127.0.0.1", Loopback},
+		{"::10.0.0.1", Private},
+		{"::8.8.8.8", Public},
+		{"::1", Loopback},
+		{"::", Unspecified},
+		// not embedding: other IPv6
+		{"2001:db9::1", Public},
+		{"2003::7f00:1", Public},
+	} {
+		if got := Classify(netip.MustParseAddr(tc.ip)); got != tc.want {
+			t.Errorf("Classify(%s) = %q, want %q (embedded %v)", tc.ip, got, tc.want, EmbeddedIPv4(netip.MustParseAddr(tc.ip)))
+		}
+	}
+}
+
+func TestCheckAddrRefusesEmbeddedIPv4(t *testing.T) {
+	c, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ip := range []string{"64:ff9b::7f00:1", "2002:7f00:1::", "64:ff9b::a9fe:a9fe", "2001:0:808:808::80ff:fffe", "64:ff9b:1::a9fe:a9fe"} {
+		err := c.checkAddr("hooks.example.com", false, netip.MustParseAddr(ip), 443)
+		if !errors.Is(err, ErrRefused) {
+			t.Errorf("%s: %v, want refused", ip, err)
+			continue
+		}
+		if !strings.Contains(err.Error(), "which carries the IPv4 address") {
+			t.Errorf("%s: %q does not name the embedded IPv4 address", ip, err)
+		}
+	}
+	// Allowing private networks lets a NAT64 loopback through like
+	// 127.0.0.1, never the metadata address.
+	c, err = New(Options{AllowPrivate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.checkAddr("x", false, netip.MustParseAddr("64:ff9b::7f00:1"), 80); err != nil {
+		t.Errorf("AllowPrivate, NAT64 loopback: %v", err)
+	}
+	for _, ip := range []string{"2002:a9fe:a9fe::", "64:ff9b:1::a9fe:a9fe"} {
+		if err := c.checkAddr("x", false, netip.MustParseAddr(ip), 80); !errors.Is(err, ErrRefused) {
+			t.Errorf("AllowPrivate, metadata in %s: %v, want refused", ip, err)
+		}
+	}
+}

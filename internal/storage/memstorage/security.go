@@ -536,6 +536,7 @@ func (a security) BreakInheritance(ctx context.Context, obj storage.ScopeRef, co
 	switch {
 	case it != nil:
 		a.rescopeItems(sec, l, it, it.ScopeID, own, clearSubscopes)
+		a.t.record(l, storage.ChangeSystemUpdate, it)
 	case l != nil:
 		a.setListScope(l, own)
 		if clearSubscopes {
@@ -677,6 +678,7 @@ func (a security) ResetInheritance(ctx context.Context, obj storage.ScopeRef) er
 		}
 		a.rescopeItems(sec, l, it, own, parent, false)
 		del(a.t, sec.assignments, own)
+		a.t.record(l, storage.ChangeSystemUpdate, it)
 	case l != nil:
 		if l.l.ScopeID != l.l.ID {
 			return nil

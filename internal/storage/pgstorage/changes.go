@@ -140,16 +140,37 @@ func (a changes) Latest(ctx context.Context, listID string) (storage.ChangeToken
 	return tok, interpretError(err)
 }
 
+// Prune deletes the old changes of the lists it can lock at once, and
+// raises their pruning marks. Lock order: it locks those lists' rows
+// first, in "Id" order, and skips a list another transaction holds (a
+// write in progress; its changes go at the next prune), so it never waits
+// for a list row: a writer of several lists (a move across libraries,
+// lockLists) cannot deadlock with it, and it never deletes a change of a
+// list it has not locked (a list's deletion, which takes the row first,
+// cascades to its changes).
 func (a changes) Prune(ctx context.Context, olderThan time.Time) (int64, error) {
 	if err := a.t.check(true); err != nil {
 		return 0, err
 	}
 	var n int64
-	err := a.t.tx.QueryRow(ctx, `WITH d AS (DELETE FROM "Changes" WHERE "Time" < $1 RETURNING "ListId", "Number"),
+	err := a.t.tx.QueryRow(ctx, `WITH l AS MATERIALIZED (SELECT "Id" FROM "Lists"
+			WHERE "Id" IN (SELECT DISTINCT "ListId" FROM "Changes" WHERE "Time" < $1)
+			ORDER BY "Id" FOR NO KEY UPDATE SKIP LOCKED),
+		d AS (DELETE FROM "Changes" c USING l WHERE c."ListId" = l."Id" AND c."Time" < $1 RETURNING c."ListId", c."Number"),
 		m AS (SELECT "ListId", max("Number") AS top, count(*) AS n FROM d GROUP BY "ListId"),
 		u AS (UPDATE "Lists" l SET "ChangesPrunedThrough" = GREATEST(l."ChangesPrunedThrough", m.top) FROM m WHERE l."Id" = m."ListId")
 		SELECT COALESCE(sum(n), 0) FROM m`, olderThan).Scan(&n)
 	return n, interpretError(err)
+}
+
+// lockLists locks the rows of lists ids, in "Id" order: a transaction
+// that writes the rows of several lists (a move across libraries: both
+// change counters) takes them all first, in the order every such
+// transaction uses, so that two of them (or one and Prune) never hold one
+// each while waiting for the other's.
+func (t *tx) lockLists(ctx context.Context, ids ...string) error {
+	_, err := t.exec(ctx, `SELECT 1 FROM "Lists" WHERE "Id" = ANY($1::uuid[]) ORDER BY "Id" FOR NO KEY UPDATE`, ids)
+	return err
 }
 
 type subscriptions struct{ t *tx }

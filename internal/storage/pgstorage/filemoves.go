@@ -93,6 +93,14 @@ func (a files) relocate(ctx context.Context, in storage.MoveInput, copy bool) (*
 	if err != nil {
 		return nil, err
 	}
+	if !copy && dst.ID != src.ID {
+		// Both list rows are written (ItemCount, the change counters;
+		// replacing a file writes the target's first): lock them in the
+		// one order.
+		if err := t.lockLists(ctx, src.ID, dst.ID); err != nil {
+			return nil, err
+		}
+	}
 	rel, err := storage.ResolveFileURL(dst.RootFolderURL, in.To)
 	if err != nil {
 		return nil, err

@@ -538,6 +538,11 @@ const itemTree = `WITH tree AS (SELECT $2::bigint AS "Id" UNION
 	SELECT f."ItemId" FROM "Files" f WHERE $3 <> '' AND f."SiteId" = $4 AND f."ListId" = $1 AND ` + `(lower(f."Url") COLLATE "C" >= lower($3) || '/'
 		AND lower(f."Url") COLLATE "C" < lower($3) || '0'))`
 
+// itemGUID is the GUID of item $2 of list $1, for the change an item's
+// inheritance records (ChangeSystemUpdate) in the statement that changes
+// it.
+const itemGUID = `(SELECT "Guid" FROM "ListItems" WHERE "ListId" = $1 AND "Id" = $2)`
+
 func (a security) BreakInheritance(ctx context.Context, obj storage.ScopeRef, copyAssignments, clearSubscopes bool) (string, error) {
 	t := a.t
 	if err := t.check(true); err != nil {
@@ -583,13 +588,17 @@ func (a security) BreakInheritance(ctx context.Context, obj storage.ScopeRef, co
 		}
 	case clearSubscopes:
 		_, err = t.exec(ctx, itemTree+`,
-			i AS (UPDATE "ListItems" SET "ScopeId" = $5 WHERE "ListId" = $1 AND "Id" IN (SELECT "Id" FROM tree))
-			DELETE FROM "RoleAssignments" WHERE "SiteId" = $4 AND "ScopeId" IN (SELECT $1::uuid::text || '/' || "Id" FROM tree WHERE "Id" <> $2)`,
-			tg.ListID, tg.ItemID, tg.url, tg.siteID, own)
+			i AS (UPDATE "ListItems" SET "ScopeId" = $5 WHERE "ListId" = $1 AND "Id" IN (SELECT "Id" FROM tree)),
+			ra AS (DELETE FROM "RoleAssignments" WHERE "SiteId" = $4 AND "ScopeId" IN (SELECT $1::uuid::text || '/' || "Id" FROM tree WHERE "Id" <> $2)),
+			`+logOne(storage.ChangeSystemUpdate, itemGUID, "$6::timestamptz")+`
+			SELECT 1`,
+			tg.ListID, tg.ItemID, tg.url, tg.siteID, own, t.now)
 	default:
-		_, err = t.exec(ctx, itemTree+`
-			UPDATE "ListItems" SET "ScopeId" = $5 WHERE "ListId" = $1 AND "Id" IN (SELECT "Id" FROM tree) AND "ScopeId" = $6`,
-			tg.ListID, tg.ItemID, tg.url, tg.siteID, own, tg.stored)
+		_, err = t.exec(ctx, itemTree+`,
+			i AS (UPDATE "ListItems" SET "ScopeId" = $5 WHERE "ListId" = $1 AND "Id" IN (SELECT "Id" FROM tree) AND "ScopeId" = $6),
+			`+logOne(storage.ChangeSystemUpdate, itemGUID, "$7::timestamptz")+`
+			SELECT 1`,
+			tg.ListID, tg.ItemID, tg.url, tg.siteID, own, tg.stored, t.now)
 	}
 	if err != nil {
 		return "", err
@@ -624,8 +633,10 @@ func (a security) ResetInheritance(ctx context.Context, obj storage.ScopeRef) er
 			DELETE FROM "RoleAssignments" WHERE "ScopeId" = $3`, tg.ListID, tg.parent, own)
 	default:
 		_, err = t.exec(ctx, itemTree+`,
-			i AS (UPDATE "ListItems" SET "ScopeId" = $5 WHERE "ListId" = $1 AND "Id" IN (SELECT "Id" FROM tree) AND "ScopeId" = $6)
-			DELETE FROM "RoleAssignments" WHERE "ScopeId" = $6`, tg.ListID, tg.ItemID, tg.url, tg.siteID, tg.parent, own)
+			i AS (UPDATE "ListItems" SET "ScopeId" = $5 WHERE "ListId" = $1 AND "Id" IN (SELECT "Id" FROM tree) AND "ScopeId" = $6),
+			ra AS (DELETE FROM "RoleAssignments" WHERE "ScopeId" = $6),
+			`+logOne(storage.ChangeSystemUpdate, itemGUID, "$7::timestamptz")+`
+			SELECT 1`, tg.ListID, tg.ItemID, tg.url, tg.siteID, tg.parent, own, t.now)
 	}
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +23,8 @@ var changeTests = []test{
 	{"a token older than what was pruned has expired", testChangesPrune},
 	{"a missing list has no change log", testChangesMissingList},
 	{"a list restored from the recycle bin starts a new log", testChangesRecycledList},
+	{"breaking and restoring an item's role inheritance records SystemUpdate", testInheritanceChanges},
+	{"moves across libraries both ways and prunes run together without a deadlock", testMovesAndPrunes},
 }
 
 var subscriptionTests = []test{
@@ -588,4 +591,119 @@ func testSubscriptionsDue(t *testing.T, e *env) {
 		_, err := tx.Subscriptions().Due(e.ctx, now, 0)
 		return err
 	})
+}
+
+// Moves between two libraries, in both directions, while the change log
+// is pruned: a cross-library move writes both lists' rows (the change
+// counters), Prune writes the rows of every list it pruned. Whatever the
+// interleaving, nothing deadlocks (PostgreSQL's 40P01 would surface as
+// ErrUnavailable): every move and every prune succeeds.
+func testMovesAndPrunes(t *testing.T, e *env) {
+	a, b := e.library("Left"), e.library("Right")
+	const movers, rounds = 2, 15
+	var wg sync.WaitGroup
+	errs := make(chan error, 4*movers*rounds+1)
+	moved := make(chan struct{}, 1) // a move ended: time for a prune
+	for m := range movers {
+		// Mover m's own files, one in each library, so moves never race
+		// for a name: each round trip moves them across and back.
+		fa := e.upload(a, "", fmt.Sprintf("a%d.txt", m), "blob-a")
+		fb := e.upload(b, "", fmt.Sprintf("b%d.txt", m), "blob-b")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range rounds {
+				for _, mv := range []storage.MoveInput{
+					{ListID: a.ID, From: fa.URL, To: at(b, fa.Name)},
+					{ListID: b.ID, From: fb.URL, To: at(a, fb.Name)},
+					{ListID: b.ID, From: at(b, fa.Name), To: fa.URL},
+					{ListID: a.ID, From: at(a, fb.Name), To: fb.URL},
+				} {
+					mv.By = 6
+					if _, err := e.move(false, mv); err != nil {
+						errs <- fmt.Errorf("move %s -> %s: %w", mv.From, mv.To, err)
+					}
+					select {
+					case moved <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	// Prunes of every change so far, one after a move ends (while the
+	// next ones run), until the movers are done.
+	done := make(chan struct{})
+	pruned := make(chan int)
+	go func() {
+		n := 0
+		defer func() { pruned <- n }()
+		for {
+			select {
+			case <-done:
+				return
+			case <-moved:
+			}
+			err := e.s.Update(e.ctx, func(tx storage.Tx) error {
+				_, err := tx.Changes().Prune(e.ctx, time.Now().Add(time.Hour))
+				return err
+			})
+			if err != nil {
+				errs <- fmt.Errorf("prune: %w", err)
+				return
+			}
+			n++
+		}
+	}()
+	wg.Wait()
+	close(done)
+	prunes := <-pruned
+	close(errs)
+	n := 0
+	for err := range errs {
+		if n++; n <= 5 {
+			t.Error(err)
+		}
+	}
+	if n > 0 {
+		t.Fatalf("%d of %d moves and %d prunes failed", n, movers*rounds*4, prunes+1)
+	}
+	for m := range movers {
+		e.mustFile(a, at(a, fmt.Sprintf("a%d.txt", m)))
+		e.mustFile(b, at(b, fmt.Sprintf("b%d.txt", m)))
+	}
+}
+
+// SharePoint records a SystemUpdate on the item whose role inheritance is
+// broken or restored, in the transaction that changes it; a call that
+// changes nothing records nothing.
+func testInheritanceChanges(t *testing.T, e *env) {
+	l := e.list("Tasks")
+	a, b := e.add(l.ID, 6, nil), e.add(l.ID, 6, nil)
+	last := e.latest(l.ID).Number
+	ref := func(it *storage.Item) storage.ScopeRef {
+		return storage.ScopeRef{WebID: e.web.ID, ListID: l.ID, ItemID: it.ID}
+	}
+	e.sec(func(s storage.Security) error { _, err := s.BreakInheritance(e.ctx, ref(a), true, false); return err })
+	e.sec(func(s storage.Security) error { _, err := s.BreakInheritance(e.ctx, ref(a), true, false); return err }) // already unique
+	e.sec(func(s storage.Security) error { _, err := s.BreakInheritance(e.ctx, ref(b), false, true); return err })
+	e.sec(func(s storage.Security) error { return s.ResetInheritance(e.ctx, ref(a)) })
+	e.sec(func(s storage.Security) error { return s.ResetInheritance(e.ctx, ref(a)) }) // already inherits
+	cs := e.expectChanges("inheritance", l.ID, last, fmt.Sprintf("SystemUpdate:%d", a.ID), fmt.Sprintf("SystemUpdate:%d", b.ID),
+		fmt.Sprintf("SystemUpdate:%d", a.ID))
+	if cs[0].UniqueID != a.GUID || cs[1].UniqueID != b.GUID {
+		t.Fatalf("changes %+v %+v, want UniqueIds %s %s", cs[0], cs[1], a.GUID, b.GUID)
+	}
+	// A broken inheritance that is rolled back records nothing.
+	errRollback := errors.New("roll back")
+	err := e.s.Update(e.ctx, func(tx storage.Tx) error {
+		if _, err := tx.Security().BreakInheritance(e.ctx, ref(a), true, false); err != nil {
+			return err
+		}
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatal(err)
+	}
+	e.expectChanges("rolled back", l.ID, last+3)
 }
