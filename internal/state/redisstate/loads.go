@@ -47,11 +47,11 @@ type loadBatcher struct {
 	once sync.Once
 }
 
-// loadBatch is one turn: its loads, and their answers once done is closed.
+// loadBatch is one turn: its loads, and their answers once ready is closed.
 type loadBatch struct {
 	keys  []string
 	ctxs  []context.Context
-	cmds  []*redis.MapStringStringCmd // the answers; nil where not sent
+	cmds  []*redis.MapStringStringCmd // the answers (a left caller's: its context's error)
 	err   error                       // set instead of cmds when the turn could not run
 	ready chan struct{}
 }
@@ -62,7 +62,8 @@ func newLoadBatcher(c redis.UniversalClient) *loadBatcher {
 	return b
 }
 
-// close ends the turns; loads queued by then fail, later ones fail at once.
+// close ends the turns: the turn being sent finishes (by its deadline),
+// loads queued behind it fail, later ones fail at once.
 func (b *loadBatcher) close() {
 	b.once.Do(func() { close(b.stop) })
 	<-b.done
@@ -105,8 +106,9 @@ func (b *loadBatcher) hgetall(ctx context.Context, key string) (map[string]strin
 		}
 		m, err := t.cmds[i].Result()
 		if err != nil && ctx.Err() != nil {
-			// The turn ran out at this caller's deadline (its own, or a
-			// later one): report the deadline, as if it had left first.
+			// The turn failed as this caller's context ended (the turn
+			// runs to the latest deadline of its loads, so at the same
+			// moment): report the context's end, as if it had left first.
 			return nil, fmt.Errorf("%w: %w", ctx.Err(), err)
 		}
 		return m, err
