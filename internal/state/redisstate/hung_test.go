@@ -14,9 +14,9 @@ import (
 )
 
 // TestALoadFromAPausedRedisEndsAtTheCallersDeadline: Redis accepts and
-// answers nothing; a session load (through the auto-pipeliner, which does
-// not watch contexts) fails as unavailable when the caller's deadline
-// passes, not after the client's 25 s of timeouts and retries.
+// answers nothing; a session load (queued for a pipeline turn that Redis
+// holds) fails as unavailable when the caller's deadline passes, not
+// after the client's 25 s of timeouts and retries.
 func TestALoadFromAPausedRedisEndsAtTheCallersDeadline(t *testing.T) {
 	r := testenv.RedisPrivate(t, testenv.RedisOptions{})
 	p, err := redisstate.Open(context.Background(), r.Addr, "", state.Options{})
