@@ -47,15 +47,7 @@ func New(ctx context.Context, c redis.UniversalClient, keyPrefix string, opt sta
 	k := keys{prefix: keyPrefix, cluster: cluster}
 	ps := &pubSub{c: c, k: k}
 	clock := newStoreClock(opt.Now, injected)
-	ss := &sessions{c: c, k: k, opt: opt, loads: c, clock: clock}
-	if ap, ok := c.(interface {
-		AutoPipeline() (*redis.AutoPipeliner, error)
-	}); ok {
-		// Closed with the client.
-		if p, err := ap.AutoPipeline(); err == nil {
-			ss.loads = p
-		}
-	}
+	ss := &sessions{c: c, k: k, opt: opt, clock: clock}
 	if err := ss.register(opt); err != nil {
 		return nil, err
 	}
@@ -69,6 +61,7 @@ func New(ctx context.Context, c redis.UniversalClient, keyPrefix string, opt sta
 		return nil, err
 	}
 	clock.start(c)
+	ss.batch = newLoadBatcher(c)
 	return &state.Provider{
 		Name:         "Redis",
 		Sessions:     statekit.WithRevocationNotices(ss, ps),
@@ -84,7 +77,11 @@ func New(ctx context.Context, c redis.UniversalClient, keyPrefix string, opt sta
 			}
 			return nil
 		},
-		Close: func() error { clock.close(); return errors.Join(tokenSub.Close(), sub.Close()) },
+		Close: func() error {
+			clock.close()
+			ss.batch.close()
+			return errors.Join(tokenSub.Close(), sub.Close())
+		},
 	}, nil
 }
 

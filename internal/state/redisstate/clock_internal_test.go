@@ -28,7 +28,9 @@ func skewedSessions(t *testing.T, connStr string, skew time.Duration, measured b
 		clock.measure(c)
 	}
 	opt := state.Options{Now: now}.WithDefaults()
-	return &sessions{c: c, k: keys{}, opt: opt, loads: c, clock: clock}
+	b := newLoadBatcher(c)
+	t.Cleanup(b.close)
+	return &sessions{c: c, k: keys{}, opt: opt, batch: b, clock: clock}
 }
 
 // TestANodeWithASkewedClockNeitherEndsLiveSessionsNorDatesThemInTheFuture:

@@ -335,3 +335,58 @@ func TestALockLeavesNoKeyWithoutExpiry(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentLoadsEachGetTheirOwnSession: loads of many requests at
+// once share pipelines; each gets the session it asked for, and each is
+// one HGETALL (none is sent twice, none is merged away).
+func TestConcurrentLoadsEachGetTheirOwnSession(t *testing.T) {
+	r := testenv.RedisPrivate(t, testenv.RedisOptions{})
+	p := open(t, r.Addr, state.Options{})
+	rc := rawClient(t, r.Addr, 0)
+	ctx := context.Background()
+	const sessions, loaders, rounds = 16, 48, 20
+	ids := make([]string, sessions)
+	for i := range ids {
+		s := &state.Session{UserID: fmt.Sprint("user-", i), Data: map[string]string{"i": fmt.Sprint(i)}}
+		if err := p.Sessions.Create(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = s.ID
+	}
+	if err := rc.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, loaders)
+	for g := range loaders {
+		go func() {
+			for j := range rounds {
+				i := (g + j) % sessions
+				lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				s, err := p.Sessions.Load(lctx, ids[i])
+				cancel()
+				switch {
+				case err != nil:
+					errs <- err
+					return
+				case s.ID != ids[i] || s.UserID != fmt.Sprint("user-", i) || s.Data["i"] != fmt.Sprint(i):
+					errs <- fmt.Errorf("load of session %d got %+v", i, s)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range loaders {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	stats, err := rc.Info(ctx, "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("cmdstat_hgetall:calls=%d,", loaders*rounds)
+	if !strings.Contains(stats, want) {
+		t.Fatalf("want %s in\n%s", want, stats)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -103,19 +102,13 @@ type sessions struct {
 	k     keys
 	opt   state.Options
 	clock *storeClock
-	// loads runs Load's script. Loads are the hot path (one per request
-	// that misses an edge's cache), so when the client offers it they go
-	// through go-redis' auto-pipeliner, which batches concurrent callers'
-	// commands into one write and one read: the per-request cost of a
-	// round trip mostly disappears under load. The load script is safe to
-	// replay (it only re-reads and re-slides the TTL), which matters
-	// because the auto-pipeliner may resend a batch after a connection
-	// error.
-	loads redis.Cmdable
-
-	// waiting counts loads past their caller's deadline still held by the
-	// auto-pipeliner (see bounded).
-	waiting atomic.Int64
+	// batch sends Load's HGETALL. Loads are the hot path (one per
+	// request that misses an edge's cache, every request without one), so
+	// concurrent callers' loads go to Redis as one pipeline (see
+	// loadBatcher): the per-request cost of a round trip mostly disappears
+	// under load. HGETALL is safe to resend, which matters because a
+	// pipeline is retried after a connection error.
+	batch *loadBatcher
 
 	mu         sync.Mutex
 	lastActive float64
@@ -205,11 +198,7 @@ func (s *sessions) Load(ctx context.Context, id string) (*state.Session, error) 
 	// key's TTL already ends the session on time. Only when the TTL must
 	// slide (at most every IdleTimeout/4) or this clock says the session
 	// has ended does the script run, which does either atomically.
-	var fields map[string]string
-	err := s.bounded(ctx, func(ctx context.Context) (err error) {
-		fields, err = s.loads.HGetAll(ctx, s.k.session(id)).Result()
-		return err
-	})
+	fields, err := s.batch.hgetall(ctx, s.k.session(id))
 	if err != nil {
 		return nil, unavailable("load session", err)
 	}
@@ -219,9 +208,11 @@ func (s *sessions) Load(ctx context.Context, id string) (*state.Session, error) 
 	if c, l, ok := times(fields); ok && now < s.expiry(c, l) && float64(now-l) < float64(s.opt.IdleTimeout.Milliseconds())/4 {
 		return s.decodeFields(id, fields, c, l), nil
 	}
+	// Rare (the slide), so on its own. The script only re-reads and
+	// re-slides the TTL, so a retry is harmless.
 	var res []string
-	err = s.bounded(ctx, func(ctx context.Context) (err error) {
-		res, err = loadScript.Run(ctx, s.loads, []string{s.k.session(id)}, now,
+	err = s.batch.aside(ctx, func(ctx context.Context) (err error) {
+		res, err = loadScript.Run(ctx, s.c, []string{s.k.session(id)}, now,
 			s.opt.IdleTimeout.Milliseconds(), s.opt.AbsoluteLifetime.Milliseconds(), s.clock.serverFlag()).StringSlice()
 		return err
 	})
@@ -253,7 +244,15 @@ func times(f map[string]string) (c, l int64, ok bool) {
 // decodeFields builds a session from HGETALL's map (the common path of
 // Load, so it allocates only the session and its data map).
 func (s *sessions) decodeFields(id string, f map[string]string, c, l int64) *state.Session {
-	se := &state.Session{ID: id, UserID: f["u"], SID: f["s"], Data: make(map[string]string, len(f))}
+	// Sized to the data fields alone: a map of up to 8 entries is one
+	// small allocation, one sized to every field of the hash is several.
+	n := 0
+	for k := range f {
+		if strings.HasPrefix(k, "d:") {
+			n++
+		}
+	}
+	se := &state.Session{ID: id, UserID: f["u"], SID: f["s"], Data: make(map[string]string, n)}
 	if t, ok := f["t"]; ok {
 		se.Tokens = []byte(t)
 	}
