@@ -27,7 +27,8 @@ func (h *SessionGate) forward(r *http.Request, v *visit) error {
 	if err != nil {
 		return caddyhttp.Error(http.StatusInternalServerError, fmt.Errorf("minting the identity assertion: %w", err))
 	}
-	r.Header.Set(identity.AssertionHeader, token)
+	// AssertionHeader is canonical: no need for Set's canonicalisation.
+	r.Header[identity.AssertionHeader] = []string{token}
 	if a.Subject != "" {
 		// Caddy's access log reports the user from this placeholder.
 		if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
@@ -41,7 +42,10 @@ func (h *SessionGate) forward(r *http.Request, v *visit) error {
 // assertion says who the request is from: the session's user (and the
 // session id), or a bearer token's user (without one), or no one.
 func (h *SessionGate) assertion(v *visit) keyring.Assertion {
-	a := keyring.Assertion{Audience: h.app.AssertionAudience, Expires: time.Now().Add(time.Duration(h.app.AssertionTTL))}
+	// One clock read for both ends (MintAssertion would read it again for
+	// a zero IssuedAt).
+	now := time.Now()
+	a := keyring.Assertion{Audience: h.app.AssertionAudience, IssuedAt: now, Expires: now.Add(time.Duration(h.app.AssertionTTL))}
 	if s := v.session; s != nil {
 		a.SessionID, a.Subject = s.ID, s.UserID
 		a.Name, a.Email, a.Groups = s.Data[websession.DataName], s.Data[websession.DataEmail], websession.Groups(s)
