@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -79,3 +80,26 @@ func BenchmarkLookupCookie(b *testing.B) {
 }
 
 func name71() string { return DefaultCookieName + "=" + strings.Repeat("A", 71) }
+
+// dropCookies removes the edge's cookies and keeps the others, in order,
+// joined into one line.
+func TestDropCookiesKeepsTheAppsCookies(t *testing.T) {
+	names := []string{DefaultCookieName, bindingCookie}
+	for _, c := range []struct {
+		lines []string
+		want  []string // nil: no Cookie header left
+	}{
+		{[]string{"a=1; b=2"}, []string{"a=1; b=2"}},
+		{[]string{DefaultCookieName + "=x"}, nil},
+		{[]string{" " + DefaultCookieName + " =x ; a=1;;", "b=2; " + bindingCookie + "=y"}, []string{"a=1; b=2"}},
+		{[]string{"x" + DefaultCookieName + "=1; " + DefaultCookieName + "x=2"}, []string{"x" + DefaultCookieName + "=1; " + DefaultCookieName + "x=2"}},
+		{[]string{DefaultCookieName + "=x", "  ;  "}, nil},
+	} {
+		r, _ := http.NewRequest(http.MethodGet, "http://edge/", nil)
+		r.Header["Cookie"] = c.lines
+		dropCookies(r, names)
+		if got := r.Header["Cookie"]; !slices.Equal(got, c.want) {
+			t.Errorf("%q: %q, want %q", c.lines, got, c.want)
+		}
+	}
+}
