@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"bytes"
 	"container/list"
 	"context"
 	"crypto/sha256"
@@ -56,6 +57,7 @@ type bearerGuard struct {
 	perClient *clientLimiter
 	slots     chan struct{} // any token
 	reserved  chan struct{} // tokens seen valid, when slots are taken
+	decoded   decodedIdentities
 }
 
 func newBearerGuard() *bearerGuard {
@@ -169,12 +171,13 @@ func (h *SessionGate) validateBearer(r *http.Request, token string) (*oidclogin.
 	// stampede the coalescing removes. The refusal is not cached: a
 	// retry after Retry-After is judged on its own client's budget.
 	// The lookup may outlive this request, so it reads nothing of r: the
-	// client's key is taken now.
-	client := clientKey(r)
+	// client's address is taken now (its key, which costs a parse, only
+	// when the lookup runs).
+	ip, remote := clientIP(r), r.RemoteAddr
 	val, err := res.provider.Tokens.Get(r.Context(), hash, func(ctx context.Context) ([]byte, error) {
 		known := g.seenValid.has(hash, now)
 		if !known {
-			if ok, wait := g.perClient.take(client, time.Now()); !ok {
+			if ok, wait := g.perClient.take(clientKeyOf(ip, remote), time.Now()); !ok {
 				return nil, &tooManyTokenChecks{wait: wait}
 			}
 		}
@@ -200,12 +203,53 @@ func (h *SessionGate) validateBearer(r *http.Request, token string) (*oidclogin.
 		}
 		return nil, err
 	}
-	var id oidclogin.TokenIdentity
-	if err := json.Unmarshal(val, &id); err != nil || id.Subject == "" {
-		return nil, oidclogin.ErrTokenInvalid
+	id, err := g.decoded.identity(hash, val)
+	if err != nil {
+		return nil, err
 	}
 	if !id.Expires.IsZero() && time.Now().After(id.Expires) {
 		return nil, fmt.Errorf("%w: expired", oidclogin.ErrTokenInvalid)
 	}
+	return id, nil
+}
+
+// maxDecoded bounds the decoded identities an edge keeps.
+const maxDecoded = 10_000
+
+// decodedIdentities keeps the identity decoded from each token's cached
+// value, so a request whose token cache answers the bytes it answered
+// before costs a comparison instead of a JSON decoding. It decides
+// nothing: the token cache says whether the token is valid, and any other
+// bytes are decoded afresh. The identities are shared, read only.
+type decodedIdentities struct {
+	mu sync.Mutex
+	m  map[string]decodedIdentity
+}
+
+type decodedIdentity struct {
+	raw []byte
+	id  *oidclogin.TokenIdentity
+}
+
+// identity is the identity val holds (the token cache's value for the
+// token hash), or ErrTokenInvalid.
+func (d *decodedIdentities) identity(hash string, val []byte) (*oidclogin.TokenIdentity, error) {
+	d.mu.Lock()
+	e, ok := d.m[hash]
+	d.mu.Unlock()
+	if ok && bytes.Equal(e.raw, val) {
+		return e.id, nil
+	}
+	var id oidclogin.TokenIdentity
+	if err := json.Unmarshal(val, &id); err != nil || id.Subject == "" {
+		return nil, oidclogin.ErrTokenInvalid
+	}
+	d.mu.Lock()
+	if d.m == nil || len(d.m) >= maxDecoded {
+		d.m = map[string]decodedIdentity{}
+	}
+	// val is this caller's own copy (the token cache hands out copies).
+	d.m[hash] = decodedIdentity{raw: val, id: &id}
+	d.mu.Unlock()
 	return &id, nil
 }

@@ -26,13 +26,13 @@ import (
 // accessToken signs alice in at the provider as an API client would (its
 // own redirect URI, nothing to do with the edge) and returns the access
 // token.
-func accessToken(t *testing.T, e *edgeEnv) string {
+func accessToken(t testing.TB, e *edgeEnv) string {
 	t.Helper()
 	return accessTokenFor(t, e, e.IdP.ClientID, e.IdP.ClientSecret)
 }
 
 // accessTokenFor is accessToken for another client of the provider.
-func accessTokenFor(t *testing.T, e *edgeEnv, clientID, secret string) string {
+func accessTokenFor(t testing.TB, e *edgeEnv, clientID, secret string) string {
 	t.Helper()
 	redirect := "http://127.0.0.1:1/api-client/callback"
 	e.IdP.AddRedirectURIs(redirect)

@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/cesivi/cesivi/internal/state"
@@ -71,4 +72,69 @@ func (h *SessionGate) requestOrigin(r *http.Request) string {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host
+}
+
+// maxFastCookieBytes bounds the Cookie header lookupCookie reads itself:
+// below it the header cannot hold more cookies than net/http accepts
+// (GODEBUG httpcookiemaxnum, at least 3000 by default, and each cookie
+// takes at least two bytes), so both read it alike.
+const maxFastCookieBytes = 4096
+
+// lookupCookie returns the first valid value of the cookie name in r, as
+// r.Cookie(name) does, without allocating: the edge reads its session
+// cookie on every request. Longer headers go through r.Cookie itself.
+func lookupCookie(r *http.Request, name string) (string, bool) {
+	lines := r.Header["Cookie"]
+	size := 0
+	for _, line := range lines {
+		size += len(line)
+	}
+	if size >= maxFastCookieBytes {
+		c, err := r.Cookie(name)
+		if err != nil {
+			return "", false
+		}
+		return c.Value, true
+	}
+	for _, line := range lines {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			n, v, _ := strings.Cut(trimCookieSpace(part), "=")
+			if trimCookieSpace(n) != name {
+				continue
+			}
+			if v, ok := cookieValue(v); ok {
+				return v, true
+			}
+		}
+	}
+	return "", false
+}
+
+// trimCookieSpace is textproto.TrimString: ASCII space, tab, CR, LF.
+func trimCookieSpace(s string) string {
+	for len(s) > 0 && isCookieSpace(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && isCookieSpace(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+func isCookieSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' }
+
+// cookieValue is net/http's reading of a cookie value in a request: the
+// surrounding double quotes removed, and no byte a value cannot hold.
+func cookieValue(v string) (string, bool) {
+	if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+		v = v[1 : len(v)-1]
+	}
+	for i := 0; i < len(v); i++ {
+		if b := v[i]; b < 0x20 || b >= 0x7f || b == '"' || b == ';' || b == '\\' {
+			return "", false
+		}
+	}
+	return v, true
 }

@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,7 +28,8 @@ func (h *SessionGate) forward(r *http.Request, v *visit) error {
 	if err != nil {
 		return caddyhttp.Error(http.StatusInternalServerError, fmt.Errorf("minting the identity assertion: %w", err))
 	}
-	r.Header.Set(identity.AssertionHeader, token)
+	// AssertionHeader is canonical: no need for Set's canonicalisation.
+	r.Header[identity.AssertionHeader] = []string{token}
 	if a.Subject != "" {
 		// Caddy's access log reports the user from this placeholder.
 		if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
@@ -41,7 +43,10 @@ func (h *SessionGate) forward(r *http.Request, v *visit) error {
 // assertion says who the request is from: the session's user (and the
 // session id), or a bearer token's user (without one), or no one.
 func (h *SessionGate) assertion(v *visit) keyring.Assertion {
-	a := keyring.Assertion{Audience: h.app.AssertionAudience, Expires: time.Now().Add(time.Duration(h.app.AssertionTTL))}
+	// One clock read for both ends (MintAssertion would read it again for
+	// a zero IssuedAt).
+	now := time.Now()
+	a := keyring.Assertion{Audience: h.app.AssertionAudience, IssuedAt: now, Expires: now.Add(time.Duration(h.app.AssertionTTL))}
 	if s := v.session; s != nil {
 		a.SessionID, a.Subject = s.ID, s.UserID
 		a.Name, a.Email, a.Groups = s.Data[websession.DataName], s.Data[websession.DataEmail], websession.Groups(s)
@@ -67,28 +72,35 @@ func dropCookies(r *http.Request, names []string) {
 	if !present {
 		return
 	}
-	var kept []string
+	// The kept cookies are joined into one line of at most the lines'
+	// size: one allocation.
+	size := 0
 	for _, line := range lines {
-		for _, part := range strings.Split(line, ";") {
+		size += len(line) + 2
+	}
+	var kept strings.Builder
+	kept.Grow(size)
+	for _, line := range lines {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
 			// Go's cookie parser trims the name ("cesivi_session =v" is
 			// the session cookie to it): the same rule here.
 			name, _, _ := strings.Cut(part, "=")
 			name = strings.TrimSpace(name)
-			drop := false
-			for _, n := range names {
-				if name == n {
-					drop = true
-					break
-				}
+			part = strings.TrimSpace(part)
+			if part == "" || slices.Contains(names, name) {
+				continue
 			}
-			if !drop && strings.TrimSpace(part) != "" {
-				kept = append(kept, strings.TrimSpace(part))
+			if kept.Len() > 0 {
+				kept.WriteString("; ")
 			}
+			kept.WriteString(part)
 		}
 	}
-	if len(kept) == 0 {
+	if kept.Len() == 0 {
 		r.Header.Del("Cookie")
 		return
 	}
-	r.Header["Cookie"] = []string{strings.Join(kept, "; ")}
+	r.Header["Cookie"] = []string{kept.String()}
 }

@@ -48,12 +48,12 @@ func (h *SessionGate) identify(w http.ResponseWriter, r *http.Request, v *visit)
 // A signed-in session's provider tokens are refreshed in the background
 // when they are about to expire.
 func (h *SessionGate) identifySession(w http.ResponseWriter, r *http.Request, v *visit) error {
-	c, err := r.Cookie(h.cookieName(r))
-	if err != nil {
+	cookie, ok := lookupCookie(r, h.cookieName(r))
+	if !ok {
 		return nil
 	}
 	res := h.app.res
-	sess, err := res.sessions.Resolve(r.Context(), c.Value)
+	sess, err := res.sessions.Resolve(r.Context(), cookie)
 	switch {
 	case err == nil:
 		res.counters.sessionValid.Add(1)

@@ -142,10 +142,19 @@ func (l *clientLimiter) take(key string, now time.Time) (bool, time.Duration) {
 
 // clientKey is the request's client address as Caddy determined it
 // (trusted_proxies), an IPv6 address reduced to its /64.
-func clientKey(r *http.Request) string {
+func clientKey(r *http.Request) string { return clientKeyOf(clientIP(r), r.RemoteAddr) }
+
+// clientIP is the client address Caddy determined ("" when it did not).
+func clientIP(r *http.Request) string {
 	ip, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
+	return ip
+}
+
+// clientKeyOf is clientKey of a request whose client address is ip
+// (clientIP) and whose peer is remoteAddr.
+func clientKeyOf(ip, remoteAddr string) string {
 	if ip == "" {
-		ip, _, _ = net.SplitHostPort(r.RemoteAddr)
+		ip, _, _ = net.SplitHostPort(remoteAddr)
 	}
 	addr, err := netip.ParseAddr(ip)
 	if err != nil {

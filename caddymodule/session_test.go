@@ -68,7 +68,7 @@ type edgeOptions struct {
 	secondSite bool
 }
 
-func startEdge(t *testing.T, o edgeOptions) *edgeEnv {
+func startEdge(t testing.TB, o edgeOptions) *edgeEnv {
 	t.Helper()
 	e := &edgeEnv{}
 	var conn string
@@ -194,7 +194,7 @@ http://127.0.0.1:%d {
 }
 
 // client is a browser-like client that does not follow redirects.
-func client(t *testing.T) *http.Client {
+func client(t testing.TB) *http.Client {
 	jar, _ := cookiejar.New(nil)
 	return &http.Client{Jar: jar, Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -215,7 +215,7 @@ type answer struct {
 	Error struct{ Code, Message, LoginURL string }
 }
 
-func get(t *testing.T, c *http.Client, rawURL string, header ...string) answer {
+func get(t testing.TB, c *http.Client, rawURL string, header ...string) answer {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, rawURL, nil)
 	for i := 0; i+1 < len(header); i += 2 {
@@ -518,7 +518,7 @@ func postLogoutToken(t *testing.T, e *edgeEnv, token string) answer {
 
 // completeSignIn signs in at the provider and returns the client with the
 // edge's answer to the callback (which sets the session cookie).
-func completeSignIn(t *testing.T, e *edgeEnv) (*http.Client, answer) {
+func completeSignIn(t testing.TB, e *edgeEnv) (*http.Client, answer) {
 	t.Helper()
 	c := client(t)
 	resp, err := e.IdP.Login(context.Background(), c, e.URL+LoginPath+"?rd=/api/session/get")
@@ -535,7 +535,7 @@ func completeSignIn(t *testing.T, e *edgeEnv) (*http.Client, answer) {
 
 // signIn runs the whole browser sign-in on the edge and returns the client
 // holding the session.
-func signIn(t *testing.T, e *edgeEnv) *http.Client {
+func signIn(t testing.TB, e *edgeEnv) *http.Client {
 	t.Helper()
 	c, _ := completeSignIn(t, e)
 	if me := get(t, c, e.URL+"/api/session/get"); !me.Session.Authenticated {

@@ -82,17 +82,29 @@ func (s *StripIdentity) ServeHTTP(w http.ResponseWriter, r *http.Request, next c
 	return next.ServeHTTP(w, r)
 }
 
+// spoofableSet is spoofableHeaders as a set: stripping looks up each of
+// the request's headers in it (a request has a handful) instead of
+// deleting every listed name from the header map.
+var spoofableSet = func() map[string]struct{} {
+	m := make(map[string]struct{}, len(spoofableHeaders))
+	for _, name := range spoofableHeaders {
+		m[name] = struct{}{}
+	}
+	return m
+}()
+
 // stripIdentityHeaders deletes the Cesivi namespace, the well-known
 // spoofable names and extra. Header keys in a parsed request are canonical,
-// so the prefix test is a plain string comparison.
+// so the prefix test and the set lookup are plain string comparisons.
 func stripIdentityHeaders(h http.Header, extra []string) {
 	for name := range h {
 		if strings.HasPrefix(name, IdentityHeaderPrefix) {
 			delete(h, name)
+			continue
 		}
-	}
-	for _, name := range spoofableHeaders {
-		delete(h, name)
+		if _, ok := spoofableSet[name]; ok {
+			delete(h, name)
+		}
 	}
 	for _, name := range extra {
 		delete(h, name)

@@ -133,7 +133,7 @@ http://127.0.0.1:%d {
 // other by listening on :0 may be the same (an edge's site and metrics
 // blocks then collide: "ambiguous site definition"). testenv never hands
 // out one port twice in a process.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	port, err := testenv.FreePort()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"time"
+	"unsafe"
 )
 
 // The identity assertion the edge sends to app servers is a compact binary
@@ -83,8 +84,21 @@ func (r *Ring) MintAssertion(a Assertion) (string, error) {
 	if len(a.Groups) > maxGroups {
 		return "", errors.New("keyring: too many groups in an assertion")
 	}
-	var stack [512]byte
-	b := append(stack[:0], versionAssertion)
+	// One allocation holds the token and its text: the hash's interface
+	// makes any buffer escape, so a stack buffer would cost one as well,
+	// and the text is encoded next to the token, not into a second one.
+	n := assertionFixed + assertionTag + uvarintLen(uint64(len(a.Groups)))
+	for _, s := range [...]string{a.Subject, a.SessionID, a.Name, a.Email} {
+		n += uvarintLen(uint64(len(s))) + len(s)
+	}
+	for _, g := range a.Groups {
+		n += uvarintLen(uint64(len(g))) + len(g)
+	}
+	if n-assertionTag > 65535 || b64.EncodedLen(n) > MaxAssertionLen {
+		return "", errors.New("keyring: assertion too large")
+	}
+	out := make([]byte, n+b64.EncodedLen(n))
+	b := append(out[:0:n], versionAssertion)
 	b = binary.BigEndian.AppendUint32(b, uint32(e.ID))
 	b = binary.BigEndian.AppendUint32(b, uint32(iat.Unix()))
 	b = binary.BigEndian.AppendUint16(b, uint16((ttl+time.Second-1)/time.Second))
@@ -99,9 +113,6 @@ func (r *Ring) MintAssertion(a Assertion) (string, error) {
 		b = binary.AppendUvarint(b, uint64(len(g)))
 		b = append(b, g...)
 	}
-	if len(b) > 65535 || b64.EncodedLen(len(b)+assertionTag) > MaxAssertionLen {
-		return "", errors.New("keyring: assertion too large")
-	}
 	sk := e.crypto.assert
 	h := sk.mac()
 	writeBound(h, a.Audience, a.Request)
@@ -109,7 +120,20 @@ func (r *Ring) MintAssertion(a Assertion) (string, error) {
 	var sum [32]byte
 	b = append(b, h.Sum(sum[:0])[:assertionTag]...)
 	sk.release(h)
-	return b64.EncodeToString(b), nil
+	text := out[n:]
+	b64.Encode(text, b)
+	// text is never written again: the string may share its bytes.
+	return unsafe.String(&text[0], len(text)), nil
+}
+
+// uvarintLen is the length of binary.AppendUvarint's encoding of v.
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
 }
 
 // VerifyAssertion checks a token for audience and request (which must

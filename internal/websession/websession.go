@@ -25,6 +25,7 @@ package websession
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -176,17 +177,22 @@ func (r *Resolver) Resolve(ctx context.Context, cookie string) (*state.Session, 
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	id := c.SessionID.String()
+	// The id's hex form on the stack: a hit looks it up without
+	// allocating (the compiler does not copy a []byte converted for a
+	// map index); only a miss makes it a string.
+	var hexID [2 * keyring.SessionIDSize]byte
+	hex.Encode(hexID[:], c.SessionID[:])
 	now := r.now()
 	if r.live.Load() {
 		r.mu.RLock()
-		e, ok := r.cache[id]
+		e, ok := r.cache[string(hexID[:])]
 		r.mu.RUnlock()
 		if ok && now.Before(e.validTo) {
 			r.hits.Add(1)
 			return e.s, nil
 		}
 	}
+	id := string(hexID[:])
 	r.misses.Add(1)
 	for r.live.Load() {
 		r.mu.RLock()
