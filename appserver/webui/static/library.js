@@ -91,6 +91,7 @@ async function send(path, body, onProgress) {
       } catch { /* not JSON */ }
       throw new Error(msg || `The server answered ${res.status}.`);
     }
+    if (attempt > 0) say("");
     return res.responseText ? JSON.parse(res.responseText) : null;
   }
 }
