@@ -47,8 +47,8 @@ http://:{{.Port}} {
 func main() {
 	var o options
 	flag.IntVar(&o.rounds, "rounds", 10, "interleaved rounds")
-	flag.DurationVar(&o.dur, "duration", 3*time.Second, "closed-loop load per configuration and round")
-	flag.DurationVar(&o.openDur, "open-duration", 1500*time.Millisecond, "open-loop run per configuration, rate and round")
+	flag.DurationVar(&o.dur, "duration", 2*time.Second, "closed-loop load per configuration and round")
+	flag.DurationVar(&o.openDur, "open-duration", time.Second, "open-loop run per configuration, rate and round")
 	flag.IntVar(&o.conns, "conns", 64, "concurrent keep-alive connections of the closed loop (and most of the open loop)")
 	flag.IntVar(&o.signInConns, "signin-conns", 4, "sign-in flows at once")
 	flag.IntVar(&o.counted, "counted", 2000, "requests per configuration while Redis commands are counted")
