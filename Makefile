@@ -85,13 +85,28 @@ fuzz:
 
 # Micro-benchmarks (ns/op, allocs/op), then the edge against plain Caddy
 # reverse_proxy in the same run (six configurations, 10 interleaved
-# rounds, about 8 minutes on 2 cores) and the document library transfers;
-# writes docs/benchmarks.md and its charts. BENCH_FLAGS go to
-# cesivi-bench, e.g. BENCH_FLAGS="-rounds 12 -note 'Measured on a shared machine.'".
+# rounds) and the document library transfers; writes docs/benchmarks.md
+# and its charts, which state how long the run took (printed at the end
+# too; the clock starts when make reads this file, so the build counts).
+# The Go benchmarks run one package at a time (go test serializes them),
+# before the edge benchmark, never beside it; only packages that have
+# benchmarks are compiled. BENCH_FLAGS go to cesivi-bench, e.g.
+# BENCH_FLAGS="-rounds 12 -note 'Measured on a shared machine.'";
+# BENCH_GO_FLAGS to go test, e.g. BENCH_GO_FLAGS=-benchtime=2s.
 BENCH_FLAGS ?=
+BENCH_GO_FLAGS ?=
+BENCH_PKGS = $(sort $(patsubst %/,%,$(dir $(shell grep -rl --include='*_test.go' --exclude-dir=.git --exclude-dir=.farm '^func Benchmark' .))))
+ifneq ($(filter bench,$(MAKECMDGOALS)),)
+BENCH_BEGAN := $(shell date +%s)
+endif
 bench: build
-	CESIVI_BIN=$(BIN) $(GO) test -run='^$$' -bench=. -benchmem ./...
-	$(GO) run ./tests/cmd/cesivi-bench -bin $(BIN) -out docs/benchmarks.md $(BENCH_FLAGS)
+	@began=$(or $(BENCH_BEGAN),$$(date +%s)); gb=$$(date +%s); \
+	echo "CESIVI_BIN=$(BIN) $(GO) test -run='^$$' -bench=. -benchmem $(BENCH_GO_FLAGS) $(BENCH_PKGS)"; \
+	CESIVI_BIN=$(BIN) $(GO) test -run='^$$' -bench=. -benchmem $(BENCH_GO_FLAGS) $(BENCH_PKGS) || exit 1; \
+	gt=$$(( $$(date +%s) - gb )); \
+	echo "$(GO) run ./tests/cmd/cesivi-bench -bin $(BIN) -out docs/benchmarks.md -began $$began -go-bench $${gt}s $(BENCH_FLAGS)"; \
+	$(GO) run ./tests/cmd/cesivi-bench -bin $(BIN) -out docs/benchmarks.md -began $$began -go-bench $${gt}s $(BENCH_FLAGS) || exit 1; \
+	t=$$(( $$(date +%s) - began )); printf 'make bench took %dm%02ds (Go benchmarks %dm%02ds)\n' $$((t/60)) $$((t%60)) $$((gt/60)) $$((gt%60))
 
 # The CI guard of the budget (docs/bench-smoke.md): counts round trips per
 # request (Redis commands through the edge, Redis reads per hot-session

@@ -62,7 +62,12 @@ type EdgeRun struct {
 	// counted with no load.
 	IdleWindow time.Duration
 	// Took is the edge benchmark's wall time, set-up included.
-	Took     time.Duration
+	Took time.Duration
+	// Total is the whole make bench's wall time until the report was
+	// written, Phases its parts in order (build, Go benchmarks, edge,
+	// files); zero: not stated.
+	Total    time.Duration
+	Phases   []Phase
 	Machine  Machine
 	Versions []Version
 	Rounds   int
@@ -81,6 +86,21 @@ type EdgeRun struct {
 	Candidates []EdgeConfig
 	SignIn     EdgeConfig
 	SignInConc int
+}
+
+// Phase is a part of make bench and its wall time.
+type Phase struct {
+	Name string
+	Took time.Duration
+}
+
+// PhasesText is the phases as "name 1m2s, name 3s".
+func PhasesText(phases []Phase) string {
+	var parts []string
+	for _, ph := range phases {
+		parts = append(parts, fmt.Sprintf("%s %v", ph.Name, ph.Took.Round(time.Second)))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Ratios returns the per-round ratios of a candidate to the baseline:
@@ -315,6 +335,13 @@ func (r EdgeRun) Markdown(charts map[string][]byte) string {
 	p("- **Peak RSS** is the edge process's `VmHWM` at the end of the run.\n")
 	if r.Took > 0 {
 		p("- The edge benchmark took %v, start-up of Redis, provider, servers and edges included.\n", r.Took.Round(time.Second))
+	}
+	if r.Total > 0 {
+		p("- The whole `make bench` took %v until this report was written", r.Total.Round(time.Second))
+		if len(r.Phases) > 0 {
+			p(": %s", PhasesText(r.Phases))
+		}
+		p(".\n")
 	}
 	p("\n")
 

@@ -104,6 +104,7 @@ func lat(base time.Duration, n int) []time.Duration {
 
 func sampleRun() EdgeRun {
 	r := EdgeRun{Date: time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC), Machine: Machine{CPU: "Test CPU", Cores: 2, Kernel: "6.1.0", LoadAvg: "3.10 2.50 2.00"}, Note: "Measured on a shared machine.", Took: 400 * time.Second, IdleWindow: 10 * time.Second,
+		Total: 790 * time.Second, Phases: []Phase{{"build", 60 * time.Second}, {"Go benchmarks", 300 * time.Second}, {"edge benchmark", 400 * time.Second}, {"file benchmark", 30 * time.Second}},
 		Versions: []Version{{"Go", "go1.26"}}, Rounds: 3, Duration: 3 * time.Second, Conns: 64,
 		OpenDuration: 2 * time.Second, Workers: 64, PeakRPS: 4000, Fractions: []float64{0.5}, SignInConc: 4}
 	r.Baseline = EdgeConfig{Key: "baseline", Name: "plain reverse_proxy",
@@ -191,7 +192,8 @@ func TestEdgeMarkdownAndCharts(t *testing.T) {
 		"| CPU per request ≤ ×1.03 of plain reverse_proxy, cached session | ×1.040 | **missed** |",
 		"| cached session | 2000 req/s (0.50 of peak) | 1000 |", "200 µs",
 		"| cached session | 0.0030 | get 3, ping 2 over 1000 (2.0 background taken off) | 200 | 500 | +300 |", "idle for 10s before",
-		"## Sign-in flow", "The edge benchmark took 6m40s", "| sign-in flow | 3.0000 |",
+		"## Sign-in flow", "The edge benchmark took 6m40s",
+		"The whole `make bench` took 13m10s until this report was written: build 1m0s, Go benchmarks 5m0s, edge benchmark 6m40s, file benchmark 30s.\n", "| sign-in flow | 3.0000 |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)

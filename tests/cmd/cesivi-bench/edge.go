@@ -33,6 +33,10 @@ type options struct {
 	signInConns  int
 	counted      int
 	note         string
+	// began is when make bench began (Unix seconds, 0: unknown), goBench
+	// how long its Go benchmarks took.
+	began   int64
+	goBench time.Duration
 }
 
 // spec is one edge configuration: its cesivi global option and the

@@ -47,8 +47,8 @@ http://:{{.Port}} {
 func main() {
 	var o options
 	flag.IntVar(&o.rounds, "rounds", 10, "interleaved rounds")
-	flag.DurationVar(&o.dur, "duration", 3*time.Second, "closed-loop load per configuration and round")
-	flag.DurationVar(&o.openDur, "open-duration", 1500*time.Millisecond, "open-loop run per configuration, rate and round")
+	flag.DurationVar(&o.dur, "duration", 2*time.Second, "closed-loop load per configuration and round")
+	flag.DurationVar(&o.openDur, "open-duration", time.Second, "open-loop run per configuration, rate and round")
 	flag.IntVar(&o.conns, "conns", 64, "concurrent keep-alive connections of the closed loop (and most of the open loop)")
 	flag.IntVar(&o.signInConns, "signin-conns", 4, "sign-in flows at once")
 	flag.IntVar(&o.counted, "counted", 2000, "requests per configuration while Redis commands are counted")
@@ -56,6 +56,8 @@ func main() {
 	out := flag.String("out", "docs/benchmarks.md", "report file; the charts go next to it (empty: none)")
 	flag.StringVar(&o.note, "note", "", "a sentence the report starts with (say the machine was shared)")
 	files := flag.Bool("files", true, "also run the document library benchmark")
+	flag.Int64Var(&o.began, "began", 0, "when make bench began, in Unix seconds: the report states the whole run's wall time (0: this program's start)")
+	flag.DurationVar(&o.goBench, "go-bench", 0, "how long make bench's Go benchmarks took (0: not stated)")
 	flag.Parse()
 	if err := run(*bin, o, *out, *files); err != nil {
 		fmt.Fprintln(os.Stderr, "cesivi-bench:", err)
@@ -65,6 +67,11 @@ func main() {
 
 func run(binDir string, o options, out string, withFiles bool) error {
 	ctx := context.Background()
+	start := time.Now()
+	runBegan := start
+	if o.began > 0 {
+		runBegan = time.Unix(o.began, 0)
+	}
 	server, edge, err := binaries(ctx, binDir)
 	if err != nil {
 		return err
@@ -75,20 +82,40 @@ func run(binDir string, o options, out string, withFiles bool) error {
 		return err
 	}
 	edgeRun.Took = time.Since(began)
-	charts, err := edgeRun.Charts()
-	if err != nil {
-		return err
-	}
-	report := edgeRun.Markdown(charts)
+	fmt.Printf("edge benchmark: %v\n", edgeRun.Took.Round(time.Second))
+	var filesPart string
+	var filesTook time.Duration
 	if withFiles {
 		// Document library content through a farm of its own (tests/bench/files.go).
 		filesOpt := bench.FilesOptions{BinDir: binDir, Progress: os.Stdout}
+		began := time.Now()
 		files, err := bench.RunFiles(ctx, filesOpt)
 		if err != nil {
 			return err
 		}
-		report += "\n" + bench.FilesMarkdown(files, filesOpt, time.Now())
+		filesTook = time.Since(began)
+		fmt.Printf("file benchmark: %v\n", filesTook.Round(time.Second))
+		filesPart = "\n" + bench.FilesMarkdown(files, filesOpt, time.Now())
 	}
+	// The parts of make bench: what ran before this program (the build
+	// and the Go benchmarks, timed by make), then this program's.
+	if o.goBench > 0 {
+		edgeRun.Phases = append(edgeRun.Phases, bench.Phase{Name: "build", Took: max(start.Sub(runBegan)-o.goBench, 0)},
+			bench.Phase{Name: "Go benchmarks", Took: o.goBench})
+	} else if o.began > 0 {
+		edgeRun.Phases = append(edgeRun.Phases, bench.Phase{Name: "build and Go benchmarks", Took: start.Sub(runBegan)})
+	}
+	edgeRun.Phases = append(edgeRun.Phases, bench.Phase{Name: "edge benchmark", Took: edgeRun.Took})
+	if withFiles {
+		edgeRun.Phases = append(edgeRun.Phases, bench.Phase{Name: "file benchmark", Took: filesTook})
+	}
+	edgeRun.Total = time.Since(runBegan)
+	fmt.Printf("until the report: %v (%s)\n", edgeRun.Total.Round(time.Second), bench.PhasesText(edgeRun.Phases))
+	charts, err := edgeRun.Charts()
+	if err != nil {
+		return err
+	}
+	report := edgeRun.Markdown(charts) + filesPart
 	if out == "" {
 		fmt.Print(report)
 		return nil
