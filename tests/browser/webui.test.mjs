@@ -1086,7 +1086,7 @@ step("a second user signs in and sees the site with the default rights", async (
 const large = env.CESIVI_LARGE_LIST ? { id: env.CESIVI_LARGE_LIST, title: env.CESIVI_LARGE_LIST_TITLE ?? "", count: Number(env.CESIVI_LARGE_LIST_ITEMS ?? 0) } : null;
 const maxTableRows = 300; // list.js's maxRows
 
-step("large list: opens, sorts by an indexed column and pages on with odata.nextLink, the main thread never blocked long", async (t) => {
+step("large list: opens, sorts by an indexed column and pages on with odata.nextLink, rendering a page of rows at a time", async (t) => {
   if (!large) return t.skip("no CESIVI_LARGE_LIST");
   const p = await ctx.newPage();
   // Every long task of the page's main thread, from its first script on.
