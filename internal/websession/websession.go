@@ -271,9 +271,7 @@ func (r *Resolver) load(ctx context.Context, id string) (*state.Session, error) 
 // changed since (fresh).
 func (r *Resolver) loadAt(ctx context.Context, id string, gen uint64) (s *state.Session, fresh bool, err error) {
 	now := r.now()
-	ctx, cancel := context.WithTimeout(ctx, r.storeTimeout)
-	defer cancel()
-	s, err = r.sessions.Load(ctx, id)
+	s, err = r.sessions.Load(withDeadline(ctx, time.Now().Add(r.storeTimeout)), id)
 	switch {
 	case errors.Is(err, state.ErrNotFound):
 		r.forget(id)
@@ -380,12 +378,53 @@ func (r *Resolver) Revoked(n state.SessionRevocation) {
 	r.mu.Unlock()
 }
 
-// Groups returns the groups kept in a session's data.
+// Groups returns the groups kept in a session's data. The slice is
+// shared by every caller that reads the same groups: it must not be
+// changed.
+//
+// A session's groups are the same on every request of it (and mostly
+// the same among a farm's users), so their decoded form is kept, keyed
+// by the encoded value, and a request costs a map lookup instead of a
+// JSON decode, with a cached session or a strict one alike.
 func Groups(s *state.Session) []string {
 	g := s.Data[DataGroups]
 	if g == "" {
 		return nil
 	}
+	decodedGroups.mu.RLock()
+	list, ok := decodedGroups.m[g]
+	decodedGroups.mu.RUnlock()
+	if ok {
+		return list
+	}
+	list = decodeGroups(g)
+	if len(g) > maxDecodedGroupsSize {
+		return list
+	}
+	decodedGroups.mu.Lock()
+	if len(decodedGroups.m) >= maxDecodedGroups {
+		decodedGroups.m = map[string][]string{}
+	}
+	decodedGroups.m[g] = list
+	decodedGroups.mu.Unlock()
+	return list
+}
+
+// maxDecodedGroups bounds the decoded groups kept; past it they start
+// over (an edge whose users have more distinct sets of groups than this
+// just decodes more often).
+const maxDecodedGroups = 4096
+
+// maxDecodedGroupsSize: longer encoded groups are decoded every time, so
+// the kept ones stay within maxDecodedGroups × this (16 MiB).
+const maxDecodedGroupsSize = 4096
+
+var decodedGroups = struct {
+	mu sync.RWMutex
+	m  map[string][]string
+}{m: map[string][]string{}}
+
+func decodeGroups(g string) []string {
 	var list []string
 	if err := json.Unmarshal([]byte(g), &list); err != nil {
 		// Sessions signed in before groups were kept as JSON: one per line.
@@ -402,4 +441,37 @@ func encodeGroups(groups []string) string {
 	}
 	b, _ := json.Marshal(groups)
 	return string(b)
+}
+
+// deadlineCtx is ctx with a deadline that no timer enforces: Deadline
+// reports the earlier of ctx's and d, Err reports DeadlineExceeded once
+// the clock passes d, but Done is ctx's own (it does not close at d).
+// A store load costs no timer and no entry in ctx's cancel tree this way
+// (context.WithTimeout per load was a measurable share of a strict
+// session's CPU). It suits the session store, which bounds its own calls
+// by the deadline it reads: redisstate's load batcher runs each turn
+// under the latest deadline of its loads and skips loads whose Err is
+// set, and go-redis bounds its socket reads and writes by Deadline.
+type deadlineCtx struct {
+	context.Context
+	d time.Time
+}
+
+func withDeadline(ctx context.Context, d time.Time) context.Context {
+	if pd, ok := ctx.Deadline(); ok && !d.Before(pd) {
+		return ctx // already bounded as early
+	}
+	return &deadlineCtx{ctx, d}
+}
+
+func (c *deadlineCtx) Deadline() (time.Time, bool) { return c.d, true }
+
+func (c *deadlineCtx) Err() error {
+	if err := c.Context.Err(); err != nil {
+		return err
+	}
+	if !time.Now().Before(c.d) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }

@@ -51,6 +51,7 @@ func BenchmarkStrictLoad(b *testing.B) {
 			// RunParallel runs parallelism×GOMAXPROCS goroutines.
 			b.SetParallelism(max(1, conc/runtime.GOMAXPROCS(0)))
 			cpu0 := cpuTime(b)
+			turns0, loads0 := redisstate.LoadTurns()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				i := 0
@@ -67,6 +68,9 @@ func BenchmarkStrictLoad(b *testing.B) {
 			})
 			b.StopTimer()
 			b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
+			if turns, loads := redisstate.LoadTurns(); turns > turns0 {
+				b.ReportMetric(float64(loads-loads0)/float64(turns-turns0), "loads/turn")
+			}
 		})
 	}
 }

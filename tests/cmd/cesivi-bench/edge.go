@@ -37,6 +37,10 @@ type options struct {
 	// how long its Go benchmarks took.
 	began   int64
 	goBench time.Duration
+	// only: the specs to run (nil: all); pprofDir: where the edges'
+	// CPU profiles go (empty: none, and no admin endpoint).
+	only     []spec
+	pprofDir string
 }
 
 // spec is one edge configuration: its cesivi global option and the
@@ -79,6 +83,7 @@ var spoofed = http.Header{"X-Cesivi-Assertion": {"forged"}, "X-Forwarded-User": 
 type target struct {
 	spec
 	origin string
+	admin  string // Caddy's admin endpoint (host:port); empty: off
 	pid    int
 	header http.Header
 	fig    bench.EdgeConfig
@@ -95,6 +100,8 @@ type harness struct {
 	procs    []*testenv.Process
 	idp      *testenv.IdentityProvider
 	provider bench.Provider
+	// admin: edges get Caddy's admin endpoint (for -pprof).
+	admin bool
 }
 
 // start runs bin with its output in log (empty: discarded).
@@ -122,44 +129,53 @@ func (h *harness) start(log, bin string, env []string, args ...string) (*testenv
 // answers; the provider learns its callback. The port is free when
 // chosen but another program may take it first, so an edge that exits
 // at start is tried again on another port.
-func (h *harness) startEdge(name string, s spec, upstreams []string) (origin string, p *testenv.Process, err error) {
+func (h *harness) startEdge(name string, s spec, upstreams []string, admin bool) (origin, adminAddr string, p *testenv.Process, err error) {
 	for range 3 {
-		if origin, p, err = h.tryEdge(name, s, upstreams); err == nil || p == nil || p.Alive() {
-			return origin, p, err
+		if origin, adminAddr, p, err = h.tryEdge(name, s, upstreams, admin); err == nil || p == nil || p.Alive() {
+			return origin, adminAddr, p, err
 		}
 	}
-	return origin, p, err
+	return origin, adminAddr, p, err
 }
 
-func (h *harness) tryEdge(name string, s spec, upstreams []string) (origin string, p *testenv.Process, err error) {
+func (h *harness) tryEdge(name string, s spec, upstreams []string, admin bool) (origin, adminAddr string, p *testenv.Process, err error) {
 	port, err := testenv.FreePort()
 	if err != nil {
-		return "", nil, err
+		return "", "", nil, err
+	}
+	adminLine := "admin off"
+	if admin {
+		adminPort, err := testenv.FreePort()
+		if err != nil {
+			return "", "", nil, err
+		}
+		adminAddr = fmt.Sprintf("127.0.0.1:%d", adminPort)
+		adminLine = "admin " + adminAddr
 	}
 	path := filepath.Join(h.dir, name+".Caddyfile")
 	f, err := os.Create(path)
 	if err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
-	err = caddyfile.Execute(f, map[string]any{"Port": port, "Global": s.global(), "Handlers": s.handlers,
+	err = caddyfile.Execute(f, map[string]any{"Port": port, "Admin": adminLine, "Global": s.global(), "Handlers": s.handlers,
 		"Upstreams": strings.Join(upstreams, " "), "Storage": filepath.Join(h.dir, "caddy-"+name)})
 	f.Close()
 	if err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
 	origin = fmt.Sprintf("http://127.0.0.1:%d", port)
 	h.idp.AddRedirectURIs(origin + "/oauth2/callback")
 	log := filepath.Join(h.dir, name+".log")
 	if p, err = h.start(log, h.edgeBin, h.env, "run", "--config", path, "--adapter", "caddyfile"); err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
 	// An edge that signs users in answers /health/live with a redirect
 	// to sign-in: any answer means it is up.
 	if err := waitUp(origin+"/health/live", p); err != nil {
 		b, _ := os.ReadFile(log)
-		return "", p, fmt.Errorf("edge %s: %w\n%s", name, err, tail(b, 2000))
+		return "", "", p, fmt.Errorf("edge %s: %w\n%s", name, err, tail(b, 2000))
 	}
-	return origin, p, nil
+	return origin, adminAddr, p, nil
 }
 
 func (h *harness) stopAll() {
@@ -205,7 +221,12 @@ func runEdge(ctx context.Context, serverBin, edgeBin string, o options) (bench.E
 		return run, err
 	}
 	defer os.RemoveAll(dir)
-	h := &harness{dir: dir, edgeBin: edgeBin}
+	h := &harness{dir: dir, edgeBin: edgeBin, admin: o.pprofDir != ""}
+	if h.admin {
+		if err := os.MkdirAll(o.pprofDir, 0o755); err != nil {
+			return run, err
+		}
+	}
 	defer h.stopAll()
 
 	// Sessions live in Redis (as in a farm); the key ring is the default
@@ -248,12 +269,12 @@ func runEdge(ctx context.Context, serverBin, edgeBin string, o options) (bench.E
 		}
 	}
 	var targets []*target
-	for _, s := range specs {
-		origin, p, err := h.startEdge(s.key, s, upstreams)
+	for _, s := range o.runSpecs() {
+		origin, admin, p, err := h.startEdge(s.key, s, upstreams, h.admin)
 		if err != nil {
 			return run, fmt.Errorf("%s: %w", s.name, err)
 		}
-		t := &target{spec: s, origin: origin, pid: p.PID, open: map[float64][]bench.OpenResult{},
+		t := &target{spec: s, origin: origin, admin: admin, pid: p.PID, open: map[float64][]bench.OpenResult{},
 			fig: bench.EdgeConfig{Key: s.key, Name: s.name}}
 		if err := h.authenticate(ctx, t); err != nil {
 			return run, err
@@ -329,11 +350,23 @@ func (h *harness) round(ctx context.Context, run *bench.EdgeRun, targets []*targ
 		}
 		var res bench.Result
 		warm := o.conns
+		var profiled chan error
+		if round == 0 && t.admin != "" {
+			profiled = make(chan error, 1)
+			go func() { profiled <- profile(ctx, t.admin, o.pprofDir, t.key) }()
+		}
+		dur := o.closedDur(round)
 		if t.auth == "signin" {
-			res, err = bench.SignInLoad(ctx, t.origin, h.idp, h.idp.Username, h.idp.Password, o.signInConns, o.dur)
+			res, err = bench.SignInLoad(ctx, t.origin, h.idp, h.idp.Username, h.idp.Password, o.signInConns, dur)
 			warm = 1
 		} else {
-			res, err = bench.Load(ctx, t.url(), t.header, o.conns, o.dur)
+			res, err = bench.Load(ctx, t.url(), t.header, o.conns, dur)
+		}
+		if profiled != nil {
+			// The profile ends within the load (which outlasts it by a second).
+			if perr := <-profiled; perr != nil && err == nil {
+				err = perr
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", t.name, err)
@@ -482,7 +515,7 @@ func (h *harness) upstreamBytes(ctx context.Context, targets []*target) error {
 		if t.auth == "signin" {
 			continue
 		}
-		origin, p, err := h.startEdge("bytes-"+t.key, t.spec, []string{counter.Addr})
+		origin, _, p, err := h.startEdge("bytes-"+t.key, t.spec, []string{counter.Addr}, false)
 		if err != nil {
 			return err
 		}

@@ -22,7 +22,7 @@ import (
 // The edge configuration differs between baseline and candidates only in
 // the handlers line, so the ratio is the cost of those handlers.
 var caddyfile = template.Must(template.New("edge").Parse(`{
-	admin off
+	{{.Admin}}
 	auto_https off
 	persist_config off
 	storage file_system {{.Storage}}
@@ -58,7 +58,15 @@ func main() {
 	files := flag.Bool("files", true, "also run the document library benchmark")
 	flag.Int64Var(&o.began, "began", 0, "when make bench began, in Unix seconds: the report states the whole run's wall time (0: this program's start)")
 	flag.DurationVar(&o.goBench, "go-bench", 0, "how long make bench's Go benchmarks took (0: not stated)")
+	only := flag.String("only", "", "comma-separated configurations to run ("+specKeys()+"); the baseline is always run (empty: all)")
+	flag.StringVar(&o.pprofDir, "pprof", "", "directory for a CPU profile of each edge (<configuration>.pprof), taken over "+
+		profileTime.String()+" of the first round's closed loop (which lasts that long); the edges then get Caddy's admin endpoint on a loopback port")
 	flag.Parse()
+	var err error
+	if o.only, err = selectSpecs(*only); err != nil {
+		fmt.Fprintln(os.Stderr, "cesivi-bench:", err)
+		os.Exit(2)
+	}
 	if err := run(*bin, o, *out, *files); err != nil {
 		fmt.Fprintln(os.Stderr, "cesivi-bench:", err)
 		os.Exit(1)
