@@ -113,11 +113,18 @@ func (b *loadBatcher) hgetall(ctx context.Context, key string) (map[string]strin
 			return nil, t.err
 		}
 		m, err := t.cmds[i].Result()
-		if err != nil && ctx.Err() != nil {
+		if err != nil {
 			// The turn failed as this caller's context ended (the turn
 			// runs to the latest deadline of its loads, so at the same
 			// moment): report the context's end, as if it had left first.
-			return nil, fmt.Errorf("%w: %w", ctx.Err(), err)
+			// The socket's deadline can fire before the context's timer
+			// has marked it done, so a passed deadline counts too.
+			if cerr := ctx.Err(); cerr != nil {
+				return nil, fmt.Errorf("%w: %w", cerr, err)
+			}
+			if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+				return nil, fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+			}
 		}
 		return m, err
 	case <-ctx.Done():
