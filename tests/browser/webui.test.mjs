@@ -872,13 +872,25 @@ step("library view: a file over 8 MiB dropped goes in chunks with progress, and 
       const bytes = new Uint8Array(size);
       for (let i = 0; i < size; i += 65536) crypto.getRandomValues(bytes.subarray(i, Math.min(size, i + 65536)));
       window.cesiviBigHash = [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+      // A progress element's value reflects to its attribute, so a
+      // MutationObserver sees every value set, also the last one of a
+      // bar the page removes before the next frame (sampling frames
+      // missed it on a loaded machine).
       window.cesiviBars = [];
-      const watch = () => {
-        const bar = [...document.querySelectorAll("#drop-zone progress")].find((b) => b.getAttribute("aria-label") === `Uploading ${name}`);
-        if (bar && window.cesiviBars.at(-1) !== bar.value) window.cesiviBars.push(bar.value);
-        if (!window.cesiviBarsDone) requestAnimationFrame(watch);
+      const record = (bar) => {
+        if (bar.nodeName === "PROGRESS" && bar.getAttribute("aria-label") === `Uploading ${name}` && bar.hasAttribute("value") && window.cesiviBars.at(-1) !== bar.value) window.cesiviBars.push(bar.value);
       };
-      requestAnimationFrame(watch);
+      new MutationObserver((ms) => {
+        if (window.cesiviBarsDone) return;
+        for (const m of ms) {
+          if (m.type === "attributes") record(m.target);
+          for (const n of m.addedNodes) {
+            if (n.nodeType !== 1) continue;
+            record(n);
+            n.querySelectorAll("progress").forEach(record);
+          }
+        }
+      }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ["value"] });
       const dt = new DataTransfer();
       dt.items.add(new File([bytes], name, { type: "application/octet-stream" }));
       return dt;
