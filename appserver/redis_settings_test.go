@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,7 +31,7 @@ var seedRedisConf = []string{
 // start-up log reports them and warns; /metrics has the Redis figures.
 func TestTheSeedsAllkeysLRUDegradesTheHealthWithoutFailingReadiness(t *testing.T) {
 	r := testenv.RedisPrivate(t, testenv.RedisOptions{ExtraConfig: seedRedisConf})
-	log := &syncBuffer{}
+	log := &testenv.LogBuffer{}
 	ts := httptest.NewServer(newServerLogging(t, log,
 		"Cesivi__Farm__Enabled=true",
 		"Cesivi__Farm__ServerId=server-1",
@@ -77,22 +76,4 @@ func TestTheSeedsAllkeysLRUDegradesTheHealthWithoutFailingReadiness(t *testing.T
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
-}
-
-// syncBuffer is a log sink safe for background writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

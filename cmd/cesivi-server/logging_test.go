@@ -8,31 +8,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cesivi/cesivi/internal/logging"
+	"github.com/cesivi/cesivi/internal/testenv"
 )
-
-// syncBuffer is a bytes.Buffer a child process and the test share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // waitFor polls cond until it holds or 15 s pass.
 func waitFor(t *testing.T, what string, cond func() bool, dump func() string) {
@@ -86,7 +68,7 @@ func TestSIGHUPReloadsLogLevels(t *testing.T) {
 	dir := t.TempDir()
 	writeSettings(t, dir, `{"Serilog":{"MinimumLevel":{"Default":"Warning"}}}`)
 	addr := freeAddr(t)
-	var logs syncBuffer
+	var logs testenv.LogBuffer
 	srv := exec.Command(bin, "serve", "-config-dir", dir)
 	srv.Env = []string{"PATH=" + os.Getenv("PATH"), "Cesivi__Server__Address=" + addr, "Cesivi__DataProtection__KeysPath=" + t.TempDir()}
 	srv.Dir, srv.Stderr = t.TempDir(), &logs

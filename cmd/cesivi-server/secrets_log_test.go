@@ -67,7 +67,7 @@ func TestServerLogsNeverShowSecrets(t *testing.T) {
 		"Cesivi__DataProtection__MasterKey=" + secrets["master key"],
 	}, rd.CesiviEnv("abortConnect=false")...)
 
-	var console syncBuffer
+	var console testenv.LogBuffer
 	srv := exec.Command(bin, "serve", "-config-dir", dir)
 	srv.Env, srv.Dir, srv.Stderr, srv.Stdout = env, t.TempDir(), &console, &console
 	if err := srv.Start(); err != nil {
@@ -188,7 +188,7 @@ func TestConnectionFailuresNeverShowPasswords(t *testing.T) {
 		"Cesivi__DataProtection__Provider=Redis",
 		"Cesivi__Storage__Files__Provider=InMemory",
 	}
-	var console syncBuffer
+	var console testenv.LogBuffer
 	srv.Dir, srv.Stderr, srv.Stdout = t.TempDir(), &console, &console
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
