@@ -38,13 +38,31 @@ func (c *call) download(f *storage.File) *response {
 		if activeContent(ct) {
 			// A browser must not run what a user uploaded in the site's
 			// origin: HTML, SVG, XML and scripts are downloaded, never
-			// rendered (SharePoint's "strict" browser file handling).
+			// rendered (SharePoint's "strict" browser file handling), and
+			// never framed, not even by the site's own pages.
 			hd.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(f.Name))
-			hd.Set("Content-Security-Policy", "sandbox")
+			hd.Set("Content-Security-Policy", activeContentPolicy)
+		} else {
+			// Passive content (a PDF, an image, text) may be framed by the
+			// site's own pages, which preview PDFs in an iframe, and by no
+			// other origin: no clickjacking through a framed download.
+			// The name, so that a viewer's Save and its title say
+			// "report.pdf", not "$value".
+			hd.Set("Content-Disposition", "inline; filename*=UTF-8''"+url.PathEscape(f.Name))
+			hd.Set("Content-Security-Policy", passiveContentPolicy)
 		}
 		http.ServeContent(countingWriter{ResponseWriter: w, m: h.Metrics}, r, "", f.Modified, rd)
 	}}
 }
+
+// The policies a file's content is served with. A sandboxed document
+// has an opaque origin and runs no script. Passive content is not
+// sandboxed: a browser's PDF viewer may be script of the document itself
+// (Firefox's pdf.js), which a sandbox would stop from drawing.
+const (
+	activeContentPolicy  = "sandbox; frame-ancestors 'none'"
+	passiveContentPolicy = "frame-ancestors 'self'"
+)
 
 func cloneFile(f *storage.File) *storage.File { c := *f; return &c }
 

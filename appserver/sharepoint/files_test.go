@@ -256,18 +256,51 @@ func TestUploadLimitsAndBrokenUploadsStoreNothing(t *testing.T) {
 	})
 }
 
+// TestActiveContentIsDownloadedNotRendered: what a browser would run in
+// the site's origin (HTML, SVG, scripts) comes as a sandboxed attachment
+// no page may frame; passive content (a PDF, text) is shown inline and
+// may be framed by the site's own pages only (the web UI previews PDFs
+// in an iframe). Earlier versions and ranges carry the same headers.
 func TestActiveContentIsDownloadedNotRendered(t *testing.T) {
 	eachProvider(t, func(t *testing.T, a *api) {
 		a.signIn("")
-		a.upload("/Shared Documents", "page.html", []byte("<script>alert(1)</script>"), false).must(t, 200)
-		v := a.req("GET", filePath("/Shared Documents/page.html")+"/$value", nil).must(t, 200)
-		if !strings.HasPrefix(v.header.Get("Content-Disposition"), "attachment") || v.header.Get("Content-Security-Policy") != "sandbox" ||
-			v.header.Get("X-Content-Type-Options") != "nosniff" {
-			t.Errorf("html download headers: %v", v.header)
+		pdf := []byte("%PDF-1.4\n%minimal\n")
+		for _, f := range []struct {
+			name    string
+			content []byte
+			active  bool
+		}{
+			{"page.html", []byte("<script>alert(1)</script>"), true},
+			{"logo.svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>`), true},
+			{"run.js", []byte("alert(1)"), true},
+			{"report.pdf", pdf, false},
+			{"note.txt", []byte("plain"), false},
+			{"Résumé 2026.pdf", pdf, false},
+		} {
+			a.upload("/Shared Documents", f.name, f.content, false).must(t, 200)
+			a.upload("/Shared Documents", f.name, append(f.content, ' '), true).must(t, 200)
+			file := filePath("/Shared Documents/" + f.name)
+			for _, got := range []*result{
+				a.req("GET", file+"/$value", nil).must(t, 200),
+				a.req("GET", file+"/$value", nil, "Range", "bytes=0-1").must(t, 206),
+				a.req("GET", file+"/versions(512)/$value", nil).must(t, 200),
+			} {
+				h := got.header
+				if h.Get("X-Content-Type-Options") != "nosniff" {
+					t.Errorf("%s: no nosniff: %v", f.name, h)
+				}
+				disp, csp := h.Get("Content-Disposition"), h.Get("Content-Security-Policy")
+				if f.active {
+					if !strings.HasPrefix(disp, "attachment") || csp != "sandbox; frame-ancestors 'none'" {
+						t.Errorf("%s: active content served with disposition %q, policy %q", f.name, disp, csp)
+					}
+				} else if disp != "inline; filename*=UTF-8''"+url.PathEscape(f.name) || csp != "frame-ancestors 'self'" {
+					t.Errorf("%s: passive content served with disposition %q, policy %q", f.name, disp, csp)
+				}
+			}
 		}
-		a.upload("/Shared Documents", "note.txt", []byte("plain"), false).must(t, 200)
-		if v := a.req("GET", filePath("/Shared Documents/note.txt")+"/$value", nil).must(t, 200); v.header.Get("Content-Disposition") != "" {
-			t.Errorf("text download is an attachment: %v", v.header)
+		if ct := a.req("GET", filePath("/Shared Documents/report.pdf")+"/$value", nil).must(t, 200).header.Get("Content-Type"); ct != "application/pdf" {
+			t.Errorf("a PDF is served as %q", ct)
 		}
 	})
 }

@@ -35,8 +35,15 @@ const Prefix = "/_layouts/cesivi/"
 // form-action 'self' Chromium blocks the sign-out (the browser test
 // found it). Forms come only from the page's own scripts, which no
 // string can inject (script-src 'self', Trusted Types).
+//
+// frame-src 'self' is for the PDF preview, an iframe of the file's $value:
+// the server sends passive content with frame-ancestors 'self' and active
+// content (HTML, SVG, scripts) as a sandboxed attachment with
+// frame-ancestors 'none', so a frame of the site's origin can show a PDF
+// and never run an uploaded page. Nothing else may be framed, embedded or
+// run as a worker (default-src 'none' covers object-src, worker-src).
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; " +
+	"connect-src 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; " +
 	"require-trusted-types-for 'script'; trusted-types 'none'"
 
 type asset struct {

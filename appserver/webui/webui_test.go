@@ -204,3 +204,41 @@ func TestWantsPage(t *testing.T) {
 		}
 	}
 }
+
+// TestCSPDirectives holds the page's policy to what the pages need: the
+// PDF preview's same-origin frame and nothing else framed, embedded or
+// run as a worker; the pages themselves never framed.
+func TestCSPDirectives(t *testing.T) {
+	got := map[string]string{}
+	for _, d := range strings.Split(CSP, ";") {
+		name, value, _ := strings.Cut(strings.TrimSpace(d), " ")
+		if _, dup := got[name]; dup {
+			t.Errorf("directive %s twice", name)
+		}
+		got[name] = value
+	}
+	want := map[string]string{
+		"default-src":               "'none'",
+		"script-src":                "'self'",
+		"style-src":                 "'self'",
+		"img-src":                   "'self' data:",
+		"connect-src":               "'self'",
+		"frame-src":                 "'self'",
+		"frame-ancestors":           "'none'",
+		"base-uri":                  "'none'",
+		"require-trusted-types-for": "'script'",
+		"trusted-types":             "'none'",
+	}
+	for name, value := range want {
+		if got[name] != value {
+			t.Errorf("%s is %q, want %q", name, got[name], value)
+		}
+	}
+	for name := range got {
+		if _, ok := want[name]; !ok {
+			// object-src, child-src or worker-src would widen what
+			// default-src 'none' forbids.
+			t.Errorf("unexpected directive %s %s", name, got[name])
+		}
+	}
+}

@@ -853,6 +853,87 @@ step("versions and preview dialogs: no serious or critical accessibility violati
   });
 });
 
+// minimalPDF is a one-page PDF that says text, with a correct
+// cross-reference table (a viewer that must repair the file may refuse it).
+function minimalPDF(text) {
+  const stream = `BT /F1 24 Tf 72 720 Td (${text}) Tj ET`;
+  const objects = [
+    "<< /Type /Catalog /Pages 2 0 R >>",
+    "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
+    "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+  ];
+  let out = "%PDF-1.4\n";
+  const offsets = [];
+  objects.forEach((o, i) => {
+    offsets.push(out.length);
+    out += `${i + 1} 0 obj\n${o}\nendobj\n`;
+  });
+  const xref = out.length;
+  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  for (const o of offsets) out += `${String(o).padStart(10, "0")} 00000 n \n`;
+  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(out, "latin1");
+}
+
+const pdfName = `report-${run}.pdf`;
+
+// previewPDF opens the PDF's preview and waits for Chromium's own viewer
+// in its frame to have read the document: the viewer (a frame of its
+// extension inside the preview's frame) shows page 1 and no error. A PDF
+// it could not read shows page 0 and its error dialog; a frame it was not
+// allowed to show, or a download, has no viewer at all.
+async function previewPDF(p) {
+  await p.getByRole("button", { name: `Preview ${pdfName}` }).click();
+  const dlg = p.getByRole("dialog", { name: pdfName });
+  const iframe = dlg.locator(`iframe[title="Preview of ${pdfName}"]`);
+  await iframe.waitFor();
+  const src = new URL(await iframe.getAttribute("src"), p.url()).href;
+  let viewer;
+  await eventually("Chromium's PDF viewer in the preview's frame", async () => {
+    viewer = p.frames().find((f) => f.url().startsWith("chrome-extension://") && f.parentFrame()?.url() === src);
+    return viewer !== undefined;
+  });
+  const pageNumber = viewer.locator("#pageSelector");
+  await eventually("the PDF viewer shows page 1", async () => (await pageNumber.count()) === 1 && (await pageNumber.inputValue()) === "1");
+  assert.equal(await viewer.locator("viewer-error-dialog").count(), 0, "the PDF viewer shows an error");
+  return dlg;
+}
+
+step("library view: a PDF previews in the browser's viewer inside the dialog", async () => {
+  await page.goto(`${edge1}/#/library/${libraryId}`);
+  await libraryView(page);
+  const downloads = [];
+  const onDownload = (d) => downloads.push(d.suggestedFilename());
+  page.on("download", onDownload);
+  try {
+    await watchUploads(page);
+    const pdf = minimalPDF(`Cesivi ${run}`);
+    await page.locator("#upload-files").setInputFiles({ name: pdfName, mimeType: "application/pdf", buffer: pdf });
+    await page.locator(`#library tr[data-file="${pdfName}"]`).waitFor();
+    const dlg = await previewPDF(page);
+    const res = await page.evaluate(async (u) => {
+      const r = await fetch(u);
+      return { status: r.status, type: r.headers.get("content-type"), csp: r.headers.get("content-security-policy"), size: (await r.arrayBuffer()).byteLength };
+    }, await dlg.locator("iframe").getAttribute("src"));
+    assert.deepEqual(res, { status: 200, type: "application/pdf", csp: "frame-ancestors 'self'", size: pdf.length }, "the framed PDF");
+    await shot(page, "pdf-preview");
+    await dlg.getByRole("button", { name: "Close" }).click();
+    await dlg.waitFor({ state: "detached" });
+    assert.deepEqual(downloads, [], "the preview downloaded the PDF instead of showing it");
+  } finally {
+    page.off("download", onDownload);
+  }
+});
+
+step("PDF preview dialog: no serious or critical accessibility violation", async () => {
+  await audit(ctx, `${edge1}/#/library/${libraryId}`, async (p) => {
+    await libraryView(p);
+    await previewPDF(p);
+  });
+});
+
 step("library view: a file over 8 MiB dropped goes in chunks with progress, and downloads back the same bytes", async () => {
   const bigName = `big-${run}.bin`;
   const size = 17 * 1024 * 1024 + 12345; // three chunks: start, continue, finish

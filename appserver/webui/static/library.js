@@ -18,6 +18,9 @@ const folderAPI = (url) => `/_api/web/getFolderByServerRelativePath(decodedUrl=$
 export const libraryHref = (listId, folder) =>
   `#/library/${encodeURIComponent(listId)}` + (folder ? `/${encodeURIComponent(folder)}` : "");
 
+// previewable says how a file is previewed, if at all. HTML, SVG and XML
+// are shown as text or as an image, never framed: the server sends them
+// as sandboxed attachments no page may frame.
 const previewable = (name) => {
   const ext = name.slice(name.lastIndexOf(".") + 1).toLowerCase();
   if (["png", "jpg", "jpeg", "gif", "webp", "svg", "bmp"].includes(ext)) return "image";
@@ -282,7 +285,14 @@ async function previewDialog(f, kind) {
   const dlg = el("dialog", { "aria-labelledby": "pv-h", class: "preview" });
   let body;
   if (kind === "image") body = el("img", { src, alt: f.Name });
-  else if (kind === "pdf") body = el("p", {}, el("a", { href: src, target: "_blank", rel: "noopener" }, `Open ${f.Name}`), " (PDF, in a new tab).");
+  else if (kind === "pdf") {
+    // The browser's own PDF viewer, in a frame of the site's origin (the
+    // server lets only the site's pages frame passive content), with a
+    // link for browsers that show no PDF inline.
+    body = el("div", { class: "pdf-preview" },
+      el("iframe", { src, title: `Preview of ${f.Name}` }),
+      el("p", {}, el("a", { href: src, target: "_blank", rel: "noopener" }, `Open ${f.Name}`), " in a new tab."));
+  }
   else {
     body = el("pre", { class: "text-preview", tabindex: "0" }, "Loading…");
     fetch(src, { credentials: "same-origin" }).then((r) => r.ok ? r.text() : Promise.reject(new Error(`The server answered ${r.status}.`)))
