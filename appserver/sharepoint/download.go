@@ -42,6 +42,7 @@ func (c *call) download(f *storage.File) *response {
 			// never framed, not even by the site's own pages.
 			hd.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(f.Name))
 			hd.Set("Content-Security-Policy", activeContentPolicy)
+			hd.Set("X-Frame-Options", "DENY") // for browsers without frame-ancestors
 		} else {
 			// Passive content (a PDF, an image, text) may be framed by the
 			// site's own pages, which preview PDFs in an iframe, and by no
@@ -50,6 +51,7 @@ func (c *call) download(f *storage.File) *response {
 			// "report.pdf", not "$value".
 			hd.Set("Content-Disposition", "inline; filename*=UTF-8''"+url.PathEscape(f.Name))
 			hd.Set("Content-Security-Policy", passiveContentPolicy)
+			hd.Set("X-Frame-Options", "SAMEORIGIN")
 		}
 		http.ServeContent(countingWriter{ResponseWriter: w, m: h.Metrics}, r, "", f.Modified, rd)
 	}}

@@ -289,13 +289,13 @@ func TestActiveContentIsDownloadedNotRendered(t *testing.T) {
 				if h.Get("X-Content-Type-Options") != "nosniff" {
 					t.Errorf("%s: no nosniff: %v", f.name, h)
 				}
-				disp, csp := h.Get("Content-Disposition"), h.Get("Content-Security-Policy")
+				disp, csp, xfo := h.Get("Content-Disposition"), h.Get("Content-Security-Policy"), h.Get("X-Frame-Options")
 				if f.active {
-					if !strings.HasPrefix(disp, "attachment") || csp != "sandbox; frame-ancestors 'none'" {
-						t.Errorf("%s: active content served with disposition %q, policy %q", f.name, disp, csp)
+					if !strings.HasPrefix(disp, "attachment") || csp != "sandbox; frame-ancestors 'none'" || xfo != "DENY" {
+						t.Errorf("%s: active content served with disposition %q, policy %q, X-Frame-Options %q", f.name, disp, csp, xfo)
 					}
-				} else if disp != "inline; filename*=UTF-8''"+url.PathEscape(f.name) || csp != "frame-ancestors 'self'" {
-					t.Errorf("%s: passive content served with disposition %q, policy %q", f.name, disp, csp)
+				} else if disp != "inline; filename*=UTF-8''"+url.PathEscape(f.name) || csp != "frame-ancestors 'self'" || xfo != "SAMEORIGIN" {
+					t.Errorf("%s: passive content served with disposition %q, policy %q, X-Frame-Options %q", f.name, disp, csp, xfo)
 				}
 			}
 		}

@@ -185,5 +185,7 @@ func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("Content-Security-Policy", CSP)
+	// frame-ancestors 'none' for browsers that predate it.
+	h.Set("X-Frame-Options", "DENY")
 	_, _ = w.Write(u.index)
 }

@@ -17,7 +17,7 @@ func TestShellAndHashedAssets(t *testing.T) {
 	}
 	rec := httptest.NewRecorder()
 	u.ServeHTTP(rec, httptest.NewRequest("GET", "/sites/dev/_layouts/cesivi/", nil))
-	if rec.Code != 200 || rec.Header().Get("Cache-Control") != "no-cache" {
+	if rec.Code != 200 || rec.Header().Get("Cache-Control") != "no-cache" || rec.Header().Get("X-Frame-Options") != "DENY" {
 		t.Fatalf("shell: %d %v", rec.Code, rec.Header())
 	}
 	csp := rec.Header().Get("Content-Security-Policy")
