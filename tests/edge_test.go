@@ -87,6 +87,28 @@ func everyServerSees(t *testing.T, f *farm.Farm, cookie, sessionID string) {
 	}
 }
 
+// everyServerSeesWithin is everyServerSees for a farm coming back from an
+// outage: every answer must still be the session, but a server the edges'
+// health checks took out of rotation (its readiness needs Redis) comes
+// back at their next passing check, so the servers are collected until
+// each has answered, for at most timeout.
+func everyServerSeesWithin(t *testing.T, f *farm.Farm, cookie, sessionID string, timeout time.Duration) {
+	t.Helper()
+	servers := map[string]bool{}
+	waitFor(t, timeout, "every server answering through every edge", func() bool {
+		for _, edge := range f.Edges {
+			for range 2 * len(f.Servers) {
+				code, v := sessionGet(t, edge, cookie)
+				if code != 200 || v.SessionID != sessionID {
+					t.Fatalf("%s: %d, session %q; want 200 and %s", edge, code, v.SessionID, sessionID)
+				}
+				servers[v.ServerID] = true
+			}
+		}
+		return len(servers) == len(f.Servers)
+	})
+}
+
 // TestSeedSessionCheckSurvivesAStoppedServer is the seed's three curl
 // commands: create through the edge, get, stop a server, get again.
 func TestSeedSessionCheckSurvivesAStoppedServer(t *testing.T) {

@@ -645,8 +645,9 @@ func redisRestart(t *testing.T, f *farm.Farm, c *apiClient, list, cookie, sessio
 		t.Fatalf("%d answers were neither the session nor a clean 503: %v", len(bad), bad[:min(len(bad), 5)])
 	}
 	// Full service: the session on every server through every edge, a new
-	// session, and writes.
-	everyServerSees(t, f, cookie, sessionID)
+	// session, and writes. (Servers whose readiness failed while Redis was
+	// down rejoin the edges' rotation at their next passing health check.)
+	everyServerSeesWithin(t, f, cookie, sessionID, 30*time.Second)
 	if _, s := createSession(t, f.Edges[1]); s.SessionID == "" {
 		t.Fatal("no session created after the restart")
 	}
