@@ -549,13 +549,19 @@ step("list view: columns added through the Add column dialog (a duplicate name r
   await dup.getByRole("button", { name: "Cancel" }).click();
   await dup.waitFor({ state: "detached" });
   await page.waitForFunction(() => document.activeElement?.id === "add-column");
-  assert.deepEqual(await headers(), before, "a refused column changed the table");
-  assert.equal(await page.getByRole("button", { name: "Sort by Priority" }).count(), 1);
-  // Escape closes it too, and gives the focus back.
+  // A choice column needs a choice: blank lines are none, the page says
+  // so itself. Escape closes the dialog too, and gives the focus back.
   const esc = await openAddColumn(page);
+  await esc.getByLabel("Name", { exact: true }).fill(`No choices ${run}`);
+  await esc.getByLabel("Type", { exact: true }).selectOption({ label: "Choice" });
+  await esc.getByLabel("Choices (one per line)", { exact: true }).fill("  \n\n ");
+  await esc.getByRole("button", { name: "Save" }).click();
+  await esc.getByRole("alert").getByText("Type at least one choice, one per line.").waitFor();
   await page.keyboard.press("Escape");
   await esc.waitFor({ state: "detached" });
   await page.waitForFunction(() => document.activeElement?.id === "add-column");
+  assert.deepEqual(await headers(), before, "a refused column changed the table");
+  assert.equal(await page.getByRole("button", { name: "Sort by Priority" }).count(), 1);
 
   for (const it of [{ title: itemA, priority: 2, status: "Open" }, { title: itemB, priority: 5, status: "Closed", done: true }]) {
     await page.getByRole("button", { name: "New item" }).click();

@@ -330,15 +330,19 @@ export function addColumnDialog(listPath) {
   const err = el("p", { class: "error", role: "alert" });
   const dlg = el("dialog", { "aria-labelledby": hid });
   const save = el("button", { type: "submit" }, "Save");
+  const cancel = el("button", { type: "button", onclick: () => dlg.close() }, "Cancel");
   const form = el("form", { method: "dialog" },
     el("h2", { id: hid }, "Add column"),
     el("div", { class: "field" }, el("label", { for: nameId }, "Name"), name),
     el("div", { class: "field" }, el("label", { for: typeId }, "Type"), type),
     choicesBox,
     err,
-    el("div", { class: "actions" }, save,
-      el("button", { type: "button", onclick: () => dlg.close() }, "Cancel")));
+    el("div", { class: "actions" }, save, cancel));
   let added = null;
+  // While the column is being added the dialog stays: closed meanwhile,
+  // it would say "cancelled" for a column the list then has.
+  let saving = false;
+  dlg.addEventListener("cancel", (ev) => { if (saving) ev.preventDefault(); });
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     err.textContent = "";
@@ -349,12 +353,12 @@ export function addColumnDialog(listPath) {
       body.Choices = choices.value.split("\n").map((c) => c.trim()).filter(Boolean);
       if (body.Choices.length === 0) { err.textContent = "Type at least one choice, one per line."; choices.focus(); return; }
     }
-    save.disabled = true;
+    saving = save.disabled = cancel.disabled = true;
     try {
       await call("POST", `${listPath}/fields`, body);
       added = title;
       dlg.close();
-    } catch (e) { err.textContent = e.message; } finally { save.disabled = false; }
+    } catch (e) { err.textContent = e.message; } finally { saving = save.disabled = cancel.disabled = false; }
   });
   dlg.append(form);
   document.body.append(dlg);
