@@ -160,6 +160,12 @@ func pageRESTCalls(t *testing.T, p *pageClient) {
 	} {
 		p.must(201, "POST", lp+"/fields", f, nil)
 	}
+	// The Add column dialog shows the server's refusal of a name the list
+	// has already, as SharePoint words it.
+	dup := p.must(400, "POST", lp+"/fields", map[string]any{"Title": "Priority", "FieldTypeKind": 2}, nil).obj(t)
+	if e, _ := dup["odata.error"].(map[string]any); e == nil || e["message"].(map[string]any)["value"] != `A duplicate field name "Priority" was found.` {
+		t.Errorf("a duplicate column: %s", jsonOf(dup))
+	}
 
 	// The site home: the web with the person's rights (the "New list"
 	// button needs ManageLists), and its lists.

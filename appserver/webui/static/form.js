@@ -1,6 +1,7 @@
 // The item form: one control per editable field, generated from the
 // field's type; add and edit (with the item's ETag in If-Match), and an
-// ETag conflict shown with the other person's current values.
+// ETag conflict shown with the other person's current values. Also the
+// list view's other dialogs: confirm, and add a column.
 
 import { el, call, say, odataString, APIError } from "./api.js";
 import { kind, isRef, refShows, wireName, editable, selectAndExpand, displayText, toLocalInput } from "./fields.js";
@@ -292,4 +293,76 @@ export function confirmDialog(question, detail, yes, final = false) {
   dlg.showModal();
   (final ? cancel : yesButton).focus();
   return new Promise((res) => dlg.addEventListener("close", () => { dlg.remove(); res(ok); }));
+}
+
+// The column types the Add column dialog offers, as SP.FieldType
+// (FieldTypeKind) numbers.
+const columnTypes = [
+  [2, "Single line of text"], [3, "Multiple lines of text"], [9, "Number"],
+  [6, "Choice"], [8, "Yes/No"], [4, "Date and time"],
+];
+const choiceKind = 6;
+
+// addColumnDialog asks for a new column of the list at listPath (its
+// name, type and, for a choice, the choices) and adds it with POST
+// …/fields. It resolves to the new column's name, or null when
+// cancelled; a refusal (a name the list has already) is shown in the
+// dialog, which stays open with the values.
+export function addColumnDialog(listPath) {
+  const hid = nextId("ac-h");
+  const nameId = nextId("ac-name");
+  const typeId = nextId("ac-type");
+  const choicesId = nextId("ac-choices");
+  const name = el("input", { id: nameId, name: "name", required: true, maxlength: 255, autocomplete: "off" });
+  const type = el("select", { id: typeId, name: "type" },
+    ...columnTypes.map(([k, label]) => el("option", { value: String(k) }, label)));
+  // Shown, and validated, only for a choice column: a hidden required
+  // field would still block the form, so it is disabled while hidden.
+  const choices = el("textarea", { id: choicesId, name: "choices", rows: 4, required: true });
+  const choicesBox = el("div", { class: "field" }, el("label", { for: choicesId }, "Choices (one per line)"), choices);
+  const showChoices = () => {
+    const on = Number(type.value) === choiceKind;
+    choicesBox.hidden = !on;
+    choices.disabled = !on;
+  };
+  type.addEventListener("change", showChoices);
+  showChoices();
+  const err = el("p", { class: "error", role: "alert" });
+  const dlg = el("dialog", { "aria-labelledby": hid });
+  const save = el("button", { type: "submit" }, "Save");
+  const cancel = el("button", { type: "button", onclick: () => dlg.close() }, "Cancel");
+  const form = el("form", { method: "dialog" },
+    el("h2", { id: hid }, "Add column"),
+    el("div", { class: "field" }, el("label", { for: nameId }, "Name"), name),
+    el("div", { class: "field" }, el("label", { for: typeId }, "Type"), type),
+    choicesBox,
+    err,
+    el("div", { class: "actions" }, save, cancel));
+  let added = null;
+  // While the column is being added the dialog stays: closed meanwhile,
+  // it would say "cancelled" for a column the list then has.
+  let saving = false;
+  dlg.addEventListener("cancel", (ev) => { if (saving) ev.preventDefault(); });
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    err.textContent = "";
+    const title = name.value.trim();
+    if (!title) { err.textContent = "Type a name for the column."; name.focus(); return; }
+    const body = { Title: title, FieldTypeKind: Number(type.value) };
+    if (body.FieldTypeKind === choiceKind) {
+      body.Choices = choices.value.split("\n").map((c) => c.trim()).filter(Boolean);
+      if (body.Choices.length === 0) { err.textContent = "Type at least one choice, one per line."; choices.focus(); return; }
+    }
+    saving = save.disabled = cancel.disabled = true;
+    try {
+      await call("POST", `${listPath}/fields`, body);
+      added = title;
+      dlg.close();
+    } catch (e) { err.textContent = e.message; } finally { saving = save.disabled = cancel.disabled = false; }
+  });
+  dlg.append(form);
+  document.body.append(dlg);
+  dlg.showModal();
+  name.focus();
+  return new Promise((res) => dlg.addEventListener("close", () => { dlg.remove(); res(added); }));
 }

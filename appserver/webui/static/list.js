@@ -5,7 +5,7 @@
 
 import { el, call, say, setTitle, odataString, localPath, can, perm, show } from "./api.js";
 import { columns, selectAndExpand, display, queryName, isRef, kind, refShows, filterOps, filterable } from "./fields.js";
-import { itemFormDialog, confirmDialog } from "./form.js";
+import { itemFormDialog, confirmDialog, addColumnDialog } from "./form.js";
 
 const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -77,6 +77,8 @@ export async function listPage(id) {
   const mayAdd = can(ebp, perm.addItems) && !isLibrary;
   const mayEdit = can(ebp, perm.editItems) && !isLibrary;
   const mayDelete = can(ebp, perm.deleteItems) && !isLibrary;
+  // Who may manage the list adds columns to it (the server decides anyway).
+  const mayAddColumn = can(ebp, perm.manageLists) && !isLibrary;
   const ctx = { path, fields };
 
   // shown: the items read so far (from the first page); first: how many
@@ -264,10 +266,25 @@ export async function listPage(id) {
   const largeNote = large
     ? el("p", { id: "large-list" }, `This list has ${list.ItemCount} items: filter and sort by an indexed column (${indexed.join(", ") || "none yet"}); others may be refused.`)
     : null;
+  // A column added is shown by showing the list anew: its fields, its
+  // default view and the first page (filter and sort start over). The
+  // focus goes back to the button, the new page's or, when cancelled,
+  // the one that opened the dialog.
+  const addColumn = async (ev) => {
+    const opener = ev.currentTarget;
+    const added = await addColumnDialog(path);
+    if (added === null) { opener.focus(); return; }
+    try {
+      await listPage(id);
+      say(`Added column “${added}”.`);
+    } catch (e) { say(e.message, true); }
+    document.getElementById("add-column")?.focus();
+  };
   const toolbar = el("div", { class: "toolbar" },
     // The count the list came with grows with each item added here, as
     // delete shrinks it, so "Showing n of m" stays true.
-    mayAdd ? el("button", { type: "button", id: "new-item", onclick: () => itemFormDialog(ctx, null, () => { list.ItemCount++; return reload(); }) }, "New item") : null);
+    mayAdd ? el("button", { type: "button", id: "new-item", onclick: () => itemFormDialog(ctx, null, () => { list.ItemCount++; return reload(); }) }, "New item") : null,
+    mayAddColumn ? el("button", { type: "button", id: "add-column", onclick: addColumn }, "Add column") : null);
 
   // The first page, before the page is shown, so it appears whole.
   showPage(await call("GET", itemsURL()), false);
