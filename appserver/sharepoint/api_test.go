@@ -423,6 +423,27 @@ func TestFieldsAndViewsAreManaged(t *testing.T) {
 		if verbose.json["InternalName"] != "Notes2" {
 			t.Errorf("verbose add: %s", verbose.body)
 		}
+		// A duplicate names the internal name that clashes, whether it was
+		// given or derived from the title.
+		for _, dup := range []struct {
+			body map[string]any
+			name string
+		}{
+			{map[string]any{"Title": "Other", "InternalName": "Notes2", "FieldTypeKind": 2}, "Notes2"},
+			{map[string]any{"Title": "Notes2", "FieldTypeKind": 2}, "Notes2"},
+		} {
+			r := a.req("POST", l+"/fields", dup.body).must(t, 400)
+			msg, _ := r.json["odata.error"].(map[string]any)["message"].(map[string]any)
+			if want := `A duplicate field name "` + dup.name + `" was found.`; msg["value"] != want {
+				t.Errorf("duplicate %v: %s, want %q", dup.body, r.body, want)
+			}
+		}
+		spaced := map[string]any{"Title": "Due Date", "FieldTypeKind": 4}
+		a.req("POST", l+"/fields", spaced).must(t, 201)
+		r := a.req("POST", l+"/fields", spaced).must(t, 400)
+		if msg, _ := r.json["odata.error"].(map[string]any)["message"].(map[string]any); msg["value"] != `A duplicate field name "Due_x0020_Date" was found.` {
+			t.Errorf("duplicate of a spaced title: %s", r.body)
+		}
 		a.req("POST", l+"/fields/getByTitle('Notes2')", nil, "X-HTTP-Method", "DELETE").must(t, 200)
 		a.req("GET", l+"/fields/getByTitle('Notes2')", nil).must(t, 404)
 		a.req("POST", l+"/fields/getByTitle('Title')", nil, "X-HTTP-Method", "DELETE").must(t, 400)
