@@ -489,6 +489,41 @@ async function openAddColumn(p) {
   return dialog;
 }
 
+// holdRequest holds the page's next request that match() accepts until
+// release() is called; asked resolves when the request is made. The
+// route is removed only once the held request went on: removed before,
+// Playwright would let the request pass and the late continue() throw.
+async function holdRequest(p, match) {
+  let release, asked, continued;
+  const held = new Promise((ok) => { release = ok; });
+  const seen = new Promise((ok) => { asked = ok; });
+  const gone = new Promise((ok) => { continued = ok; });
+  let taken = false;
+  const handler = async (route) => {
+    if (taken || !match(route.request())) return route.fallback();
+    taken = true;
+    asked();
+    await held;
+    try { await route.continue(); } finally { continued(); }
+  };
+  const any = () => true;
+  await p.route(any, handler);
+  return { asked: seen, release: async () => { release(); await gone; await p.unroute(any, handler); } };
+}
+
+// stillOpenWhileSaving checks, while a dialog's save is held, that
+// Escape does not close it and its Cancel is disabled.
+async function stillOpenWhileSaving(p, dialog, hold) {
+  await hold.asked;
+  assert.ok(await dialog.getByRole("button", { name: "Cancel" }).isDisabled(), "Cancel is enabled while the save is in flight");
+  await p.keyboard.press("Escape");
+  // The Escape's cancel event is dispatched before press() returns; a
+  // closed dialog leaves the page within the next frame.
+  await p.evaluate(() => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok))));
+  assert.ok(await dialog.isVisible(), "Escape closed the dialog while its save was in flight");
+  await hold.release();
+}
+
 async function fillItemForm(dialog, { title, priority, status: st, done }) {
   if (title !== undefined) await dialog.getByLabel(/^Title/).fill(title);
   if (priority !== undefined) await dialog.getByLabel("Priority", { exact: true }).fill(String(priority));
@@ -524,7 +559,10 @@ step("list view: columns added through the Add column dialog (a duplicate name r
     } else {
       assert.ok(await choices.isHidden(), `the choices show for a ${col.type} column`);
     }
+    // The last one's save is held: the dialog cannot be closed meanwhile.
+    const hold = col.name === "Done" ? await holdRequest(page, (r) => r.method() === "POST" && new URL(r.url()).pathname.endsWith("/fields")) : null;
     await dialog.getByRole("button", { name: "Save" }).click();
+    if (hold) await stillOpenWhileSaving(page, dialog, hold);
     await dialog.waitFor({ state: "detached" });
     await status(page).getByText(`Added column “${col.name}”.`).waitFor();
     // The view shown anew has the column, and the focus is on the button.
@@ -572,7 +610,11 @@ step("list view: columns added through the Add column dialog (a duplicate name r
     await dialog.waitFor();
     await fillItemForm(dialog, it);
     if (it.title === itemA) await shot(page, "item-form-new");
+    // The second one's save is held: the form cannot be closed meanwhile
+    // (it would look cancelled while the item is stored).
+    const hold = it.title === itemB ? await holdRequest(page, (r) => r.method() === "POST" && new URL(r.url()).pathname.endsWith("/items")) : null;
     await dialog.getByRole("button", { name: "Save" }).click();
+    if (hold) await stillOpenWhileSaving(page, dialog, hold);
     await dialog.waitFor({ state: "detached" });
     await status(page).getByText(`Added “${it.title}”.`).waitFor();
     await itemRow(page, it.title).waitFor();

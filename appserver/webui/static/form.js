@@ -208,18 +208,24 @@ export async function itemFormDialog(ctx, itemId, onSaved) {
     return b;
   };
   const save = el("button", { type: "submit" }, "Save");
+  const cancel = el("button", { type: "button", onclick: () => dlg.close() }, "Cancel");
   const form = el("form", { method: "dialog", novalidate: false },
     el("h2", { id: headingId }, item ? `Edit item “${name}”` : "New item"),
     ...controls.map((x) => x.c.node),
     conflict, err,
-    el("div", { class: "actions" }, save,
-      el("button", { type: "button", onclick: () => dlg.close() }, "Cancel")));
+    el("div", { class: "actions" }, save, cancel));
 
+  // While a save is in flight the form stays open (Cancel disabled,
+  // Escape ignored): closed, it would look cancelled while the server
+  // may still store the item, and a second save could add it twice.
+  let saving = false;
+  dlg.addEventListener("cancel", (ev) => { if (saving) ev.preventDefault(); });
   const submit = async () => {
+    if (saving) return;
     err.textContent = "";
     const b = body();
     if (item && Object.keys(b).length === 0) { dlg.close(); say("Nothing changed."); return; }
-    save.disabled = true;
+    saving = save.disabled = cancel.disabled = true;
     try {
       if (item) {
         await call("POST", `${ctx.path}/items(${item.Id})`, b,
@@ -233,7 +239,7 @@ export async function itemFormDialog(ctx, itemId, onSaved) {
     } catch (e) {
       if (e instanceof APIError && e.status === 412 && item) await showConflict();
       else err.textContent = e.message;
-    } finally { save.disabled = false; }
+    } finally { saving = save.disabled = cancel.disabled = false; }
   };
 
   // showConflict reads the item as it is now and shows what the other
