@@ -68,14 +68,8 @@ func (c *call) createField(l *storage.List, in storage.FieldInput) (*response, e
 	}
 	f, err := c.tx.Fields().Create(c.ctx, l.ID, in)
 	if errors.Is(err, storage.ErrConflict) {
-		// The conflict is on the internal name: the one given, or the
-		// one derived from the title when none was.
-		name := in.InternalName
-		if name == "" {
-			name = storage.XMLName(in.Title)
-		}
 		return nil, odata.NewError(http.StatusBadRequest, "-2130575340, Microsoft.SharePoint.SPException",
-			"A duplicate field name \""+name+"\" was found.")
+			"A duplicate field name \""+in.Name()+"\" was found.")
 	}
 	if err != nil {
 		return nil, err

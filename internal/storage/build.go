@@ -248,6 +248,15 @@ func DefaultView(listID string, baseType int) *View {
 var creatable = []FieldType{TypeText, TypeNote, TypeInteger, TypeNumber, TypeCurrency, TypeBoolean, TypeDateTime,
 	TypeChoice, TypeMultiChoice, TypeURL, TypeUser, TypeLookup, TypeGuid}
 
+// Name is the internal name a field made from in gets: the one given,
+// or the one derived from its title.
+func (in FieldInput) Name() string {
+	if in.InternalName != "" {
+		return in.InternalName
+	}
+	return XMLName(in.Title)
+}
+
 // NewField checks in and builds a field of list listID.
 func NewField(listID string, in FieldInput) (*Field, error) {
 	if err := checkTitle("field", in.Title); err != nil {
@@ -259,10 +268,7 @@ func NewField(listID string, in FieldInput) (*Field, error) {
 		}
 		return nil, Invalid("field type %q is not one of %v", string(in.Type), creatable)
 	}
-	name := in.InternalName
-	if name == "" {
-		name = XMLName(in.Title)
-	}
+	name := in.Name()
 	if !validName(name) {
 		return nil, Invalid("an internal name is a letter or '_' followed by up to 63 letters, digits or '_'")
 	}
