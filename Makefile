@@ -85,7 +85,8 @@ fuzz:
 
 # Micro-benchmarks (ns/op, allocs/op), then the edge against plain Caddy
 # reverse_proxy in the same run (six configurations, 10 interleaved
-# rounds) and the document library transfers; writes docs/benchmarks.md
+# rounds, each cut into slices; the edges on a CPU of their own, -pin=false
+# to share every core) and the document library transfers; writes docs/benchmarks.md
 # and its charts, which state how long the run took (printed at the end
 # too; the clock starts when make reads this file, so the build counts).
 # The Go benchmarks run one package at a time (go test serializes them),

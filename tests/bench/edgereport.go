@@ -17,6 +17,9 @@ import (
 type EdgeRound struct {
 	Result
 	CPUPerRequest time.Duration
+	// Busy is the edge's CPU time over the load's wall time (1: one CPU
+	// kept busy throughout).
+	Busy float64
 }
 
 // EdgeConfig is everything measured of one configuration.
@@ -80,6 +83,12 @@ type EdgeRun struct {
 	Workers      int
 	PeakRPS      float64
 	Fractions    []float64
+	// Slices is how many turns the configurations take in a round's
+	// closed loop.
+	Slices int
+	// EdgeCPU and RestCPUs are the CPU lists the edges and everything
+	// else ran on (empty: not pinned).
+	EdgeCPU, RestCPUs string
 	// Baseline first, then the candidates; SignIn apart (its "requests"
 	// are whole sign-in flows).
 	Baseline   EdgeConfig
@@ -304,6 +313,19 @@ func (r EdgeRun) Charts() (map[string][]byte, error) {
 	return out, nil
 }
 
+// busySpread is how busy the edges kept their CPU in the closed loops:
+// the median over every configuration's rounds and the min–max.
+func (r EdgeRun) busySpread() string {
+	var xs []float64
+	for _, c := range append([]EdgeConfig{r.Baseline}, r.Candidates...) {
+		for _, rd := range c.Rounds {
+			xs = append(xs, rd.Busy)
+		}
+	}
+	lo, hi := Spread(xs)
+	return fmt.Sprintf("%.2f (%.2f–%.2f)", Median(xs), lo, hi)
+}
+
 // Markdown renders the edge part of docs/benchmarks.md; charts are the
 // file names Charts produced (those missing are not linked).
 func (r EdgeRun) Markdown(charts map[string][]byte) string {
@@ -316,7 +338,11 @@ func (r EdgeRun) Markdown(charts map[string][]byte) string {
 		p("%s\n\n", r.Note)
 	}
 	p("## Machine and versions\n\n")
-	p("| | |\n|---|---|\n| CPU | %s |\n| cores | %d (load generator, provider, Redis, app servers and edges all share them) |\n| kernel | %s |\n", r.Machine.CPU, r.Machine.Cores, r.Machine.Kernel)
+	cores := "load generator, provider, Redis, app servers and edges all share them"
+	if r.EdgeCPU != "" {
+		cores = fmt.Sprintf("the edges on CPU %s, the load generator, provider, Redis and app servers on CPU %s", r.EdgeCPU, r.RestCPUs)
+	}
+	p("| | |\n|---|---|\n| CPU | %s |\n| cores | %d (%s) |\n| kernel | %s |\n", r.Machine.CPU, r.Machine.Cores, cores, r.Machine.Kernel)
 	if r.Machine.LoadAvg != "" {
 		p("| load average when the run began (1, 5, 15 min) | %s |\n", r.Machine.LoadAvg)
 	}
@@ -327,8 +353,11 @@ func (r EdgeRun) Markdown(charts map[string][]byte) string {
 	p("Each configuration is its own `cesivi-edge` process (the same binary) in front of the same three in-memory app servers, with Redis as the distributed state; the baseline is plain Caddy `reverse_proxy` with the same transport settings, and the Caddyfiles differ only in the Cesivi lines. ")
 	p("Sessions are signed in through the in-process OpenID provider (the code flow through the edge), the bearer token is an access token of that provider, introspected once and then served from the token cache. ")
 	p("Requests are `GET /health/live` carrying two forged identity headers (`X-Cesivi-Assertion`, `X-Forwarded-User`) that the edge must remove; the baseline sends them without the assertion (plain Caddy would forward it and the servers would refuse the request).\n\n")
-	p("- **Rounds.** %d interleaved rounds; in each, every configuration runs a closed-loop load of %v over %d keep-alive connections (each sends its next request when the previous answer is read), in an order that rotates from round to round so drift falls on all alike. A ratio is taken within a round (candidate ÷ the baseline of the same round) and the median of the rounds is reported with their min–max.\n", r.Rounds, r.Duration, r.Conns)
-	p("- **CPU per request** is the edge process's utime+stime (`/proc/<pid>/stat`) over the round divided by the requests it answered, warm-up included; the ratio is to the baseline process's in the same round. It is steadier than throughput on a shared machine, since it does not depend on how much CPU the other processes leave the edge.\n")
+	if r.EdgeCPU != "" {
+		p("- **Cores.** The edges run on CPU %s and nothing else does; the load generator (this program, with the provider), Redis and the app servers share the rest (CPU %s). The edge under load is then the only busy process on its CPU, as an edge on its own machine is, so its throughput is what its code costs rather than what the other processes leave it: it kept its CPU %s busy (median of the configurations' rounds, min–max). With every process sharing every core, one run's rounds gave the cached session ratios from 0.77 to 1.21.\n", r.EdgeCPU, r.RestCPUs, r.busySpread())
+	}
+	p("- **Rounds.** %d interleaved rounds; in each, every configuration runs a closed-loop load of %v over %d keep-alive connections (each sends its next request when the previous answer is read), cut into %d slices taken in turn, in an order that rotates from slice to slice and round to round, so that the machine's drift within a round falls on all alike; the connections stay open across slices. A ratio is taken within a round (candidate ÷ the baseline of the same round) and the median of the rounds is reported with their min–max.\n", r.Rounds, r.Duration, r.Conns, max(r.Slices, 1))
+	p("- **CPU per request** is the edge process's utime+stime (`/proc/<pid>/stat`) over the round's slices divided by the requests it answered in them; the ratio is to the baseline process's in the same round.\n")
 	p("- **Added latency** comes from an open-loop generator: requests are due at a constant rate whatever the answers (%d connections at most; a request waiting for one is late), and each latency counts from when the request was due, not when it was sent, so a stall is charged for the queue behind it (the correction for coordinated omission). The rates are fractions of the baseline's closed-loop throughput in the first round (%.0f req/s); half of it runs every round for %v, the others in alternate rounds. *Added* is, round by round, the candidate's percentile minus the baseline's at the same rate, and the median of the rounds is reported (the absolute percentiles pool the rounds). A p99 promise counts as resolved only when the baseline's own p99 varies less than the promise between rounds.\n", r.Workers, r.PeakRPS, r.OpenDuration)
 	p("- **Redis commands per request** are the calls of `INFO commandstats` over a counted number of requests sent after the rounds, less, command by command, what the edges send by themselves (pub/sub health pings and the like) in as long, from a rate measured with every edge idle for %v before. Commands a Lua script runs count besides the script's own call.\n", r.IdleWindow)
 	p("- **Bytes upstream** are counted on a socket: one request of the load through a second edge of the same configuration to a server that counts what it reads (request line and headers), and the same request sent straight to it.\n")

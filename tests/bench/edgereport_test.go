@@ -252,3 +252,31 @@ func TestByteCounterCountsTheRequest(t *testing.T) {
 		t.Fatalf("plain %d bytes, with a header %d", plain, more)
 	}
 }
+
+// A pinned run says where the processes ran and how busy the edges kept
+// their CPU; an unpinned one says they shared every core.
+func TestEdgeMarkdownStatesThePinning(t *testing.T) {
+	r := sampleRun()
+	if md := r.Markdown(nil); !strings.Contains(md, "all share them") || strings.Contains(md, "**Cores.**") {
+		t.Errorf("unpinned report:\n%s", md)
+	}
+	r.EdgeCPU, r.RestCPUs, r.Slices = "1", "0", 8
+	for i := range r.Baseline.Rounds {
+		r.Baseline.Rounds[i].Busy = 0.9 + float64(i)*0.01
+	}
+	for _, c := range r.Candidates {
+		for i := range c.Rounds {
+			c.Rounds[i].Busy = 0.95
+		}
+	}
+	md := r.Markdown(nil)
+	for _, want := range []string{"| cores | 2 (the edges on CPU 1, the load generator, provider, Redis and app servers on CPU 0) |",
+		"The edges run on CPU 1 and nothing else does", "it kept its CPU 0.95 (0.90–0.95) busy", "cut into 8 slices taken in turn"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Log(md)
+	}
+}

@@ -53,6 +53,15 @@ func CPUPerRequest(before, after time.Duration, requests int) time.Duration {
 	return (after - before) / time.Duration(requests)
 }
 
+// Busy is a CPU-time delta over the wall time it took: 1 is one CPU
+// kept busy the whole time.
+func Busy(before, after, wall time.Duration) float64 {
+	if wall <= 0 {
+		return 0
+	}
+	return float64(after-before) / float64(wall)
+}
+
 // Spread returns the minimum and maximum of xs (0, 0 for none).
 func Spread(xs []float64) (lo, hi float64) {
 	for i, x := range xs {

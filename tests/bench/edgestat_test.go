@@ -29,6 +29,12 @@ func TestCPUPerRequestAndSpread(t *testing.T) {
 	if got := CPUPerRequest(0, time.Second, 0); got != 0 {
 		t.Fatalf("zero requests: got %v", got)
 	}
+	if got := Busy(time.Second, 2500*time.Millisecond, 2*time.Second); got != 0.75 {
+		t.Fatalf("busy %v; want 0.75", got)
+	}
+	if got := Busy(0, time.Second, 0); got != 0 {
+		t.Fatalf("busy over no time: %v", got)
+	}
 	lo, hi := Spread([]float64{1.02, 0.97, 1.10, 1.0})
 	if lo != 0.97 || hi != 1.10 {
 		t.Fatalf("spread %v–%v", lo, hi)

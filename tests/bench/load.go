@@ -34,38 +34,105 @@ func (r Result) RPS() float64 { return float64(r.Requests) / r.Elapsed.Seconds()
 // set on every request, and returns what came back. Non-2xx answers count
 // as errors.
 func Load(ctx context.Context, url string, header http.Header, conns int, d time.Duration) (Result, error) {
-	transport := &http.Transport{
+	l := NewLoader(url, header, conns)
+	defer l.Close()
+	if err := l.Warm(ctx); err != nil {
+		return Result{}, err
+	}
+	return l.Run(ctx, d).Result(), nil
+}
+
+// Loader is a closed-loop load on one target whose connections outlive a
+// run: interleaved slices of load on several targets then measure the
+// targets, not their connection set-up.
+type Loader struct {
+	url    string
+	header http.Header
+	conns  int
+	tr     *http.Transport
+	client *http.Client
+}
+
+// NewLoader prepares a load of GET url over conns keep-alive connections.
+func NewLoader(url string, header http.Header, conns int) *Loader {
+	tr := &http.Transport{
 		MaxIdleConnsPerHost: conns,
 		MaxConnsPerHost:     conns,
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 		DisableCompression:  true,
 	}
-	defer transport.CloseIdleConnections()
-	client := &http.Client{Transport: transport, Timeout: 10 * time.Second}
+	return &Loader{url: url, header: header, conns: conns, tr: tr, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+}
 
-	// Warm the connections so the round measures steady state.
-	for range conns {
-		if err := once(ctx, client, url, header); err != nil {
-			return Result{}, fmt.Errorf("warm-up against %s: %w", url, err)
-		}
+// Close closes the connections.
+func (l *Loader) Close() { l.tr.CloseIdleConnections() }
+
+// Warm opens the connections (one request on each, conns at once), so a
+// run measures steady state.
+func (l *Loader) Warm(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, l.conns)
+	for range l.conns {
+		wg.Go(func() {
+			if err := once(ctx, l.client, l.url, l.header); err != nil {
+				errs <- err
+			}
+		})
 	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return fmt.Errorf("warm-up against %s: %w", l.url, err)
+	}
+	return nil
+}
 
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
+// Samples is what runs of a Loader answered: their latencies, errors and
+// wall time, which add up over several runs.
+type Samples struct {
+	Latencies []time.Duration
+	Errors    int
+	Elapsed   time.Duration
+}
+
+// Add appends o's samples to s.
+func (s *Samples) Add(o Samples) {
+	s.Latencies = append(s.Latencies, o.Latencies...)
+	s.Errors += o.Errors
+	s.Elapsed += o.Elapsed
+}
+
+// Result sums the samples up (it sorts the latencies).
+func (s Samples) Result() Result {
+	slices.Sort(s.Latencies)
+	r := Result{Requests: len(s.Latencies), Errors: s.Errors, Elapsed: s.Elapsed}
+	if n := len(s.Latencies); n > 0 {
+		r.P50 = s.Latencies[n/2]
+		r.P99 = s.Latencies[n*99/100]
+	}
+	return r
+}
+
+// Run loads the target for d: each connection sends its next request as
+// soon as the previous answer is read, and after d lets its last request
+// finish rather than cancel it (a cancelled request would close its
+// connection, and the next run would pay for a new one). Non-2xx answers
+// count as errors.
+func (l *Loader) Run(ctx context.Context, d time.Duration) Samples {
 	var (
-		mu        sync.Mutex
-		latencies []time.Duration
-		errs      int
-		wg        sync.WaitGroup
+		mu  sync.Mutex
+		out Samples
+		wg  sync.WaitGroup
 	)
 	start := time.Now()
-	for range conns {
+	end := start.Add(d)
+	for range l.conns {
 		wg.Go(func() {
-			local := make([]time.Duration, 0, 4096)
+			local := make([]time.Duration, 0, 1024)
 			localErrs := 0
-			for ctx.Err() == nil {
+			for ctx.Err() == nil && time.Now().Before(end) {
 				t0 := time.Now()
-				if err := once(ctx, client, url, header); err != nil {
+				if err := once(ctx, l.client, l.url, l.header); err != nil {
 					if ctx.Err() == nil {
 						localErrs++
 					}
@@ -74,20 +141,14 @@ func Load(ctx context.Context, url string, header http.Header, conns int, d time
 				local = append(local, time.Since(t0))
 			}
 			mu.Lock()
-			latencies = append(latencies, local...)
-			errs += localErrs
+			out.Latencies = append(out.Latencies, local...)
+			out.Errors += localErrs
 			mu.Unlock()
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	slices.Sort(latencies)
-	r := Result{Requests: len(latencies), Errors: errs, Elapsed: elapsed}
-	if n := len(latencies); n > 0 {
-		r.P50 = latencies[n/2]
-		r.P99 = latencies[n*99/100]
-	}
-	return r, nil
+	out.Elapsed = time.Since(start)
+	return out
 }
 
 func once(ctx context.Context, client *http.Client, url string, header http.Header) error {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -96,5 +97,47 @@ func TestOpenLoadChargesTheStall(t *testing.T) {
 	}
 	if _, err := OpenLoad(context.Background(), srv.URL, nil, 0, time.Second, 1, time.Second); err == nil {
 		t.Fatal("rate 0 accepted")
+	}
+}
+
+// Slices of a Loader add up to one result, over the same connections: the
+// server sees no new connection after the warm-up.
+func TestLoaderSlicesAddUpOverTheSameConnections(t *testing.T) {
+	var served, conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { served.Add(1) }))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	l := NewLoader(srv.URL, http.Header{}, 3)
+	defer l.Close()
+	if err := l.Warm(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	warmed := conns.Load()
+	if warmed == 0 || warmed > 3 {
+		t.Fatalf("warm-up opened %d connections; want 1 to 3", warmed)
+	}
+	before := served.Load()
+	var all Samples
+	for range 3 {
+		s := l.Run(context.Background(), 50*time.Millisecond)
+		if len(s.Latencies) == 0 || s.Elapsed < 50*time.Millisecond {
+			t.Fatalf("slice: %d answers in %v", len(s.Latencies), s.Elapsed)
+		}
+		all.Add(s)
+	}
+	r := all.Result()
+	if got := served.Load() - before; int64(r.Requests) != got {
+		t.Errorf("result counts %d requests, the server answered %d", r.Requests, got)
+	}
+	if r.Elapsed < 150*time.Millisecond || r.P99 < r.P50 {
+		t.Errorf("elapsed %v p50 %v p99 %v", r.Elapsed, r.P50, r.P99)
+	}
+	if got := conns.Load(); got != warmed {
+		t.Errorf("%d connections after the slices, %d after the warm-up", got, warmed)
 	}
 }

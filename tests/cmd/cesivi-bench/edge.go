@@ -41,6 +41,10 @@ type options struct {
 	// CPU profiles go (empty: none, and no admin endpoint).
 	only     []spec
 	pprofDir string
+	// pin: the edges get a CPU of their own (pin.go); slices: how many
+	// turns the configurations take in a round's closed loop.
+	pin    bool
+	slices int
 }
 
 // spec is one edge configuration: its cesivi global option and the
@@ -86,6 +90,9 @@ type target struct {
 	admin  string // Caddy's admin endpoint (host:port); empty: off
 	pid    int
 	header http.Header
+	// loader keeps the closed loop's connections across slices and rounds
+	// (nil for sign-in flows).
+	loader *bench.Loader
 	fig    bench.EdgeConfig
 	open   map[float64][]bench.OpenResult
 }
@@ -102,11 +109,22 @@ type harness struct {
 	provider bench.Provider
 	// admin: edges get Caddy's admin endpoint (for -pprof).
 	admin bool
+	// cpus places the processes (nil: anywhere).
+	cpus *cpuPlan
 }
 
-// start runs bin with its output in log (empty: discarded).
-func (h *harness) start(log, bin string, env []string, args ...string) (*testenv.Process, error) {
-	cmd := exec.Command(bin, args...)
+// start runs bin with its output in log (empty: discarded), on the
+// edges' CPU if onEdgeCPU, else on the others.
+func (h *harness) start(log string, onEdgeCPU bool, bin string, env []string, args ...string) (*testenv.Process, error) {
+	var cmd *exec.Cmd
+	switch {
+	case h.cpus == nil:
+		cmd = exec.Command(bin, args...)
+	case onEdgeCPU:
+		cmd = h.cpus.command(h.cpus.edgeList, bin, args...)
+	default:
+		cmd = h.cpus.command(h.cpus.restList, bin, args...)
+	}
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + h.dir}, env...)
 	cmd.Dir = h.dir
 	if log != "" {
@@ -166,7 +184,7 @@ func (h *harness) tryEdge(name string, s spec, upstreams []string, admin bool) (
 	origin = fmt.Sprintf("http://127.0.0.1:%d", port)
 	h.idp.AddRedirectURIs(origin + "/oauth2/callback")
 	log := filepath.Join(h.dir, name+".log")
-	if p, err = h.start(log, h.edgeBin, h.env, "run", "--config", path, "--adapter", "caddyfile"); err != nil {
+	if p, err = h.start(log, true, h.edgeBin, h.env, "run", "--config", path, "--adapter", "caddyfile"); err != nil {
 		return "", "", nil, err
 	}
 	// An edge that signs users in answers /health/live with a redirect
@@ -215,7 +233,7 @@ func (h *harness) authenticate(ctx context.Context, t *target) error {
 
 func runEdge(ctx context.Context, serverBin, edgeBin string, o options) (bench.EdgeRun, error) {
 	run := bench.EdgeRun{Date: time.Now(), Note: o.note, Machine: bench.ReadMachine(), Rounds: o.rounds, Duration: o.dur, Conns: o.conns,
-		OpenDuration: o.openDur, Workers: o.conns, Fractions: []float64{0.25, 0.5, 0.75}, SignInConc: o.signInConns}
+		OpenDuration: o.openDur, Workers: o.conns, Fractions: []float64{0.25, 0.5, 0.75}, SignInConc: o.signInConns, Slices: o.slices}
 	dir, err := os.MkdirTemp("", "cesivi-bench-")
 	if err != nil {
 		return run, err
@@ -228,6 +246,18 @@ func runEdge(ctx context.Context, serverBin, edgeBin string, o options) (bench.E
 		}
 	}
 	defer h.stopAll()
+	if o.pin {
+		if h.cpus, err = planCPUs(); err != nil {
+			return run, err
+		}
+		// This program (the load generator and the provider) on the
+		// others, until the edge benchmark ends.
+		if err := pinProcess(os.Getpid(), &h.cpus.rest); err != nil {
+			return run, err
+		}
+		defer func() { _ = pinProcess(os.Getpid(), &h.cpus.original) }()
+		run.EdgeCPU, run.RestCPUs = h.cpus.edgeList, h.cpus.restList
+	}
 
 	// Sessions live in Redis (as in a farm); the key ring is the default
 	// FileSystem one in the shared HOME, read by edges and servers alike.
@@ -236,6 +266,12 @@ func runEdge(ctx context.Context, serverBin, edgeBin string, o options) (bench.E
 		return run, err
 	}
 	defer rs.Stop()
+	if h.cpus != nil {
+		// Redis' threads all run by the time it answers.
+		if err := pinProcess(rs.PID, &h.cpus.rest); err != nil {
+			return run, err
+		}
+	}
 	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
 	defer rdb.Close()
 	// The provider runs in this process: its CPU is the load generator's,
@@ -260,7 +296,7 @@ func runEdge(ctx context.Context, serverBin, edgeBin string, o options) (bench.E
 		}
 		addr := fmt.Sprintf("127.0.0.1:%d", port)
 		upstreams = append(upstreams, addr)
-		if _, err := h.start("", serverBin, []string{"Cesivi__Server__Address=" + addr, fmt.Sprintf("Cesivi__Farm__ServerId=bench-%d", i+1),
+		if _, err := h.start("", false, serverBin, []string{"Cesivi__Server__Address=" + addr, fmt.Sprintf("Cesivi__Farm__ServerId=bench-%d", i+1),
 			"Logging__LogLevel__Default=Warning"}); err != nil {
 			return run, err
 		}
@@ -285,6 +321,11 @@ func runEdge(ctx context.Context, serverBin, edgeBin string, o options) (bench.E
 	for round := range o.rounds {
 		if err := h.round(ctx, &run, targets, round, o); err != nil {
 			return run, err
+		}
+	}
+	for _, t := range targets {
+		if t.loader != nil {
+			t.loader.Close()
 		}
 	}
 	// What the edges send Redis by themselves, every one idle: taken off
@@ -343,48 +384,18 @@ func (h *harness) round(ctx context.Context, run *bench.EdgeRun, targets []*targ
 			}
 		}
 	}
-	for _, t := range order {
-		cpu0, err := bench.ReadCPUTime(t.pid)
-		if err != nil {
-			return err
-		}
-		var res bench.Result
-		warm := o.conns
-		var profiled chan error
-		if round == 0 && t.admin != "" {
-			profiled = make(chan error, 1)
-			go func() { profiled <- profile(ctx, t.admin, o.pprofDir, t.key) }()
-		}
-		dur := o.closedDur(round)
-		if t.auth == "signin" {
-			res, err = bench.SignInLoad(ctx, t.origin, h.idp, h.idp.Username, h.idp.Password, o.signInConns, dur)
-			warm = 1
-		} else {
-			res, err = bench.Load(ctx, t.url(), t.header, o.conns, dur)
-		}
-		if profiled != nil {
-			// The profile ends within the load (which outlasts it by a second).
-			if perr := <-profiled; perr != nil && err == nil {
-				err = perr
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", t.name, err)
-		}
-		cpu1, err := bench.ReadCPUTime(t.pid)
-		if err != nil {
-			return err
-		}
-		t.fig.Rounds = append(t.fig.Rounds, bench.EdgeRound{Result: res,
-			CPUPerRequest: bench.CPUPerRequest(cpu0, cpu1, res.Requests+res.Errors+warm)})
+	if err := h.closedLoop(ctx, order, round, o); err != nil {
+		return err
+	}
+	for _, t := range targets {
 		if t.key == "baseline" && round == 0 {
-			run.PeakRPS = res.RPS()
+			run.PeakRPS = t.fig.Rounds[0].RPS()
 		}
 	}
 	fmt.Printf("round %d/%d closed loop:", round+1, o.rounds)
 	for _, t := range targets {
 		last := t.fig.Rounds[len(t.fig.Rounds)-1]
-		fmt.Printf(" %s %.0f/s %v/req;", t.key, last.RPS(), last.CPUPerRequest)
+		fmt.Printf(" %s %.0f/s %v/req %.2f busy;", t.key, last.RPS(), last.CPUPerRequest, last.Busy)
 	}
 	fmt.Println()
 	// Half load every round; a quarter and three quarters in turns.
@@ -402,6 +413,97 @@ func (h *harness) round(ctx context.Context, run *bench.EdgeRun, targets []*targ
 				return fmt.Errorf("%s open loop: %w", t.name, err)
 			}
 			t.open[f] = append(t.open[f], res)
+		}
+	}
+	return nil
+}
+
+// closedLoop runs the round's closed loop: the load comes in slices of
+// every configuration in turn (rotated from slice to slice), so that drift
+// in the machine's speed within the round falls on all alike rather than
+// on whichever ran when it drifted; sign-in flows run afterwards, whole.
+// CPU time is read around each slice, so it counts the slices' requests
+// only.
+func (h *harness) closedLoop(ctx context.Context, order []*target, round int, o options) error {
+	var loaded []*target
+	for _, t := range order {
+		if t.auth != "signin" {
+			loaded = append(loaded, t)
+		}
+	}
+	dur := o.closedDur(round, len(order))
+	var profiled chan error
+	if round == 0 && h.admin {
+		profiled = make(chan error, len(order))
+		for _, t := range order {
+			go func() { profiled <- profile(ctx, t.admin, o.pprofDir, t.key) }()
+		}
+	}
+	type sums struct {
+		samples   bench.Samples
+		cpu, wall time.Duration
+	}
+	got := make([]sums, len(loaded))
+	for _, t := range loaded {
+		if t.loader == nil {
+			t.loader = bench.NewLoader(t.url(), t.header, o.conns)
+		}
+		if err := t.loader.Warm(ctx); err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+	}
+	slice := dur / time.Duration(o.slices)
+	for k := range o.slices {
+		for j := range loaded {
+			i := (j + k) % len(loaded)
+			t := loaded[i]
+			cpu0, err := bench.ReadCPUTime(t.pid)
+			if err != nil {
+				return err
+			}
+			wall0 := time.Now()
+			s := t.loader.Run(ctx, slice)
+			wall := time.Since(wall0)
+			cpu1, err := bench.ReadCPUTime(t.pid)
+			if err != nil {
+				return err
+			}
+			got[i].samples.Add(s)
+			got[i].cpu += cpu1 - cpu0
+			got[i].wall += wall
+		}
+	}
+	for i, t := range loaded {
+		res := got[i].samples.Result()
+		t.fig.Rounds = append(t.fig.Rounds, bench.EdgeRound{Result: res,
+			CPUPerRequest: bench.CPUPerRequest(0, got[i].cpu, res.Requests+res.Errors), Busy: bench.Busy(0, got[i].cpu, got[i].wall)})
+	}
+	for _, t := range order {
+		if t.auth != "signin" {
+			continue
+		}
+		cpu0, err := bench.ReadCPUTime(t.pid)
+		if err != nil {
+			return err
+		}
+		wall0 := time.Now()
+		res, err := bench.SignInLoad(ctx, t.origin, h.idp, h.idp.Username, h.idp.Password, o.signInConns, dur)
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+		cpu1, err := bench.ReadCPUTime(t.pid)
+		if err != nil {
+			return err
+		}
+		t.fig.Rounds = append(t.fig.Rounds, bench.EdgeRound{Result: res,
+			CPUPerRequest: bench.CPUPerRequest(cpu0, cpu1, res.Requests+res.Errors+1), Busy: bench.Busy(cpu0, cpu1, time.Since(wall0))})
+	}
+	if profiled != nil {
+		// The profiles end within the round (which outlasts them by a second).
+		for range order {
+			if err := <-profiled; err != nil {
+				return err
+			}
 		}
 	}
 	return nil

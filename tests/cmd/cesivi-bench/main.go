@@ -61,7 +61,13 @@ func main() {
 	only := flag.String("only", "", "comma-separated configurations to run ("+specKeys()+"); the baseline is always run (empty: all)")
 	flag.StringVar(&o.pprofDir, "pprof", "", "directory for a CPU profile of each edge (<configuration>.pprof), taken over "+
 		profileTime.String()+" of the first round's closed loop (which lasts that long); the edges then get Caddy's admin endpoint on a loopback port")
+	flag.IntVar(&o.slices, "slices", 8, "turns the configurations take in each round's closed loop (each turn lasts -duration ÷ -slices)")
+	flag.BoolVar(&o.pin, "pin", true, "run the edges on a CPU of their own and everything else on the others (needs two CPUs and taskset; see pin.go)")
 	flag.Parse()
+	if o.slices < 1 {
+		fmt.Fprintln(os.Stderr, "cesivi-bench: -slices must be at least 1")
+		os.Exit(2)
+	}
 	var err error
 	if o.only, err = selectSpecs(*only); err != nil {
 		fmt.Fprintln(os.Stderr, "cesivi-bench:", err)

@@ -2,7 +2,7 @@ package main
 
 // The bench's -only and -pprof flags: which configurations run, and a
 // CPU profile of each edge taken from Caddy's admin endpoint while the
-// first round's closed loop loads it.
+// first round's closed loops load them.
 
 import (
 	"context"
@@ -61,11 +61,13 @@ func (o options) runSpecs() []spec {
 	return specs
 }
 
-// closedDur is the closed loop's length in round: the first round's is
-// at least a profile's when profiles are taken.
-func (o options) closedDur(round int) time.Duration {
+// closedDur is each configuration's closed loop in round, of n
+// configurations: in the first round, when profiles are taken, long enough
+// for the round's closed loops to outlast a profile (which covers them
+// all) by a second.
+func (o options) closedDur(round, n int) time.Duration {
 	if round == 0 && o.pprofDir != "" {
-		return max(o.dur, profileTime+time.Second)
+		return max(o.dur, (profileTime+time.Second)/time.Duration(n)+time.Second)
 	}
 	return o.dur
 }
