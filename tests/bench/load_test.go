@@ -101,7 +101,9 @@ func TestOpenLoadChargesTheStall(t *testing.T) {
 }
 
 // Slices of a Loader add up to one result, over the same connections: the
-// server sees no new connection after the warm-up.
+// server never sees more connections than the loader keeps (a slice that
+// cancelled its last requests would close their connections, and the next
+// slice would open new ones).
 func TestLoaderSlicesAddUpOverTheSameConnections(t *testing.T) {
 	var served, conns atomic.Int64
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { served.Add(1) }))
@@ -112,14 +114,11 @@ func TestLoaderSlicesAddUpOverTheSameConnections(t *testing.T) {
 	}
 	srv.Start()
 	defer srv.Close()
-	l := NewLoader(srv.URL, http.Header{}, 3)
+	const keep = 3
+	l := NewLoader(srv.URL, http.Header{}, keep)
 	defer l.Close()
 	if err := l.Warm(context.Background()); err != nil {
 		t.Fatal(err)
-	}
-	warmed := conns.Load()
-	if warmed == 0 || warmed > 3 {
-		t.Fatalf("warm-up opened %d connections; want 1 to 3", warmed)
 	}
 	before := served.Load()
 	var all Samples
@@ -137,7 +136,7 @@ func TestLoaderSlicesAddUpOverTheSameConnections(t *testing.T) {
 	if r.Elapsed < 150*time.Millisecond || r.P99 < r.P50 {
 		t.Errorf("elapsed %v p50 %v p99 %v", r.Elapsed, r.P50, r.P99)
 	}
-	if got := conns.Load(); got != warmed {
-		t.Errorf("%d connections after the slices, %d after the warm-up", got, warmed)
+	if got := conns.Load(); got > keep {
+		t.Errorf("the server saw %d connections; the loader keeps %d", got, keep)
 	}
 }
