@@ -1,5 +1,7 @@
 // Package ratelimit is the pure logic of the edge's shared rate limits: a
-// fixed-window counter table per zone, bounded in size, whose local counts
+// sliding-window counter table per zone (the current window's count plus
+// the last window's, weighted by how much of it the sliding window still
+// covers), bounded in size, whose local counts
 // are meant to be pushed to a shared store every short interval and whose
 // farm totals are pulled back (see Pending and Merge). It has no Caddy or
 // Redis imports so that it can be tested with a fake clock.
@@ -7,12 +9,17 @@ package ratelimit
 
 import (
 	"container/list"
+	"math"
 	"net/netip"
 	"sync"
 	"time"
 )
 
-// Config is one zone's limit: at most Events in each Window per key.
+// Config is one zone's limit: at most Events per key in any Window-long
+// stretch of time, as a sliding-window counter estimates it (the events
+// of the current fixed window, plus those of the window before weighted by
+// the share of it that the last Window still covers). Fixed windows alone
+// would admit up to 2×Events around a window's end.
 type Config struct {
 	Events  int
 	Window  time.Duration
@@ -34,7 +41,10 @@ type entry struct {
 	pending int64 // counted here, not yet pushed
 	remote  int64 // last farm total pulled for this window (includes our pushed counts)
 	pushed  int64 // of local, how much the store confirmed (inside remote)
-	elem    *list.Element
+	// previous is the farm total of the window before (window-1), as known
+	// when it ended: the sliding window's weighted part.
+	previous int64
+	elem     *list.Element
 }
 
 // Limiter counts events per key. Safe for concurrent use.
@@ -71,25 +81,23 @@ func (l *Limiter) SetShared(ok bool) {
 func (l *Limiter) window(now time.Time) int64 { return now.UnixNano() / int64(l.cfg.Window) }
 
 // Allow counts one event for key. When refused by the limit, it returns
-// the time until the current window ends, for Retry-After. When refused
-// because Burst events of key are still unconfirmed, retryAfter is 0: the
-// next sync decides (the caller may wait for it and ask again).
+// the time until an event would be admitted if none were counted
+// meanwhile, for Retry-After. When refused because Burst events of key are
+// still unconfirmed, retryAfter is 0: the next sync decides (the caller
+// may wait for it and ask again).
 func (l *Limiter) Allow(key string) (ok bool, retryAfter time.Duration) {
 	now := l.cfg.Now()
 	w := l.window(now)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e := l.get(key, w)
-	// The farm total is what others counted (remote minus our part already in
-	// it) plus everything we counted.
-	others := e.remote - e.pushed
-	if others < 0 {
-		others = 0
-	}
-	total := others + e.local
-	if total >= int64(l.cfg.Events) {
-		end := time.Unix(0, (w+1)*int64(l.cfg.Window))
-		return false, end.Sub(now)
+	total := e.total()
+	// The share of the window that has gone by, and so the share of the
+	// last window the sliding window no longer covers.
+	elapsed := time.Duration(now.UnixNano() - w*int64(l.cfg.Window))
+	gone := float64(elapsed) / float64(l.cfg.Window)
+	if float64(e.previous)*(1-gone)+float64(total) >= float64(l.cfg.Events) {
+		return false, l.retryAfter(e.previous, total, elapsed)
 	}
 	if l.shared && l.cfg.Burst > 0 && e.local-e.pushed >= int64(l.cfg.Burst) {
 		return false, 0
@@ -99,12 +107,45 @@ func (l *Limiter) Allow(key string) (ok bool, retryAfter time.Duration) {
 	return true, 0
 }
 
+// total is the farm's count of the entry's window: what the others counted
+// (remote minus our part already in it) plus everything counted here.
+func (e *entry) total() int64 {
+	return max(e.remote-e.pushed, 0) + e.local
+}
+
+// retryAfter is how long after elapsed (into the current window) the
+// estimate falls below Events with no event counted meanwhile: later in
+// this window, as the last window's weight wanes, or in the next one, as
+// this window's does.
+func (l *Limiter) retryAfter(previous, current int64, elapsed time.Duration) time.Duration {
+	win := float64(l.cfg.Window)
+	events := float64(l.cfg.Events)
+	var at float64 // when, from the current window's start
+	if current < int64(l.cfg.Events) {
+		// previous×(1-t/win) + current < events
+		at = win * (1 - (events-float64(current))/float64(previous))
+	} else {
+		// In the next window: current×(1-t/win) < events.
+		at = win + win*(1-events/float64(current))
+	}
+	// Strictly below Events: a moment (a millisecond) after the point,
+	// which is rounded to the millisecond against float error.
+	wait := time.Duration(math.Round((at-float64(elapsed))/float64(time.Millisecond))) * time.Millisecond
+	return max(wait+time.Millisecond, time.Millisecond)
+}
+
 func (l *Limiter) get(key string, w int64) *entry {
 	e, found := l.table[key]
 	if found {
 		l.lru.MoveToFront(e.elem)
-		if e.window != w { // a new window starts from zero
-			*e = entry{key: key, window: w, elem: e.elem}
+		if e.window != w {
+			// A new window starts from zero; the one it follows, if it
+			// is the last, weighs in as the sliding window's older part.
+			var previous int64
+			if e.window == w-1 {
+				previous = e.total()
+			}
+			*e = entry{key: key, window: w, elem: e.elem, previous: previous}
 		}
 		return e
 	}

@@ -19,16 +19,68 @@ func TestLimitAndRetryAfter(t *testing.T) {
 		}
 	}
 	clk.Advance(20 * time.Second)
+	// 3 in this window: the next is admitted once the sliding window's
+	// estimate is below 3, just after the window ends (3×(1-ε) + 0).
 	ok, ra := l.Allow("u")
-	if ok || ra != 40*time.Second {
-		t.Fatalf("4th: ok=%v retryAfter=%v, want refused with 40s", ok, ra)
+	if want := 40*time.Second + time.Millisecond; ok || ra != want {
+		t.Fatalf("4th: ok=%v retryAfter=%v, want refused with %v", ok, ra, want)
 	}
 	if ok, _ := l.Allow("other"); !ok {
 		t.Fatal("another key refused")
 	}
-	clk.Advance(40 * time.Second)
+	clk.Advance(ra)
 	if ok, _ := l.Allow("u"); !ok {
-		t.Fatal("new window refused")
+		t.Fatal("refused after Retry-After")
+	}
+}
+
+// Fixed windows let a client send the limit just before a window ends
+// and again just after (20 of a limit of 10 in two seconds); the sliding
+// window, which takes the last window's events as spread evenly over it,
+// admits one more here, and its Retry-After is when the next event is
+// admitted.
+func TestNoDoubleBurstAroundAWindowsEnd(t *testing.T) {
+	clk := fakeclock.New(time.Unix(600, 0)) // a window starts
+	l := New(Config{Events: 10, Window: time.Minute, Now: clk.Now})
+	clk.Advance(59 * time.Second)
+	admitted := 0
+	for range 10 {
+		if ok, _ := l.Allow("u"); ok {
+			admitted++
+		}
+	}
+	clk.Advance(2 * time.Second) // one second into the next window
+	var ra time.Duration
+	for range 10 {
+		ok, r := l.Allow("u")
+		if ok {
+			admitted++
+		} else if ra == 0 {
+			ra = r
+		}
+	}
+	// 10 of the last window count 10×59/60 = 9.8 a second into this one:
+	// one more is admitted, then none until 6 s into it (10×54/60 + 1 < 10).
+	if admitted != 11 {
+		t.Fatalf("admitted %d in two seconds around a window's end; want 11 (the limit, and one)", admitted)
+	}
+	if want := 5*time.Second + time.Millisecond; ra != want {
+		t.Fatalf("Retry-After %v, want %v", ra, want)
+	}
+	clk.Advance(ra - 2*time.Millisecond)
+	if ok, _ := l.Allow("u"); ok {
+		t.Fatal("admitted before Retry-After")
+	}
+	clk.Advance(2 * time.Millisecond)
+	if ok, _ := l.Allow("u"); !ok {
+		t.Fatal("refused at Retry-After")
+	}
+	// A window later than the next, the old counts are gone.
+	clk.Advance(2 * time.Minute)
+	for i := range 10 {
+		if ok, _ := l.Allow("u"); !ok {
+			t.Fatalf("event %d refused two windows later", i)
+		}
 	}
 }
 
