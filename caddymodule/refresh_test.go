@@ -41,9 +41,13 @@ func sessionOf(t *testing.T, e *edgeEnv, c *http.Client) string {
 	return me.Session.SessionID
 }
 
-func readTokens(t *testing.T, ring *keyring.Ring, s *state.Session) websession.Tokens {
+func readTokens(t *testing.T, ring *keyring.Ring, p *state.Provider, id string) websession.Tokens {
 	t.Helper()
-	tok, err := websession.OpenTokens(ring, s.Tokens)
+	sealed, err := p.Sessions.Tokens(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := websession.OpenTokens(ring, sealed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +72,7 @@ func TestExpiringTokensAreRefreshedOnceAndARefusedRefreshEndsTheSession(t *testi
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := readTokens(t, ring, sess)
+	before := readTokens(t, ring, p, id)
 	if before.RefreshToken == "" || sess.Data[websession.DataTokenExpiry] == "" {
 		t.Fatalf("the session holds no refresh token (data %v)", sess.Data)
 	}
@@ -109,7 +113,7 @@ func TestExpiringTokensAreRefreshedOnceAndARefusedRefreshEndsTheSession(t *testi
 			t.Fatal(err)
 		}
 		if exp, _ := strconv.ParseInt(s.Data[websession.DataTokenExpiry], 10, 64); exp > time.Now().Unix() {
-			after := readTokens(t, ring, s)
+			after := readTokens(t, ring, p, id)
 			if after.RefreshToken == before.RefreshToken || after.AccessToken == before.AccessToken {
 				t.Fatalf("tokens unchanged by the refresh")
 			}
@@ -124,8 +128,7 @@ func TestExpiringTokensAreRefreshedOnceAndARefusedRefreshEndsTheSession(t *testi
 	// The provider rotates refresh tokens: the old one is now refused.
 	// Put it back (as if a second edge had replayed it) and let it expire:
 	// the provider's refusal ends the session everywhere.
-	s, _ := p.Sessions.Load(context.Background(), id)
-	tok := readTokens(t, ring, s)
+	tok := readTokens(t, ring, p, id)
 	tok.RefreshToken = before.RefreshToken
 	sealed, err := websession.SealTokens(ring, tok)
 	if err != nil {

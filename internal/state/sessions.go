@@ -6,8 +6,9 @@ import (
 )
 
 // Session is one login session. Tokens are opaque: the caller encrypts them
-// with the key ring before storing and decrypts after loading, so the store
-// never holds a usable token.
+// with the key ring before storing and decrypts after reading, so the store
+// never holds a usable token. Load and ListUser leave Tokens nil (see
+// SessionStore.Tokens).
 type Session struct {
 	ID       string
 	UserID   string
@@ -52,8 +53,16 @@ type SessionStore interface {
 	// ErrConflict.
 	Create(ctx context.Context, s *Session) error
 	// Load returns the session and slides its expiry, in one round trip.
-	// The expiry is refreshed at most every IdleTimeout/4.
+	// The expiry is refreshed at most every IdleTimeout/4. The session's
+	// Tokens are left out (nil): every request without a session cache
+	// loads its session, the sealed tokens are most of its bytes (a few
+	// kilobytes with a real provider's tokens), and only a token refresh
+	// or a logout needs them.
 	Load(ctx context.Context, id string) (*Session, error)
+	// Tokens returns the session's tokens as last stored (empty when it
+	// has none); a missing or ended session is ErrNotFound. It does not
+	// slide the session's expiry.
+	Tokens(ctx context.Context, id string) ([]byte, error)
 	// Update writes only what upd names, all or nothing; a missing
 	// session is ErrNotFound, a newer fence ErrFenced (checked first), a
 	// failed upd.IfTokens condition ErrConflict.

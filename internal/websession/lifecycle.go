@@ -64,8 +64,13 @@ func (r *Resolver) Logout(ctx context.Context, cookie string) (idToken string, e
 	if err != nil {
 		return "", err
 	}
-	if t, err := OpenTokens(r.ring, s.Tokens); err == nil {
-		idToken = t.IDToken
+	// The ID token is only a hint for the provider's logout: without it
+	// (the tokens unreadable, or the store failing just now) the session
+	// still ends here.
+	if sealed, err := r.Tokens(ctx, s.ID); err == nil {
+		if t, err := OpenTokens(r.ring, sealed); err == nil {
+			idToken = t.IDToken
+		}
 	}
 	if err := r.Delete(ctx, s.ID); err != nil {
 		return "", err

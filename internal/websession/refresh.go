@@ -193,8 +193,18 @@ func (rf *Refresher) Refresh(ctx context.Context, id string, src TokenSource) {
 	if err != nil || !rf.due(s) {
 		return // ended, unreachable, or refreshed meanwhile by another edge (now cached here)
 	}
-	tokens, err := OpenTokens(rf.sessions.ring, s.Tokens)
+	// The tokens as they are now (Load leaves them out): the conditional
+	// writes below compare against exactly these.
+	read, err := rf.sessions.Tokens(ctx, id)
 	if err != nil {
+		return // ended, or the store is down: a later request retries
+	}
+	tokens, err := OpenTokens(rf.sessions.ring, read)
+	if err != nil {
+		// Sealed under a key no longer in the ring, or gone (a tokens key
+		// evicted under volatile-lru): no retry on every request will
+		// read them, so attempts are held back like a failing provider's.
+		holdBack = true
 		rf.logger.Warn("session tokens unreadable; not refreshed", "error", err)
 		return
 	}
@@ -208,7 +218,7 @@ func (rf *Refresher) Refresh(ctx context.Context, id string, src TokenSource) {
 		// read). Either way the refusal is about a token the session no
 		// longer needs; the session ends only when neither is the case.
 		none := []byte{}
-		cerr := rf.sessions.Update(ctx, id, state.SessionUpdate{Tokens: &none, IfTokens: &s.Tokens, Fence: &fence})
+		cerr := rf.sessions.Update(ctx, id, state.SessionUpdate{Tokens: &none, IfTokens: &read, Fence: &fence})
 		switch {
 		case errors.Is(cerr, state.ErrFenced):
 			rf.logger.Info("the provider refused a refresh token after this edge's lease passed to another: session kept")
@@ -227,7 +237,7 @@ func (rf *Refresher) Refresh(ctx context.Context, id string, src TokenSource) {
 		rf.logger.Warn("token refresh failed; the session continues", "error", err)
 		return
 	}
-	if err := rf.save(ctx, id, s, tokens, fresh, fence); err != nil {
+	if err := rf.save(ctx, id, s, read, tokens, fresh, fence); err != nil {
 		if errors.Is(err, state.ErrFenced) {
 			// This edge's lease passed to another edge, which decides the
 			// session now (see docs/edge.md, "Token refresh").
@@ -243,8 +253,9 @@ func (rf *Refresher) Refresh(ctx context.Context, id string, src TokenSource) {
 	rf.ok.Add(1)
 }
 
-// save writes the refreshed tokens and their expiry through the resolver.
-func (rf *Refresher) save(ctx context.Context, id string, read *state.Session, tokens Tokens, fresh *oidclogin.Tokens, fence state.Fence) error {
+// save writes the refreshed tokens and their expiry through the resolver,
+// provided the stored tokens are still readTokens.
+func (rf *Refresher) save(ctx context.Context, id string, read *state.Session, readTokens []byte, tokens Tokens, fresh *oidclogin.Tokens, fence state.Fence) error {
 	userID := read.UserID
 	tokens.AccessToken, tokens.RefreshToken, tokens.Expiry = fresh.AccessToken, fresh.RefreshToken, fresh.Expiry
 	if fresh.IDToken != "" {
@@ -259,7 +270,7 @@ func (rf *Refresher) save(ctx context.Context, id string, read *state.Session, t
 	// same refresh token late must not overwrite what the lease's next
 	// holder saved, nor write at all once that holder has claimed the
 	// session (it decides the session's fate from then on).
-	upd := state.SessionUpdate{Tokens: &sealed, IfTokens: &read.Tokens, Fence: &fence,
+	upd := state.SessionUpdate{Tokens: &sealed, IfTokens: &readTokens, Fence: &fence,
 		Set: map[string]string{DataTokenExpiry: strconv.FormatInt(fresh.Expiry.Unix(), 10)}}
 	if id := fresh.Identity; id != nil {
 		// The provider's word on who the user is now: a group removed there

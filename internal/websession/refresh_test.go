@@ -242,8 +242,8 @@ func TestALateRefreshNeverUndoesAnotherEdgesRenewal(t *testing.T) {
 			if err != nil {
 				t.Fatalf("the session renewed by another edge ended: %v", err)
 			}
-			if string(got.Tokens) != string(renewed) {
-				t.Fatalf("the other edge's renewal was overwritten: tokens %q", got.Tokens)
+			if tok, err := b.Tokens(ctx, got.ID); err != nil || string(tok) != string(renewed) {
+				t.Fatalf("the other edge's renewal was overwritten: tokens %q (%v)", tok, err)
 			}
 			if st := ra.Stats(); st.Refused != 0 || st.OK != 0 {
 				t.Fatalf("stats %+v: a lost race counted as a refusal or a refresh", st)
@@ -309,7 +309,11 @@ func TestAnEdgeThatLostItsLeaseCannotUndoTheNextHoldersRefresh(t *testing.T) {
 			if err != nil {
 				t.Fatalf("the session ended: %v", err)
 			}
-			tok, err := websession.OpenTokens(ring, got.Tokens)
+			sealed, err := b.Tokens(ctx, got.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, err := websession.OpenTokens(ring, sealed)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -393,7 +397,11 @@ func TestAnEdgeWhoseClaimIsRefusedDoesNotAskTheProvider(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the session ended: %v", err)
 	}
-	if tok, err := websession.OpenTokens(ring, got.Tokens); err != nil || tok.RefreshToken != idp.current {
+	sealed, err := b.Tokens(ctx, got.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := websession.OpenTokens(ring, sealed); err != nil || tok.RefreshToken != idp.current {
 		t.Fatalf("the session holds refresh token %q (err %v); want edge B's %q", tok.RefreshToken, err, idp.current)
 	}
 }

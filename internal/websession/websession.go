@@ -336,6 +336,14 @@ func (r *Resolver) Update(ctx context.Context, id string, upd state.SessionUpdat
 
 // Delete ends a session on every edge (the store publishes the notice; the
 // local entry goes at once so this edge does not wait for its own echo).
+// Tokens reads the session's sealed tokens from the store (never from the
+// cache: sessions are loaded without them, see state.SessionStore.Load).
+func (r *Resolver) Tokens(ctx context.Context, id string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.storeTimeout)
+	defer cancel()
+	return r.sessions.Tokens(ctx, id)
+}
+
 func (r *Resolver) Delete(ctx context.Context, id string) error {
 	r.forget(id)
 	return r.sessions.Delete(ctx, id)

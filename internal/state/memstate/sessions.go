@@ -95,7 +95,19 @@ func (m *sessions) Load(ctx context.Context, id string) (*state.Session, error) 
 	if now.Sub(se.LastSeen) >= m.opt.IdleTimeout/4 {
 		se.LastSeen = now.Truncate(time.Millisecond)
 	}
-	return m.out(se), nil
+	out := m.out(se)
+	out.Tokens = nil // as redisstate: Load leaves the tokens out
+	return out, nil
+}
+
+func (m *sessions) Tokens(ctx context.Context, id string) ([]byte, error) {
+	m.s.mu.Lock()
+	defer m.s.mu.Unlock()
+	se := m.live(id, m.opt.Now())
+	if se == nil {
+		return nil, fmt.Errorf("memstate: session tokens: %w", state.ErrNotFound)
+	}
+	return append([]byte{}, se.Tokens...), nil
 }
 
 func (m *sessions) Update(ctx context.Context, id string, upd state.SessionUpdate) error {
@@ -154,7 +166,9 @@ func (m *sessions) ListUser(ctx context.Context, userID string) ([]*state.Sessio
 	defer m.s.mu.Unlock()
 	var out []*state.Session
 	for _, se := range m.match(func(se *state.Session) bool { return se.UserID == userID }) {
-		out = append(out, m.out(se))
+		c := m.out(se)
+		c.Tokens = nil
+		out = append(out, c)
 	}
 	return out, nil
 }

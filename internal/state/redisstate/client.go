@@ -91,7 +91,14 @@ type keys struct {
 	cluster bool
 }
 
-func (k keys) session(id string) string        { return k.prefix + "session:" + id }
+func (k keys) session(id string) string { return k.prefix + "session:" + id }
+
+// tokens names the key of a session's sealed tokens (see sessions.go).
+// Its hash tag is the whole session key, which has none of its own (the
+// prefix may not hold braces, ids have none), so on Cluster both keys are
+// in one slot and one script may touch both.
+func (k keys) tokens(id string) string { return "{" + k.session(id) + "}:tokens" }
+
 func (k keys) userIndex(uid string) string     { return k.prefix + "{user:" + uid + "}:sessions" }
 func (k keys) sidIndex(sid string) string      { return k.prefix + "{sid:" + sid + "}:sessions" }
 func (k keys) active() string                  { return k.prefix + "{sessions}:active" }

@@ -16,9 +16,14 @@ import (
 	"github.com/cesivi/cesivi/internal/state"
 )
 
-// Session hash fields: n creation nonce, u user, s sid, t tokens, c created
-// (ms), l last refresh (ms), f and fh the fence of the last fenced update
-// (token, holder), d:<name> data.
+// Session hash fields: n creation nonce, u user, s sid, c created (ms), l
+// last refresh (ms), f and fh the fence of the last fenced update (token,
+// holder), d:<name> data. The sealed tokens are a string key of their own
+// (keys.tokens) with the same expiry: every request without a session
+// cache reads the whole hash, and the tokens, only needed to refresh or
+// end a session, would be most of its bytes. A session written before
+// they moved has them in hash field t instead; reads fall back to it and
+// the next token write moves them.
 
 // createScript stores a new session unless the key exists; a retry of a
 // creation that already succeeded finds its own nonce and succeeds too.
@@ -27,18 +32,19 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   if redis.call('HGET', KEYS[1], 'n') == ARGV[1] then return 1 end
   return 0
 end
-redis.call('HSET', KEYS[1], 'n', ARGV[1], 'u', ARGV[2], 's', ARGV[3], 't', ARGV[4], 'c', ARGV[5], 'l', ARGV[5])
+redis.call('HSET', KEYS[1], 'n', ARGV[1], 'u', ARGV[2], 's', ARGV[3], 'c', ARGV[5], 'l', ARGV[5])
 for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], 'd:' .. ARGV[i], ARGV[i+1]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
+redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[6])
 return 1
 `)
 
-// loadScript reads a session and slides its expiry when the last refresh is
-// at least idle/4 old, in one round trip. ARGV: now, idle, absolute (ms),
-// and "1" to judge by Redis's own clock (TIME) instead of now: a node
-// whose clock is off must neither delete a live session nor store a
-// last-seen time in the future. The refresh time is appended as field
-// '!r' when it happened.
+// loadScript reads a session and slides its expiry (and its tokens') when
+// the last refresh is at least idle/4 old, in one round trip. ARGV: now,
+// idle, absolute (ms), and "1" to judge by Redis's own clock (TIME)
+// instead of now: a node whose clock is off must neither delete a live
+// session nor store a last-seen time in the future. The refresh time is
+// appended as field '!r' when it happened.
 var loadScript = redis.NewScript(`
 local h = redis.call('HGETALL', KEYS[1])
 if #h == 0 then return false end
@@ -54,17 +60,38 @@ end
 if not c or not l then return false end
 local exp = math.min(l + idle, c + abs)
 if now >= exp then
-  redis.call('DEL', KEYS[1])
+  redis.call('DEL', KEYS[1], KEYS[2])
   return false
 end
 if now - l >= idle / 4 then
   redis.call('HSET', KEYS[1], 'l', now)
   exp = math.min(now + idle, c + abs)
   redis.call('PEXPIRE', KEYS[1], exp - now)
+  redis.call('PEXPIRE', KEYS[2], exp - now)
   h[#h+1] = '!r'
   h[#h+1] = tostring(now)
 end
 return h
+`)
+
+// tokensScript reads a session's tokens: false for a missing or ended
+// session (judged as loadScript does, ARGV: now, idle, absolute, "1" for
+// Redis's clock; nothing is written), else the tokens key, or the hash
+// field t of a session stored before the tokens moved, or "" (none, or
+// the key lost to eviction).
+var tokensScript = redis.NewScript(`
+local f = redis.call('HMGET', KEYS[1], 'c', 'l', 't')
+local c, l = tonumber(f[1]), tonumber(f[2])
+if not c or not l then return false end
+local now, idle, abs = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if ARGV[4] == '1' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+if now >= math.min(l + idle, c + abs) then return false end
+local t = redis.call('GET', KEYS[2])
+if t then return t end
+return f[3] or ''
 `)
 
 // updateScript writes only the named fields. ARGV: hasTokens, tokens,
@@ -74,7 +101,9 @@ return h
 // when the stored tokens are not ifTokens (nothing written in either
 // case), 1 when written. A fenced write records its fence in fields f
 // (token) and fh (holder). Tokens are INCR counters, far below 2^53, so
-// Lua's numbers compare them exactly.
+// Lua's numbers compare them exactly. Tokens are written to their own key
+// with the session's remaining life, and a hash field t left by an older
+// version is dropped.
 var updateScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if ARGV[5] == '1' then
@@ -82,9 +111,20 @@ if ARGV[5] == '1' then
   local tok, mine = tonumber(f[1] or '0'), tonumber(ARGV[6])
   if tok > mine or (tok == mine and (f[2] or '') ~= ARGV[7]) then return -2 end
 end
-if ARGV[3] == '1' and (redis.call('HGET', KEYS[1], 't') or '') ~= ARGV[4] then return -1 end
+if ARGV[3] == '1' then
+  local cur = redis.call('GET', KEYS[2]) or redis.call('HGET', KEYS[1], 't') or ''
+  if cur ~= ARGV[4] then return -1 end
+end
 if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 'f', ARGV[6], 'fh', ARGV[7]) end
-if ARGV[1] == '1' then redis.call('HSET', KEYS[1], 't', ARGV[2]) end
+if ARGV[1] == '1' then
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl > 0 then
+    redis.call('SET', KEYS[2], ARGV[2], 'PX', ttl)
+  else
+    redis.call('SET', KEYS[2], ARGV[2])
+  end
+  redis.call('HDEL', KEYS[1], 't')
+end
 local i = 9
 for j = 1, tonumber(ARGV[8]) do
   redis.call('HSET', KEYS[1], 'd:' .. ARGV[i], ARGV[i+1])
@@ -180,7 +220,7 @@ func (s *sessions) Create(ctx context.Context, se *state.Session) error {
 	for k, v := range se.Data {
 		args = append(args, k, v)
 	}
-	ok, err := createScript.Run(ctx, s.c, []string{s.k.session(se.ID)}, args...).Int()
+	ok, err := createScript.Run(ctx, s.c, []string{s.k.session(se.ID), s.k.tokens(se.ID)}, args...).Int()
 	if err != nil {
 		return unavailable("create session", err)
 	}
@@ -212,7 +252,7 @@ func (s *sessions) Load(ctx context.Context, id string) (*state.Session, error) 
 	// re-slides the TTL, so a retry is harmless.
 	var res []string
 	err = s.batch.aside(ctx, func(ctx context.Context) (err error) {
-		res, err = loadScript.Run(ctx, s.c, []string{s.k.session(id)}, now,
+		res, err = loadScript.Run(ctx, s.c, []string{s.k.session(id), s.k.tokens(id)}, now,
 			s.opt.IdleTimeout.Milliseconds(), s.opt.AbsoluteLifetime.Milliseconds(), s.clock.serverFlag()).StringSlice()
 		return err
 	})
@@ -253,9 +293,6 @@ func (s *sessions) decodeFields(id string, f map[string]string, c, l int64) *sta
 		}
 	}
 	se := &state.Session{ID: id, UserID: f["u"], SID: f["s"], Data: make(map[string]string, n)}
-	if t, ok := f["t"]; ok {
-		se.Tokens = []byte(t)
-	}
 	for k, v := range f {
 		if name, ok := strings.CutPrefix(k, "d:"); ok {
 			se.Data[name] = v
@@ -282,6 +319,18 @@ func (s *sessions) decode(id string, h []string) (*state.Session, bool) {
 	return s.decodeFields(id, f, c, l), refreshed
 }
 
+func (s *sessions) Tokens(ctx context.Context, id string) ([]byte, error) {
+	t, err := tokensScript.Run(ctx, s.c, []string{s.k.session(id), s.k.tokens(id)}, s.clock.nowMS(),
+		s.opt.IdleTimeout.Milliseconds(), s.opt.AbsoluteLifetime.Milliseconds(), s.clock.serverFlag()).Text()
+	if errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("redisstate: session tokens: %w", state.ErrNotFound)
+	}
+	if err != nil {
+		return nil, unavailable("session tokens", err)
+	}
+	return []byte(t), nil
+}
+
 func (s *sessions) Update(ctx context.Context, id string, upd state.SessionUpdate) error {
 	args := []any{"0", ""}
 	if upd.Tokens != nil {
@@ -304,7 +353,7 @@ func (s *sessions) Update(ctx context.Context, id string, upd state.SessionUpdat
 	for _, k := range upd.Delete {
 		args = append(args, k)
 	}
-	ok, err := updateScript.Run(ctx, s.c, []string{s.k.session(id)}, args...).Int()
+	ok, err := updateScript.Run(ctx, s.c, []string{s.k.session(id), s.k.tokens(id)}, args...).Int()
 	if err != nil {
 		return unavailable("update session", err)
 	}
@@ -326,6 +375,7 @@ func (s *sessions) Delete(ctx context.Context, id string) error {
 	}
 	p := s.c.Pipeline()
 	p.Del(ctx, s.k.session(id))
+	p.Del(ctx, s.k.tokens(id))
 	p.ZRem(ctx, s.k.active(), id)
 	if u, _ := who[0].(string); u != "" {
 		p.ZRem(ctx, s.k.userIndex(u), id)
@@ -404,6 +454,7 @@ func (s *sessions) revoke(ctx context.Context, index string, belongs func(*state
 	dels := make([]*redis.IntCmd, len(live))
 	for i, se := range live {
 		dels[i] = p.Del(ctx, s.k.session(se.ID))
+		p.Del(ctx, s.k.tokens(se.ID))
 		p.ZRem(ctx, s.k.active(), se.ID)
 		p.ZRem(ctx, s.k.userIndex(se.UserID), se.ID)
 		if se.SID != "" {

@@ -113,6 +113,15 @@ func mustLoad(t *testing.T, p *state.Provider, id string) *state.Session {
 	return s
 }
 
+func mustTokens(t *testing.T, p *state.Provider, id string) []byte {
+	t.Helper()
+	tok, err := p.Sessions.Tokens(ctx(t), id)
+	if err != nil {
+		t.Fatalf("Tokens(%s): %v", id, err)
+	}
+	return tok
+}
+
 func wantErr(t *testing.T, err, target error, what string) {
 	t.Helper()
 	if !errors.Is(err, target) {
@@ -137,13 +146,51 @@ var sessionCases = []testCase{
 			t.Fatalf("Create did not fill in the id and times: %+v", s)
 		}
 		got := mustLoad(t, b, s.ID)
-		if got.UserID != "u1" || got.SID != "sid1" || !bytes.Equal(got.Tokens, tokens) ||
+		if got.UserID != "u1" || got.SID != "sid1" || got.Tokens != nil ||
 			got.Data["k"] != "v" || len(got.Data) != 2 || !got.Created.Equal(s.Created) {
-			t.Fatalf("loaded %+v, want %+v", got, s)
+			t.Fatalf("loaded %+v, want %+v without its tokens", got, s)
+		}
+		if got := mustTokens(t, b, s.ID); !bytes.Equal(got, tokens) {
+			t.Fatalf("Tokens = %q, want %q", got, tokens)
 		}
 		if want := e.clock.Now().Add(state.DefaultIdleTimeout); !got.Expires.Equal(want) {
 			t.Fatalf("Expires = %v, want %v", got.Expires, want)
 		}
+	}},
+	{"a session's tokens are read on their own, and end with it", func(t *testing.T, e *env) {
+		a, b := e.server(state.Options{IdleTimeout: time.Hour}), e.server(state.Options{IdleTimeout: time.Hour})
+		s := mustCreate(t, a, &state.Session{UserID: "u", Tokens: []byte("sealed")})
+		none := mustCreate(t, a, &state.Session{UserID: "u"})
+		if got := mustTokens(t, b, none.ID); len(got) != 0 {
+			t.Fatalf("Tokens of a session created without any = %q", got)
+		}
+		if got := mustLoad(t, b, s.ID); got.Tokens != nil {
+			t.Fatalf("Load returned the tokens %q; it leaves them out", got.Tokens)
+		}
+		if l, err := a.Sessions.ListUser(ctx(t), "u"); err != nil || len(l) != 2 || l[0].Tokens != nil || l[1].Tokens != nil {
+			t.Fatalf("ListUser = %v, %v; want both sessions, without tokens", l, err)
+		}
+		e.clock.Advance(time.Hour - time.Millisecond)
+		if got := mustTokens(t, b, s.ID); string(got) != "sealed" {
+			t.Fatalf("Tokens just before the idle timeout = %q", got)
+		}
+		e.clock.Advance(time.Millisecond) // reading the tokens did not slide the expiry
+		_, err := b.Sessions.Tokens(ctx(t), s.ID)
+		wantErr(t, err, state.ErrNotFound, "Tokens of an expired session")
+		_, err = b.Sessions.Tokens(ctx(t), "nope")
+		wantErr(t, err, state.ErrNotFound, "Tokens of an unknown session")
+		d := mustCreate(t, a, &state.Session{UserID: "v", Tokens: []byte("t")})
+		if err := a.Sessions.Delete(ctx(t), d.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, err = b.Sessions.Tokens(ctx(t), d.ID)
+		wantErr(t, err, state.ErrNotFound, "Tokens of a deleted session")
+		r := mustCreate(t, a, &state.Session{UserID: "w", Tokens: []byte("t")})
+		if n, err := a.Sessions.RevokeUser(ctx(t), "w"); err != nil || n != 1 {
+			t.Fatalf("RevokeUser = %d, %v", n, err)
+		}
+		_, err = b.Sessions.Tokens(ctx(t), r.ID)
+		wantErr(t, err, state.ErrNotFound, "Tokens of a revoked session")
 	}},
 	{"creating an id that exists is a conflict", func(t *testing.T, e *env) {
 		p := e.server(state.Options{})
@@ -225,7 +272,7 @@ var sessionCases = []testCase{
 		}
 		got := mustLoad(t, b, s.ID)
 		want := map[string]string{"keep": "1", "k0": "v", "k1": "v"}
-		if fmt.Sprint(got.Data) != fmt.Sprint(want) || string(got.Tokens) != "t2" || got.UserID != "u" {
+		if fmt.Sprint(got.Data) != fmt.Sprint(want) || string(mustTokens(t, a, s.ID)) != "t2" || got.UserID != "u" {
 			t.Fatalf("got %+v, want data %v and tokens t2", got, want)
 		}
 	}},
@@ -241,7 +288,7 @@ var sessionCases = []testCase{
 		}
 		err := b.Sessions.Update(ctx(t), s.ID, state.SessionUpdate{Tokens: &second, IfTokens: &read, Set: map[string]string{"by": "b"}})
 		wantErr(t, err, state.ErrConflict, "Update with stale IfTokens")
-		if got := mustLoad(t, b, s.ID); string(got.Tokens) != "from-a" || got.Data["by"] != "a" {
+		if got := mustLoad(t, b, s.ID); string(mustTokens(t, b, s.ID)) != "from-a" || got.Data["by"] != "a" {
 			t.Fatalf("after a refused conditional update: %+v", got)
 		}
 		// No tokens stored matches an empty condition.
@@ -275,16 +322,16 @@ var sessionCases = []testCase{
 		// token out twice) is refused as well.
 		twin := state.Fence{Token: 2, Holder: "twin"}
 		wantErr(t, a.Sessions.Update(ctx(t), s.ID, state.SessionUpdate{Fence: &twin, Tokens: &late}), state.ErrFenced, "Update with the same token and another holder")
-		if got := mustLoad(t, b, s.ID); string(got.Tokens) != "t0" || got.Data["by"] != "" {
-			t.Fatalf("a refused fenced update wrote: tokens %q data %v", got.Tokens, got.Data)
+		if got, tok := mustLoad(t, b, s.ID), mustTokens(t, b, s.ID); string(tok) != "t0" || got.Data["by"] != "" {
+			t.Fatalf("a refused fenced update wrote: tokens %q data %v", tok, got.Data)
 		}
 		// The current holder's write is accepted, and so is a later one's.
 		fresh := []byte("fresh-b")
 		if err := b.Sessions.Update(ctx(t), s.ID, state.SessionUpdate{Fence: &newer, Tokens: &fresh, IfTokens: &read, Set: map[string]string{"by": "b"}}); err != nil {
 			t.Fatalf("Update with the current fence: %v", err)
 		}
-		if got := mustLoad(t, a, s.ID); string(got.Tokens) != "fresh-b" || got.Data["by"] != "b" {
-			t.Fatalf("after the current holder's write: tokens %q data %v", got.Tokens, got.Data)
+		if got, tok := mustLoad(t, a, s.ID), mustTokens(t, a, s.ID); string(tok) != "fresh-b" || got.Data["by"] != "b" {
+			t.Fatalf("after the current holder's write: tokens %q data %v", tok, got.Data)
 		}
 		// A newer fence whose IfTokens fails writes nothing, not even
 		// its fence: the current holder can still write.
