@@ -280,3 +280,16 @@ func TestEdgeMarkdownStatesThePinning(t *testing.T) {
 		t.Log(md)
 	}
 }
+
+func TestCommitLabelFlagsUncommittedChanges(t *testing.T) {
+	for _, c := range []struct{ status, want string }{
+		{"", "abc1234"},
+		{" M docs/benchmarks.md\n?? docs/benchmarks-cpu.png\n", "abc1234"},
+		{" M internal/state/redisstate/sessions.go\n", "abc1234 with uncommitted changes"},
+		{" M docs/benchmarks.md\nM  caddymodule/gate.go\n", "abc1234 with uncommitted changes"},
+	} {
+		if got := CommitLabel("abc1234", c.status); got != c.want {
+			t.Errorf("CommitLabel(%q) = %q, want %q", c.status, got, c.want)
+		}
+	}
+}

@@ -86,3 +86,20 @@ func BinaryVersions(path string, deps ...string) ([]Version, error) {
 func baseName(path string) string {
 	return path[strings.LastIndexByte(path, '/')+1:]
 }
+
+// CommitLabel is how a report names the code it measured: the commit, and
+// a warning when the work tree differed from it (gitStatus is `git status
+// --porcelain` of the tracked files), since then the figures belong to no
+// commit anyone can check out. The reports the benchmark itself rewrites
+// (docs/benchmarks*) do not count.
+func CommitLabel(commit, gitStatus string) string {
+	for line := range strings.SplitSeq(gitStatus, "\n") {
+		if len(line) < 4 {
+			continue
+		}
+		if path := strings.TrimSpace(line[3:]); !strings.HasPrefix(path, "docs/benchmarks") {
+			return commit + " with uncommitted changes"
+		}
+	}
+	return commit
+}

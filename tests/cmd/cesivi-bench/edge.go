@@ -654,7 +654,8 @@ func versions(ctx context.Context, edgeBin string, rdb *redis.Client) ([]bench.V
 		}
 	}
 	if out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
-		vs = append(vs, bench.Version{Name: "Cesivi commit", Value: strings.TrimSpace(string(out))})
+		status, _ := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output()
+		vs = append(vs, bench.Version{Name: "Cesivi commit", Value: bench.CommitLabel(strings.TrimSpace(string(out)), string(status))})
 	}
 	return vs, nil
 }
