@@ -41,10 +41,15 @@ type entry struct {
 	pending int64 // counted here, not yet pushed
 	remote  int64 // last farm total pulled for this window (includes our pushed counts)
 	pushed  int64 // of local, how much the store confirmed (inside remote)
-	// previous is the farm total of the window before (window-1), as known
-	// when it ended: the sliding window's weighted part.
+	// previous is the farm total of the window before (window-1): as known
+	// when it ended, then as its last push (of prevPending) answers. It is
+	// the sliding window's weighted part.
 	previous int64
-	elem     *list.Element
+	// prevPending is what was counted here in window-1 and not yet pushed
+	// when it ended: still pushed, since the other edges weigh that window
+	// in for as long again.
+	prevPending int64
+	elem        *list.Element
 }
 
 // Limiter counts events per key. Safe for concurrent use.
@@ -141,11 +146,11 @@ func (l *Limiter) get(key string, w int64) *entry {
 		if e.window != w {
 			// A new window starts from zero; the one it follows, if it
 			// is the last, weighs in as the sliding window's older part.
-			var previous int64
+			var previous, prevPending int64
 			if e.window == w-1 {
-				previous = e.total()
+				previous, prevPending = e.total(), e.pending
 			}
-			*e = entry{key: key, window: w, elem: e.elem, previous: previous}
+			*e = entry{key: key, window: w, elem: e.elem, previous: previous, prevPending: prevPending}
 		}
 		return e
 	}
@@ -174,7 +179,8 @@ type Delta struct {
 	Count  int64
 }
 
-// Pending takes the counts not yet pushed (the caller INCRBYs them); after
+// Pending takes the counts not yet pushed (the caller INCRBYs them, a
+// count of 0 included: it reads the total); after
 // the push the caller passes each delta with the store's total to Merge,
 // or the deltas that failed to Restore. Until then a taken count is in
 // local only, neither pending nor pushed, so the farm total stays exact.
@@ -183,6 +189,15 @@ func (l *Limiter) Pending() []Delta {
 	defer l.mu.Unlock()
 	var out []Delta
 	for _, e := range l.table {
+		// The window before goes along whenever the key is pushed at all,
+		// with a count of 0 when nothing of it is left: the store's answer
+		// is that window's farm total, counts other edges pushed after
+		// this one last saw it included, which is the sliding window's
+		// older part (see Merge).
+		if e.prevPending > 0 || e.pending > 0 {
+			out = append(out, Delta{Key: e.key, Window: e.window - 1, Count: e.prevPending})
+			e.prevPending = 0
+		}
 		if e.pending > 0 {
 			out = append(out, Delta{Key: e.key, Window: e.window, Count: e.pending})
 			e.pending = 0
@@ -197,8 +212,17 @@ func (l *Limiter) Restore(ds []Delta) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, d := range ds {
-		if e, ok := l.table[d.Key]; ok && e.window == d.Window {
+		e, ok := l.table[d.Key]
+		if !ok {
+			continue
+		}
+		// The window may have ended meanwhile: its counts are then the
+		// previous window's, still to push.
+		switch d.Window {
+		case e.window:
 			e.pending += d.Count
+		case e.window - 1:
+			e.prevPending += d.Count
 		}
 	}
 }
@@ -209,12 +233,19 @@ func (l *Limiter) Merge(d Delta, total int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e, ok := l.table[d.Key]
-	if !ok || e.window != d.Window {
-		return // evicted, or its window is over
-	}
-	e.pushed += d.Count
-	if total > e.remote {
-		e.remote = total
+	switch {
+	case !ok:
+		return // evicted
+	case e.window == d.Window:
+		e.pushed += d.Count
+		if total > e.remote {
+			e.remote = total
+		}
+	case e.window-1 == d.Window:
+		// The window ended after its counts were taken, or they are its
+		// last ones: the store's total (every edge's, ours included) is
+		// the sliding window's older part now.
+		e.previous = max(e.previous, total)
 	}
 }
 

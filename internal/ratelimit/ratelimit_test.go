@@ -122,7 +122,8 @@ func TestRestoreKeepsCounts(t *testing.T) {
 	l.Allow("u")
 	ds := l.Pending()
 	l.Restore(ds) // store down
-	if got := l.Pending(); len(got) != 1 || got[0].Count != 1 {
+	// The window before comes along with a count of 0 (to read its total).
+	if got := l.Pending(); len(got) != 2 || got[0] != (Delta{"u", 9, 0}) || got[1] != (Delta{"u", 10, 1}) {
 		t.Fatalf("pending after restore: %+v", got)
 	}
 	l.Allow("u")
@@ -167,10 +168,11 @@ func TestBurstBoundsTheFarmsOvershoot(t *testing.T) {
 		for seed := int64(0); seed < 50; seed++ {
 			rnd := rand.New(rand.NewSource(seed))
 			clk := fakeclock.New(time.Unix(600, 0))
-			store := int64(0)
+			store := map[int64]int64{} // per window
 			edges := make([]*Limiter, n)
 			inflight := make([][]Delta, n) // pushed, not yet merged
-			totals := make([]int64, n)
+			totals := make([][]int64, n)   // INCRBY's answer for each
+
 			for i := range edges {
 				edges[i] = New(Config{Events: 100, Window: time.Minute, Burst: 5, Now: clk.Now})
 			}
@@ -185,17 +187,18 @@ func TestBurstBoundsTheFarmsOvershoot(t *testing.T) {
 				case 2: // push: INCRBY, the answer not yet applied
 					if inflight[i] == nil {
 						inflight[i] = edges[i].Pending()
+						totals[i] = nil
 						for _, d := range inflight[i] {
-							store += d.Count
+							store[d.Window] += d.Count
+							totals[i] = append(totals[i], store[d.Window])
 						}
-						totals[i] = store
 						if inflight[i] == nil {
 							inflight[i] = []Delta{}
 						}
 					}
 				case 3: // the push's answer arrives
-					for _, d := range inflight[i] {
-						edges[i].Merge(d, totals[i])
+					for k, d := range inflight[i] {
+						edges[i].Merge(d, totals[i][k])
 					}
 					inflight[i] = nil
 				}
@@ -255,5 +258,73 @@ func TestAStaleEdgeAdmitsAtMostBurst(t *testing.T) {
 	}
 	if got != 10 {
 		t.Fatalf("without the store an edge admitted %d, want its own limit of 10", got)
+	}
+}
+
+// Counts taken just before a window ends, and not pushed yet when the
+// next request starts the new window, still reach the store, and an edge
+// learns the ended window's farm total with its next push: the sliding
+// window weighs that window in for as long again. Before, A's 10 were
+// dropped at the roll and B never read the ended window, so B admitted
+// 10 more right after A's 10 of 10 (its estimate said 0).
+func TestCountsOfAnEndedWindowAreStillPushed(t *testing.T) {
+	clk := fakeclock.New(time.Unix(600, 0))
+	store := map[string]int64{}
+	sync := func(l *Limiter) {
+		for _, d := range l.Pending() {
+			k := fmt.Sprintf("%s/%d", d.Key, d.Window)
+			store[k] += d.Count
+			l.Merge(d, store[k])
+		}
+	}
+	a := New(Config{Events: 10, Window: time.Minute, Now: clk.Now})
+	b := New(Config{Events: 10, Window: time.Minute, Now: clk.Now})
+	clk.Advance(59 * time.Second)
+	for i := range 10 {
+		if ok, _ := a.Allow("u"); !ok {
+			t.Fatalf("event %d refused", i)
+		}
+	}
+	clk.Advance(time.Second) // the next window starts; no sync meanwhile
+	if ok, _ := a.Allow("u"); ok {
+		t.Fatal("A admitted an 11th event a second after its 10")
+	}
+	sync(a)
+	if got := store["u/10"]; got != 10 {
+		t.Fatalf("the store holds %d of the ended window's events, want 10", got)
+	}
+	// B saw none of the ended window; its first push in the new one
+	// reads that window's farm total along.
+	if ok, _ := b.Allow("u"); !ok {
+		t.Fatal("B refused its first event")
+	}
+	sync(b)
+	admitted := 1
+	for range 10 {
+		if ok, _ := b.Allow("u"); ok {
+			admitted++
+		}
+	}
+	if admitted > 1 {
+		t.Fatalf("B admitted %d events a second after A's 10 of 10; want 1 at most", admitted)
+	}
+}
+
+func TestRestoreAfterTheWindowEndedKeepsTheCountsForItsWindow(t *testing.T) {
+	clk := fakeclock.New(time.Unix(600, 0))
+	l := New(Config{Events: 5, Window: time.Minute, Now: clk.Now})
+	clk.Advance(59 * time.Second)
+	l.Allow("u")
+	l.Allow("u")
+	ds := l.Pending()
+	clk.Advance(2 * time.Second)
+	l.Allow("u")  // the window rolls while the push is in flight
+	l.Restore(ds) // and the push failed
+	got := map[int64]int64{}
+	for _, d := range l.Pending() {
+		got[d.Window] += d.Count
+	}
+	if got[10] != 2 || got[11] != 1 {
+		t.Fatalf("pending after the restore: %v; want 2 for window 10, 1 for 11", got)
 	}
 }
