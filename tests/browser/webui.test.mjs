@@ -672,6 +672,28 @@ step("list view: filter by a column shows only the match, sort by a column", asy
   assert.equal(await th.getAttribute("aria-sort"), "descending");
   assert.deepEqual(await rowTitles(page), [itemB, itemA]);
   await shot(page, "list-view-sorted");
+
+  // A column added shows the list anew, with the sort and the filter in
+  // use kept (they used to start over).
+  await page.getByLabel("Column", { exact: true }).selectOption({ label: "Status" });
+  await page.getByLabel("Condition", { exact: true }).selectOption({ label: "is" });
+  await page.getByLabel("Value", { exact: true }).selectOption({ label: "Open" });
+  await page.getByRole("button", { name: "Add filter" }).click();
+  await page.locator("#list-count").getByText("Showing 1 matching items.").waitFor();
+  const dialog = await openAddColumn(page);
+  await dialog.getByLabel("Name", { exact: true }).fill("Notes");
+  await dialog.getByLabel("Type", { exact: true }).selectOption({ label: "Single line of text" });
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await dialog.waitFor({ state: "detached" });
+  await status(page).getByText("Added column “Notes”.").waitFor();
+  await page.getByRole("button", { name: "Sort by Notes" }).waitFor();
+  await page.locator("#list-count").getByText("Showing 1 matching items.").waitFor();
+  assert.deepEqual(await rowTitles(page), [itemA]);
+  const kept = page.locator("#items thead th").filter({ has: page.getByRole("button", { name: "Sort by Priority" }) });
+  assert.equal(await kept.getAttribute("aria-sort"), "descending", "the sort was lost with the new column");
+  await page.getByRole("button", { name: "Remove filter Status is Open" }).click();
+  await page.locator("#list-count").getByText("Showing 2 of 2 items.").waitFor();
+  assert.deepEqual(await rowTitles(page), [itemB, itemA], "the items are not in the kept order");
 });
 
 step("item form: an ETag conflict with another tab on edge 2 shows their values; save mine over theirs", async () => {

@@ -60,7 +60,9 @@ async function refIds(f, text) {
   return (r.value || []).map((it) => it.Id);
 }
 
-export async function listPage(id) {
+// listPage shows the list; keep, when given, is the sort (by internal
+// name) and the filters of the view it replaces (a column was added).
+export async function listPage(id, keep = null) {
   if (!guid.test(id)) throw new Error("This address names no list.");
   const path = `/_api/web/lists(guid'${id}')`;
   const list = await call("GET", `${path}?${listQuery}`);
@@ -83,7 +85,7 @@ export async function listPage(id) {
 
   // shown: the items read so far (from the first page); first: how many
   // of them the table has dropped (maxRows).
-  const state = { sort: null, filters: [], next: null, shown: 0, first: 0 };
+  const state = { sort: null, filters: [...(keep?.filters || [])], next: null, shown: 0, first: 0 };
 
   const tbody = el("tbody");
   const count = el("p", { id: "list-count", "aria-live": "polite" });
@@ -187,6 +189,14 @@ export async function listPage(id) {
     return th;
   });
   headRow.append(...headers);
+  // The sort of the view this one replaces, on its column if it still
+  // shows (a column is found by internal name: the objects are new).
+  const keptSort = keep?.sort ? cols.findIndex((f) => f.InternalName === keep.sort.name && f.Sortable !== false) : -1;
+  if (keptSort >= 0) {
+    state.sort = { f: cols[keptSort], desc: keep.sort.desc };
+    headers[keptSort].setAttribute("aria-sort", keep.sort.desc ? "descending" : "ascending");
+    headers[keptSort].querySelector(".arrow").textContent = keep.sort.desc ? " ▼" : " ▲";
+  }
   if (mayEdit || mayDelete) headRow.append(el("th", { scope: "col" }, "Actions"));
 
   // The filter form: a column, a condition for its kind, a value.
@@ -231,6 +241,7 @@ export async function listPage(id) {
         },
       }, "Remove"))));
   };
+  showFilters();
   const filterForm = el("form", { class: "filter", "aria-labelledby": "filter-h" },
     el("h2", { id: "filter-h" }, "Filter"),
     el("label", { for: "filter-field" }, "Column"), fField,
@@ -267,15 +278,15 @@ export async function listPage(id) {
     ? el("p", { id: "large-list" }, `This list has ${list.ItemCount} items: filter and sort by an indexed column (${indexed.join(", ") || "none yet"}); others may be refused.`)
     : null;
   // A column added is shown by showing the list anew: its fields, its
-  // default view and the first page (filter and sort start over). The
-  // focus goes back to the button, the new page's or, when cancelled,
-  // the one that opened the dialog.
+  // default view and the first page, with the sort and filters in use
+  // kept. The focus goes back to the button, the new page's or, when
+  // cancelled, the one that opened the dialog.
   const addColumn = async (ev) => {
     const opener = ev.currentTarget;
     const added = await addColumnDialog(path);
     if (added === null) { opener.focus(); return; }
     try {
-      await listPage(id);
+      await listPage(id, { sort: state.sort && { name: state.sort.f.InternalName, desc: state.sort.desc }, filters: state.filters });
       say(`Added column “${added}”.`);
     } catch (e) { say(e.message, true); }
     document.getElementById("add-column")?.focus();
